@@ -1,0 +1,28 @@
+// A user's program that references the three Ladder packages by version from the local artifacts folder.
+// It exercises each package's public entry point; any failure exits non-zero and fails .ci/run.
+using System.Reflection;
+
+var failures = new List<string>();
+var packagesFolder = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "../../../../../artifacts/packages");
+var packageVersion = args.Length > 1 ? args[1] : "0.1.0";
+
+PackageChecks.Verify(packagesFolder, packageVersion, failures);
+
+foreach (var name in new[] { "Ladder.Caching", "Ladder.Jobs", "Ladder.Workers" })
+{
+    var assembly = Assembly.Load(name);
+    var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+    Console.WriteLine($"{name} {version} loaded");
+}
+
+return failures.Count == 0 ? 0 : Fail(failures);
+
+static int Fail(List<string> failures)
+{
+    foreach (var f in failures)
+    {
+        Console.Error.WriteLine($"FAIL: {f}");
+    }
+
+    return 1;
+}
