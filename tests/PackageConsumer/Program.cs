@@ -15,6 +15,10 @@ foreach (var name in new[] { "Ladder.Caching", "Ladder.Jobs", "Ladder.Workers" }
     Console.WriteLine($"{name} {version} loaded");
 }
 
+await CachingUsage.RunAsync(failures);
+await JobsUsage.RunAsync(failures);
+await WorkersUsage.RunAsync(failures);
+
 return failures.Count == 0 ? 0 : Fail(failures);
 
 static int Fail(List<string> failures)

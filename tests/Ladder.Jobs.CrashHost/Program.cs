@@ -1,0 +1,2 @@
+Console.Error.WriteLine("filled by its library's issue");
+return 1;
