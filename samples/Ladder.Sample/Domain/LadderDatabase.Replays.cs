@@ -1,0 +1,48 @@
+using Microsoft.Data.Sqlite;
+
+namespace Ladder.Sample.Domain;
+
+internal sealed record StoredReplay(string Hash, long MatchId, byte[] Bytes, string? JobId);
+
+internal sealed partial class LadderDatabase
+{
+    /// <summary>
+    /// Stores the bytes inside the caller's transaction (the same one that enqueues the parse job). Returns false when
+    /// a replay with this hash is already stored: the upload is a duplicate.
+    /// </summary>
+    public static async Task<bool> StoreReplayAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string hash, long matchId, byte[] bytes, string now,
+        CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, """
+            INSERT INTO replays (hash, match_id, bytes, size, uploaded_at) VALUES ($hash, $match, $bytes, $size, $now)
+            ON CONFLICT (hash) DO NOTHING;
+            """);
+        command.Parameters.AddWithValue("$hash", hash);
+        command.Parameters.AddWithValue("$match", matchId);
+        command.Parameters.Add("$bytes", SqliteType.Blob).Value = bytes;
+        command.Parameters.AddWithValue("$size", bytes.Length);
+        command.Parameters.AddWithValue("$now", now);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public static async Task SetReplayJobAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string hash, string jobId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "UPDATE replays SET job_id = $job WHERE hash = $hash;");
+        command.Parameters.AddWithValue("$hash", hash);
+        command.Parameters.AddWithValue("$job", jobId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<StoredReplay?> TryGetReplayAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT match_id, bytes, job_id FROM replays WHERE hash = $hash;");
+        command.Parameters.AddWithValue("$hash", hash);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredReplay(hash, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.IsDBNull(2) ? null : reader.GetString(2))
+            : null;
+    }
+}

@@ -1,0 +1,83 @@
+using Ladder.Sample.Api;
+using Ladder.Sample.Domain;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace Ladder.Sample.Hosting;
+
+/// <summary>Builds and runs the ladder web host. Tests build it in-process through <see cref="Build"/>.</summary>
+internal static partial class LadderHost
+{
+    /// <summary>The line a launcher (the tests, a script) can wait for; the URL follows it.</summary>
+    public const string ReadyBanner = "Ladder is running at ";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        await using var app = await BuildAsync(args);
+        await app.RunAsync();
+        return 0;
+    }
+
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+
+            // appsettings.json and the page sit beside the app, so any working directory works.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+        {
+            ["--data"] = "Ladder:DataPath",
+            ["--port"] = "Ladder:Port",
+        });
+        if (builder.Configuration["Ladder:Port"] is { Length: > 0 } port)
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+
+        builder.Services.AddOptions<LadderOptions>().BindConfiguration(LadderOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<LadderOptions>, LadderOptions.Validator>();
+        var options = builder.Configuration.GetSection(LadderOptions.Section).Get<LadderOptions>() ?? new LadderOptions();
+        var dataPath = options.ResolveDataPath();
+        Directory.CreateDirectory(dataPath);
+        var databasePath = Path.Combine(dataPath, "ladder.db");
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new LadderDatabase(databasePath, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemHandler>();
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Json.JsonOptions>(static o =>
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
+        builder.Services.Configure<HostOptions>(static o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        AddLibraries(builder.Services, options, databasePath);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        var api = app.MapGroup("/api");
+        PlayersApi.Map(api);
+        MatchesApi.Map(api);
+        LeaderboardApi.Map(api);
+        OperationsApi.Map(api);
+        WebPage.Map(app);
+
+        await app.Services.GetRequiredService<LadderDatabase>().InitializeAsync();
+        app.Lifetime.ApplicationStarted.Register(() => AnnounceAsync(app, databasePath));
+        return app;
+    }
+
+    private static void AnnounceAsync(WebApplication app, string databasePath)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            Console.Out.WriteLine($"{ReadyBanner}{address}  (database: {databasePath}; Ctrl+C stops it)");
+        }
+
+        Console.Out.Flush();
+    }
+}

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Options;
+
+namespace Ladder.Sample.Hosting;
+
+/// <summary>The sample's settings: section "Ladder" of appsettings.json, environment (Ladder__X) or command line.</summary>
+internal sealed class LadderOptions
+{
+    public const string Section = "Ladder";
+
+    /// <summary>Folder for ladder.db. Relative paths are taken from the current directory. Default: data/ beside the app.</summary>
+    public string? DataPath { get; set; }
+
+    /// <summary>Seed demo players, matches and a few replays when the database is empty. Default true.</summary>
+    public bool DemoData { get; set; } = true;
+
+    /// <summary>Run the job processor. False accepts uploads but parses nothing (used by the crash tests). Default true.</summary>
+    public bool ProcessJobs { get; set; } = true;
+
+    /// <summary>How long one parse may run in a worker before the worker is killed. Default 2.5 s (the original's).</summary>
+    public TimeSpan ParseDeadline { get; set; } = TimeSpan.FromSeconds(2.5);
+
+    /// <summary>Attempts of a parse job before it is dead-lettered (a timeout or a worker crash is retried). Default 3.</summary>
+    public int ParseMaxAttempts { get; set; } = 3;
+
+    /// <summary>Parser worker processes. Default 2.</summary>
+    public int WorkerCount { get; set; } = 2;
+
+    /// <summary>Hard heap cap of each parser worker, in MiB. Default 192.</summary>
+    public int WorkerMemoryLimitMb { get; set; } = 192;
+
+    /// <summary>Parse jobs run at once. Default 2.</summary>
+    public int JobConcurrency { get; set; } = 2;
+
+    /// <summary>Largest accepted replay upload, in bytes. Default 1 MiB.</summary>
+    public int MaxReplayBytes { get; set; } = 1 << 20;
+
+    public string ResolveDataPath() => Path.GetFullPath(string.IsNullOrWhiteSpace(DataPath)
+        ? Path.Combine(AppContext.BaseDirectory, "data")
+        : DataPath);
+
+    internal sealed class Validator : IValidateOptions<LadderOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, LadderOptions options)
+        {
+            var failures = new List<string>();
+            if (options.ParseDeadline <= TimeSpan.Zero || options.ParseDeadline > TimeSpan.FromMinutes(5))
+            {
+                failures.Add($"Ladder:ParseDeadline must be between 0 and 5 minutes; it is {options.ParseDeadline}.");
+            }
+
+            if (options.ParseMaxAttempts is < 1 or > 20)
+            {
+                failures.Add($"Ladder:ParseMaxAttempts must be 1 to 20; it is {options.ParseMaxAttempts}.");
+            }
+
+            if (options.WorkerCount is < 1 or > 32)
+            {
+                failures.Add($"Ladder:WorkerCount must be 1 to 32; it is {options.WorkerCount}.");
+            }
+
+            if (options.WorkerMemoryLimitMb is < 32 or > 16_384)
+            {
+                failures.Add($"Ladder:WorkerMemoryLimitMb must be 32 to 16384; it is {options.WorkerMemoryLimitMb}.");
+            }
+
+            if (options.JobConcurrency is < 1 or > 64)
+            {
+                failures.Add($"Ladder:JobConcurrency must be 1 to 64; it is {options.JobConcurrency}.");
+            }
+
+            if (options.MaxReplayBytes is < 1024 or > 64 << 20)
+            {
+                failures.Add($"Ladder:MaxReplayBytes must be 1 KiB to 64 MiB; it is {options.MaxReplayBytes}.");
+            }
+
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}

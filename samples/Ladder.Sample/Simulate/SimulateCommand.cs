@@ -1,0 +1,82 @@
+using System.CommandLine;
+
+namespace Ladder.Sample.Simulate;
+
+/// <summary>
+/// <c>simulate</c>: plays a ladder season against a running host over HTTP and prints what happened.
+/// </summary>
+internal static class SimulateCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var url = new Option<Uri>("--url") { Description = "The running host.", DefaultValueFactory = static _ => new Uri("http://127.0.0.1:5080") };
+        var players = new Option<int>("--players") { Description = "Players to create.", DefaultValueFactory = static _ => 40 };
+        var matches = new Option<int>("--matches") { Description = "Matches to play.", DefaultValueFactory = static _ => 200 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Matches in flight at once.", DefaultValueFactory = static _ => 4 };
+        var duplicates = new Option<double>("--duplicates") { Description = "Share of replays uploaded twice.", DefaultValueFactory = static _ => 0.05 };
+        var corrupt = new Option<double>("--corrupt") { Description = "Share of corrupt replays.", DefaultValueFactory = static _ => 0.02 };
+        var hanging = new Option<double>("--hanging") { Description = "Share of replays that hang the parser.", DefaultValueFactory = static _ => 0.01 };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = static _ => Environment.TickCount };
+        var wait = new Option<TimeSpan>("--wait") { Description = "How long to wait for the queue to drain.", DefaultValueFactory = static _ => TimeSpan.FromMinutes(5) };
+
+        var root = new RootCommand("Plays a ladder season against a running Ladder host over HTTP.")
+        {
+            url, players, matches, concurrency, duplicates, corrupt, hanging, seed, wait,
+        };
+        root.SetAction(async (result, cancellationToken) =>
+        {
+            var settings = new SimulationSettings(
+                result.GetValue(url)!, result.GetValue(players), result.GetValue(matches), result.GetValue(concurrency),
+                result.GetValue(duplicates), result.GetValue(corrupt), result.GetValue(hanging), result.GetValue(seed), result.GetValue(wait));
+            var problems = settings.Validate();
+            if (problems.Count > 0)
+            {
+                foreach (var problem in problems)
+                {
+                    await Console.Error.WriteLineAsync(problem);
+                }
+
+                return 2;
+            }
+
+            var summary = await new Simulation(settings, Console.Error).RunAsync(cancellationToken);
+            Console.Out.Write(summary.Format());
+            return summary.Unfinished == 0 ? 0 : 1;
+        });
+
+        return await root.Parse(args).InvokeAsync();
+    }
+}
+
+internal sealed record SimulationSettings(
+    Uri Url, int Players, int Matches, int Concurrency, double Duplicates, double Corrupt, double Hanging, int Seed, TimeSpan Wait)
+{
+    public List<string> Validate()
+    {
+        var problems = new List<string>();
+        if (Players < 2)
+        {
+            problems.Add("--players must be at least 2.");
+        }
+
+        if (Matches < 1)
+        {
+            problems.Add("--matches must be at least 1.");
+        }
+
+        if (Concurrency is < 1 or > 64)
+        {
+            problems.Add("--concurrency must be 1 to 64.");
+        }
+
+        foreach (var (name, share) in new[] { ("--duplicates", Duplicates), ("--corrupt", Corrupt), ("--hanging", Hanging) })
+        {
+            if (share is < 0 or > 1)
+            {
+                problems.Add($"{name} is a share between 0 and 1.");
+            }
+        }
+
+        return problems;
+    }
+}

@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Ladder.Sample.Api;
+using Ladder.Sample.Domain;
+using Ladder.Sample.Replays;
+
+namespace Ladder.Sample.Simulate;
+
+/// <summary>One simulated season: players, matches, uploads (some duplicated, corrupt or hanging), then the drain.</summary>
+internal sealed class Simulation(SimulationSettings settings, TextWriter progress)
+{
+    private static readonly string[] Countries = ["KR", "US", "DE", "SE", "PL", "FR", "CA", "CN", "UA", "GB", "NL", "ES", "BR", "FI", "NO", "TW"];
+
+    private readonly ConcurrentDictionary<string, string> _uploads = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<double> _leaderboardMs = [];
+    private int _uploaded;
+    private int _duplicates;
+    private int _corrupt;
+    private int _hanging;
+    private int _errors;
+
+    public async Task<SimulationSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
+        var client = new LadderClient(http);
+        var run = settings.Seed.ToString("x8", CultureInfo.InvariantCulture);
+        var random = new Random(settings.Seed);
+        var workersBefore = await client.GetWorkerStatsAsync(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+
+        var players = new List<Player>(settings.Players);
+        for (var i = 0; i < settings.Players; i++)
+        {
+            players.Add(await client.CreatePlayerAsync($"sim-{run}-{i}", Countries[random.Next(Countries.Length)], cancellationToken));
+        }
+
+        var next = -1;
+        var workers = Enumerable.Range(0, settings.Concurrency).Select(w => Task.Run(async () =>
+        {
+            var local = new Random(settings.Seed + w + 1);
+            while (Interlocked.Increment(ref next) is var m && m < settings.Matches)
+            {
+                try
+                {
+                    await PlayAsync(client, players, local, m, cancellationToken);
+                }
+                catch (Exception e) when (e is LadderApiException or HttpRequestException)
+                {
+                    Interlocked.Increment(ref _errors);
+                    await progress.WriteLineAsync($"\nmatch {m}: {e.Message}");
+                }
+
+                DrawProgress("playing", Volatile.Read(ref _uploaded), settings.Matches);
+            }
+        }, cancellationToken)).ToList();
+        await Task.WhenAll(workers);
+
+        // Drain: wait until every distinct upload has reached a final state (or the wait runs out).
+        var final = new Dictionary<string, ReplayStatus>(StringComparer.Ordinal);
+        var deadline = Stopwatch.GetTimestamp() + (long)(settings.Wait.TotalSeconds * Stopwatch.Frequency);
+        while (final.Count < _uploads.Count && Stopwatch.GetTimestamp() < deadline)
+        {
+            foreach (var hash in _uploads.Keys.Where(h => !final.ContainsKey(h)).ToList())
+            {
+                var status = await client.GetReplayStatusAsync(hash, cancellationToken);
+                if (status.IsFinal)
+                {
+                    final[hash] = status;
+                }
+            }
+
+            DrawProgress("processing", final.Count, _uploads.Count);
+            if (final.Count < _uploads.Count)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            }
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await progress.WriteLineAsync();
+        var workersAfter = await client.GetWorkerStatsAsync(cancellationToken);
+        long Delta(string key) => workersAfter.GetValueOrDefault(key) - workersBefore.GetValueOrDefault(key);
+        var latencies = _leaderboardMs.Order().ToArray();
+        return new SimulationSummary(
+            settings.Matches, _uploads.Count, _uploaded, _duplicates, _corrupt, _hanging, _errors, elapsed,
+            final.Values.Count(s => s.MatchState == "completed" && s.JobState == "succeeded"),
+            Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies.Length,
+            final.Values.GroupBy(s => s.JobState).ToDictionary(g => g.Key, g => g.Count()),
+            _uploads.Count - final.Count, Delta("timeouts"), Delta("crashes"));
+    }
+
+    private async Task PlayAsync(LadderClient client, List<Player> players, Random random, int m, CancellationToken ct)
+    {
+        var a = players[random.Next(players.Count)];
+        Player b;
+        do
+        {
+            b = players[random.Next(players.Count)];
+        }
+        while (b.Id == a.Id);
+        var (raceA, raceB) = (Races.All[random.Next(3)], Races.All[random.Next(3)]);
+        var match = await client.CreateMatchAsync(a.Id, raceA, b.Id, raceB, ct);
+        var spec = new ReplaySpec(match.Id, new ReplayPlayer(a.Id, a.Name, raceA), new ReplayPlayer(b.Id, b.Name, raceB), random.Next(2), Seed: m);
+        var roll = random.NextDouble();
+        byte[] replay;
+        if (roll < settings.Hanging)
+        {
+            replay = ReplayGenerator.CreateHanging(spec);
+            Interlocked.Increment(ref _hanging);
+        }
+        else if (roll < settings.Hanging + settings.Corrupt)
+        {
+            replay = ReplayGenerator.Corrupt(ReplayGenerator.Create(spec));
+            Interlocked.Increment(ref _corrupt);
+        }
+        else
+        {
+            replay = ReplayGenerator.Create(spec);
+        }
+
+        var upload = await client.UploadReplayAsync(match.Id, replay, ct);
+        _uploads.TryAdd(upload.Hash, upload.JobId);
+        Interlocked.Increment(ref _uploaded);
+        if (random.NextDouble() < settings.Duplicates)
+        {
+            var again = await client.UploadReplayAsync(match.Id, replay, ct);
+            if (again.Duplicate && again.JobId == upload.JobId)
+            {
+                Interlocked.Increment(ref _duplicates);
+            }
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        await client.GetLeaderboardAsync(random.Next(4) == 0 ? raceA.ToName() : null, null, 1, ct);
+        _leaderboardMs.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private void DrawProgress(string phase, int done, int total)
+    {
+        const int Width = 30;
+        var filled = total == 0 ? Width : (int)((long)done * Width / total);
+        lock (progress)
+        {
+            progress.Write($"\r{phase,-10} [{new string('#', filled)}{new string('.', Width - filled)}] {done}/{total}   ");
+            progress.Flush();
+        }
+    }
+
+    private static double Percentile(double[] sorted, double p)
+        => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
+
+internal sealed record SimulationSummary(
+    int Matches, int DistinctUploads, int Uploads, int DuplicatesDeduplicated, int Corrupt, int Hanging, int Errors,
+    TimeSpan Elapsed, int MatchesRated, double LeaderboardP50Ms, double LeaderboardP99Ms, int LeaderboardReads,
+    IReadOnlyDictionary<string, int> JobsByFinalState, int Unfinished, long Timeouts, long Crashes)
+{
+    public string Format()
+    {
+        var s = new StringBuilder();
+        var i = CultureInfo.InvariantCulture;
+        s.AppendLine(i, $"matches played      {Matches} ({Uploads} replays uploaded, {DuplicatesDeduplicated} duplicate uploads answered with the same job)");
+        s.AppendLine(i, $"replays sent        {Corrupt} corrupt, {Hanging} hanging");
+        s.AppendLine(i, $"matches rated       {MatchesRated} in {Elapsed.TotalSeconds:F1} s = {MatchesRated / Math.Max(Elapsed.TotalSeconds, 0.001):F1} matches/s");
+        s.AppendLine(i, $"leaderboard         p50 {LeaderboardP50Ms:F1} ms, p99 {LeaderboardP99Ms:F1} ms over {LeaderboardReads} reads");
+        s.AppendLine(i, $"jobs by final state {string.Join(", ", JobsByFinalState.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))}{(Unfinished > 0 ? $", unfinished {Unfinished}" : "")}");
+        s.AppendLine(i, $"worker pool         {Timeouts} timeouts, {Crashes} crashes");
+        if (Errors > 0)
+        {
+            s.AppendLine(i, $"HTTP errors         {Errors}");
+        }
+
+        return s.ToString();
+    }
+}
