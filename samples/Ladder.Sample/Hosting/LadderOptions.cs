@@ -22,6 +22,9 @@ internal sealed class LadderOptions
     /// <summary>Attempts of a parse job before it is dead-lettered (a timeout or a worker crash is retried). Default 3.</summary>
     public int ParseMaxAttempts { get; set; } = 3;
 
+    /// <summary>First retry delay of a failed parse job (doubles per attempt, with jitter). Default 2 s.</summary>
+    public TimeSpan ParseRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Parser worker processes. Default 2.</summary>
     public int WorkerCount { get; set; } = 2;
 
@@ -51,6 +54,11 @@ internal sealed class LadderOptions
             if (options.ParseMaxAttempts is < 1 or > 20)
             {
                 failures.Add($"Ladder:ParseMaxAttempts must be 1 to 20; it is {options.ParseMaxAttempts}.");
+            }
+
+            if (options.ParseRetryDelay < TimeSpan.Zero || options.ParseRetryDelay > TimeSpan.FromHours(1))
+            {
+                failures.Add($"Ladder:ParseRetryDelay must be between 0 and 1 hour; it is {options.ParseRetryDelay}.");
             }
 
             if (options.WorkerCount is < 1 or > 32)

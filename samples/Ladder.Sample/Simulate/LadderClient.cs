@@ -57,6 +57,9 @@ internal sealed class LadderClient(HttpClient http)
     public async Task RetryJobAsync(string jobId, CancellationToken ct = default)
         => await SendAsync<JsonElement>(HttpMethod.Post, $"/api/jobs/{Uri.EscapeDataString(jobId)}/retry", null, ct);
 
+    public async Task<string> GetHealthAsync(CancellationToken ct = default)
+        => (await SendAsync<JsonElement>(HttpMethod.Get, "/api/health", null, ct)).GetProperty("status").GetString()!;
+
     public async Task<Dictionary<string, long>> GetWorkerStatsAsync(CancellationToken ct = default)
         => await SendAsync<Dictionary<string, long>>(HttpMethod.Get, "/api/workers", null, ct);
 
