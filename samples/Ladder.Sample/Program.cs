@@ -1,11 +1,14 @@
 using Ladder.Sample.Hosting;
 using Ladder.Sample.Simulate;
+using Ladder.Workers;
 
-// One executable, three roles: the ladder host (default), a parser worker started by the host's pool
-// ("worker"), and the load driver that plays a ladder season against a running host ("simulate").
-return args switch
+// One executable, three roles: a parser worker when the host's pool starts it with the worker switch, the load
+// driver that plays a season against a running host ("simulate"), and otherwise the ladder host itself.
+if (WorkerHost.IsWorkerInvocation(args))
 {
-    [ParserWorker.Switch, ..] => await ParserWorker.RunAsync(args[1..]),
-    ["simulate", ..] => await SimulateCommand.RunAsync(args[1..]),
-    _ => await LadderHost.RunAsync(args),
-};
+    return await ParserWorker.RunAsync();
+}
+
+return args is ["simulate", ..]
+    ? await SimulateCommand.RunAsync(args[1..])
+    : await LadderHost.RunAsync(args);

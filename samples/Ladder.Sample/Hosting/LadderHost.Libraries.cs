@@ -1,10 +1,25 @@
+using Ladder.Workers;
+
 namespace Ladder.Sample.Hosting;
 
 internal static partial class LadderHost
 {
     private static void AddLibraries(IServiceCollection services, LadderOptions options, string databasePath)
     {
+        // Ladder.Workers: parser workers are this same executable started with the worker switch.
+        services.AddLadderWorkers(pool =>
+        {
+            pool.UseCurrentExecutable();
+            pool.WorkerCount = options.WorkerCount;
+            pool.DefaultDeadline = options.ParseDeadline;
+            pool.TimeoutBehavior = WorkerTimeoutBehavior.ReturnResult;
+            pool.HeapHardLimitBytes = options.WorkerMemoryLimitMb * 1024L * 1024L;
+            pool.RecycleAfterCalls = 1000;
+        });
+        services.AddSingleton<ReplayParsing>();
+
         services.AddSingleton<LadderViews>();
         services.AddSingleton<ReplayIntake>();
+        services.AddHostedService<DemoData>();
     }
 }

@@ -18,9 +18,10 @@ public sealed class ComposedLadderTests
     private LadderClient _client = null!;
 
     [OneTimeSetUp]
-    [CancelAfter(120_000)]
-    public async Task StartHost(CancellationToken ct)
+    public async Task StartHost()
     {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var ct = timeout.Token;
         _folder = new TempFolder();
         _host = await SampleHostProcess.StartAsync(_folder.Path, ct,
             "--Ladder:ParseDeadline=00:00:01", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2",
