@@ -18,7 +18,9 @@ internal static partial class LadderHost
         });
         services.AddSingleton<ReplayParsing>();
 
+        services.AddSingleton<LeaderboardLoadObserver>();
         services.AddSingleton<LadderViews>();
+        services.AddSingleton<ReplayJobHandler>();
         services.AddSingleton<ReplayIntake>();
         services.AddHostedService<DemoData>();
     }

@@ -4,7 +4,7 @@ using Ladder.Sample.Domain;
 namespace Ladder.Sample.Hosting;
 
 /// <summary>The ladder's read views (leaderboard pages, player profiles) and the changes writers publish.</summary>
-internal sealed partial class LadderViews(LadderDatabase db)
+internal sealed partial class LadderViews(LadderDatabase db, LeaderboardLoadObserver observer)
 {
     private long _loads;
 
@@ -15,6 +15,7 @@ internal sealed partial class LadderViews(LadderDatabase db)
     {
         var load = Interlocked.Increment(ref _loads);
         var board = await db.ReadLeaderboardAsync(race, country, page, ct);
+        await observer.AfterReadAsync(ct);
         return new LeaderboardView(board.Page, board.PageSize, board.Total, board.Rows, load, Stale: false);
     }
 
