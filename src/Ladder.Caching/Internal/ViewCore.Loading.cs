@@ -1,0 +1,232 @@
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Ladder.Caching.Internal;
+
+/// <summary>Single flight: at most one load per key per version; readers of that version share it.</summary>
+internal sealed partial class ViewCore<TKey, TValue>
+{
+    /// <summary>
+    /// Returns the flight to wait on, or (in <paramref name="current"/>) an entry that became current meanwhile.
+    /// </summary>
+    /// <remarks>
+    /// Join a flight only if its stamp is current: a flight stamped before a publish that returned before this read
+    /// started is stale for this read, so it is replaced, not joined (one load per key per version).
+    /// Why 1,000 concurrent readers cause exactly one load: a finishing flight stores its entry, then leaves the map.
+    /// A reader that finds no flight then checks the store; if the flight left before that check, its entry was
+    /// stored before it too. So a reader either joins the flight or sees its entry; it starts a load only if neither
+    /// exists, and TryAdd lets one reader win.
+    /// </remarks>
+    private Flight? Acquire(TKey key, bool background, out Entry? current)
+    {
+        while (true)
+        {
+            if (_flights.TryGetValue(key, out var existing) && IsCurrent(existing.Stamp))
+            {
+                current = null;
+                return existing;
+            }
+
+            if (_store.TryGetValue(key, out var stored) && stored is Entry entry && IsCurrent(entry.Stamp))
+            {
+                current = entry;
+                return null;
+            }
+
+            // The stamp is taken here, before the loader runs: this is the moment the load "starts".
+            var flight = new Flight(TakeStamp(key));
+            var won = existing is null ? _flights.TryAdd(key, flight) : _flights.TryUpdate(key, flight, existing);
+            if (won)
+            {
+                Start(key, flight, background);
+                current = null;
+                return flight;
+            }
+        }
+    }
+
+    private Stamp TakeStamp(TKey key)
+    {
+        var version = Version;
+        if (_entityKeyOf.Length == 0)
+        {
+            return new Stamp(version, null, null, null);
+        }
+
+        var counters = new KeyCounter[_entityKeyOf.Length];
+        var values = new long[_entityKeyOf.Length];
+        var entityKeys = new string[_entityKeyOf.Length];
+        for (var slot = 0; slot < _entityKeyOf.Length; slot++)
+        {
+            var entityKey = _entityKeyOf[slot](key) ?? throw new InvalidOperationException($"View '{Name}': the entity key selector returned null for key '{key}'.");
+            var map = KeyCounters[slot];
+            while (true)
+            {
+                var counter = map.GetOrAdd(entityKey, static _ => new KeyCounter());
+                var value = Volatile.Read(ref counter.Value);
+                if (value >= 0)
+                {
+                    (counters[slot], values[slot], entityKeys[slot]) = (counter, value, entityKey);
+                    break;
+                }
+
+                // Killed by an eviction that has not removed it yet: help remove it and take a fresh one.
+                map.TryRemove(new KeyValuePair<string, KeyCounter>(entityKey, counter));
+            }
+        }
+
+        return new Stamp(version, counters, values, entityKeys);
+    }
+
+    private void Start(TKey key, Flight flight, bool background)
+    {
+        if (background)
+        {
+            // Background (stale-while-revalidate, eager refresh): never run the loader on the reader's thread, and
+            // do not flow the reader's context (its load marks) into it.
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.View.RunAsync(state.Key, state.Flight), (View: this, Key: key, Flight: flight), preferLocal: false);
+            flight.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else
+        {
+            _ = RunAsync(key, flight);
+        }
+    }
+
+    private async Task RunAsync(TKey key, Flight flight)
+    {
+        LoadContext.Enter(this, key);
+        var started = Context.Time.GetTimestamp();
+        using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
+        activity?.SetTag("ladder.caching.view", Name);
+        CancellationTokenSource? timeout = null;
+        CancellationTokenRegistration onTimeout = default;
+        if (Options.LoadTimeout is { } limit)
+        {
+            timeout = new CancellationTokenSource(limit, Context.Time);
+            onTimeout = timeout.Token.UnsafeRegister(static state => ((TimeoutState)state!).Fire(), new TimeoutState(this, key, flight, limit, started));
+        }
+
+        try
+        {
+            var value = await _load(key, timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
+            Complete(key, flight, value, started);
+        }
+        catch (Exception exception)
+        {
+            // Nothing is stored: a failed load poisons no entry. The waiters get the error (or fail-safe values).
+            if (flight.Tcs.TrySetException(exception))
+            {
+                Context.Metrics.Loaded(Tag, "failed", Context.Time.GetElapsedTime(started));
+                Log.LoadFailed(Context.Logger, exception, Name, key);
+            }
+
+            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+        }
+        finally
+        {
+            await onTimeout.DisposeAsync().ConfigureAwait(false);
+            timeout?.Dispose();
+        }
+    }
+
+    private void Complete(TKey key, Flight flight, TValue value, long started)
+    {
+        // Storing only a current result is an economy, not the guarantee: a publish may land between this check and
+        // the store, and then every later read rejects the entry by its stamp anyway.
+        var stored = IsCurrent(flight.Stamp);
+        if (stored)
+        {
+            Store(key, value, flight.Stamp, started);
+        }
+        else
+        {
+            Log.LoadDiscarded(Context.Logger, Name, key);
+        }
+
+        if (flight.Tcs.TrySetResult(value))
+        {
+            Context.Metrics.Loaded(Tag, stored ? "stored" : "discarded", Context.Time.GetElapsedTime(started));
+        }
+
+        // After the store, never before: see Acquire for why this order makes one load per stampede.
+        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+    }
+
+    private void Store(TKey key, TValue value, Stamp stamp, long started)
+    {
+        using var entry = _store.CreateEntry(key);
+        entry.Value = new Entry(value, stamp, started);
+        if (Options.SizeLimit is not null)
+        {
+            entry.Size = _sizeOf?.Invoke(value) ?? 1;
+        }
+
+        if (Options.MaxAge is { } maxAge)
+        {
+            entry.AbsoluteExpirationRelativeToNow = maxAge;
+        }
+
+        if (stamp.Counters is not null)
+        {
+            entry.RegisterPostEvictionCallback(OnEvicted, this);
+        }
+    }
+
+    /// <summary>An entry left the store (evicted, expired): its key counters go too, so their number stays bounded.</summary>
+    private void Forget(object? value, EvictionReason reason)
+    {
+        if (reason == EvictionReason.Replaced || value is not Entry { Stamp: { Counters: { } counters, EntityKeys: { } keys } })
+        {
+            return;
+        }
+
+        for (var slot = 0; slot < counters.Length; slot++)
+        {
+            // Kill first, then remove. The other order leaves a window where a publish finds no counter (so bumps
+            // nothing) while an entry still holding the live counter passes its check: a stale read.
+            counters[slot].Kill();
+            KeyCounters[slot].TryRemove(new KeyValuePair<string, KeyCounter>(keys[slot], counters[slot]));
+        }
+    }
+
+    protected override int RefreshInvalidated()
+    {
+        var started = 0;
+        foreach (var stored in _store.Keys)
+        {
+            if (stored is TKey key && _store.TryGetValue(key, out var value) && value is Entry entry && !IsCurrent(entry.Stamp))
+            {
+                _ = Acquire(key, background: true, out _);
+                started++;
+            }
+        }
+
+        return started;
+    }
+
+    private void OnTimedOut(TKey key, Flight flight, TimeSpan limit, long started)
+    {
+        // Release the waiters now, whether or not the loader honours its token; the key is free for a new load.
+        if (flight.Tcs.TrySetException(new CacheLoadTimeoutException(Name, key, limit)))
+        {
+            Context.Metrics.Loaded(Tag, "timed_out", Context.Time.GetElapsedTime(started));
+            Log.LoadTimedOut(Context.Logger, Name, key, limit);
+        }
+
+        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+    }
+
+    private sealed class Flight(Stamp stamp)
+    {
+        public readonly Stamp Stamp = stamp;
+
+        public readonly TaskCompletionSource<TValue> Tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<TValue> Task => Tcs.Task;
+    }
+
+    private sealed class TimeoutState(ViewCore<TKey, TValue> view, TKey key, Flight flight, TimeSpan limit, long started)
+    {
+        public void Fire() => view.OnTimedOut(key, flight, limit, started);
+    }
+}

@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Ladder.Caching.Internal;
+
+/// <summary>
+/// One view: entries in a MemoryCache (storage, size, eviction), each stamped with the versions its load started
+/// from; a read serves an entry only while its stamp matches the current counters.
+/// </summary>
+/// <remarks>
+/// The guarantee (docs/caching/guarantee.md): a read that starts after Publish returned never returns a value whose
+/// load started before that publish, unless stale-while-revalidate is on, and then the result is flagged stale.
+/// Sketch: Publish P increments a counter c the view depends on, from v to v+1, and returns. A load L that started
+/// before P took its stamp before P's increment, so its stamp holds c ≤ v. Counters only grow (or die, which is
+/// negative for ever), so a read R starting after P sees c ≥ v+1 ≠ stamp: R rejects L's entry (IsCurrent) and
+/// rejects L's flight too (Acquire joins only a flight whose stamp is current). Where L's result was stored does not
+/// matter: the check is on every read, not at store time.
+/// </remarks>
+internal sealed partial class ViewCore<TKey, TValue> : ViewBase
+    where TKey : notnull
+{
+    private static readonly PostEvictionDelegate OnEvicted = static (_, value, reason, state) => ((ViewCore<TKey, TValue>)state!).Forget(value, reason);
+
+    private readonly MemoryCache _store;
+    private readonly ConcurrentDictionary<TKey, Flight> _flights = new();
+    private readonly Func<TKey, CancellationToken, ValueTask<TValue>> _load;
+    private readonly Func<TKey, string>[] _entityKeyOf;
+    private readonly Func<TValue, long>? _sizeOf;
+
+    public ViewCore(ViewDefinition<TKey, TValue> definition, ViewContext context)
+        : base(definition, context)
+    {
+        _load = definition.Loader!(context.Services);
+        _entityKeyOf = definition.Dependencies.Where(d => d.EntityKeyOf is not null).Select(d => (Func<TKey, string>)d.EntityKeyOf!).ToArray();
+        _sizeOf = definition.SizeOf;
+        _store = new MemoryCache(new MemoryCacheOptions
+        {
+            Clock = new TimeProviderClock(context.Time),
+            SizeLimit = definition.Options.SizeLimit,
+        });
+    }
+
+    /// <summary>Entries stored now (current or not); for tests and diagnostics.</summary>
+    public int Count => _store.Count;
+
+    /// <summary>The hit path: one MemoryCache lookup and integer compares, no allocation (for reference-type keys).</summary>
+    public ValueTask<CacheResult<TValue>> GetAsync(TKey key, CancellationToken cancellationToken)
+    {
+        if (_store.TryGetValue(key, out var stored) && stored is Entry entry)
+        {
+            if (IsCurrent(entry.Stamp))
+            {
+                Context.Metrics.Hit(Tag);
+                return new ValueTask<CacheResult<TValue>>(new CacheResult<TValue>(entry.Value, isStale: false, isFailSafe: false));
+            }
+
+            if (TryServeStale(key, entry))
+            {
+                return new ValueTask<CacheResult<TValue>>(new CacheResult<TValue>(entry.Value, isStale: true, isFailSafe: false));
+            }
+        }
+
+        return LoadAsync(key, cancellationToken);
+    }
+
+    public CacheResult<TValue> Get(TKey key)
+    {
+        if (_store.TryGetValue(key, out var stored) && stored is Entry entry)
+        {
+            if (IsCurrent(entry.Stamp))
+            {
+                Context.Metrics.Hit(Tag);
+                return new CacheResult<TValue>(entry.Value, isStale: false, isFailSafe: false);
+            }
+
+            if (TryServeStale(key, entry))
+            {
+                return new CacheResult<TValue>(entry.Value, isStale: true, isFailSafe: false);
+            }
+        }
+
+        Context.Metrics.Miss(Tag);
+        ThrowIfReentrant(key);
+        var flight = Acquire(key, background: false, out var current);
+        if (current is not null)
+        {
+            return new CacheResult<TValue>(current.Value, isStale: false, isFailSafe: false);
+        }
+
+        try
+        {
+            return new CacheResult<TValue>(flight!.Task.GetAwaiter().GetResult(), isStale: false, isFailSafe: false);
+        }
+        catch (Exception) when (TryFailSafe(key, out var last))
+        {
+            return new CacheResult<TValue>(last.Value, isStale: true, isFailSafe: true);
+        }
+    }
+
+    public bool TryGetCurrent(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        if (_store.TryGetValue(key, out var stored) && stored is Entry entry && IsCurrent(entry.Stamp))
+        {
+            Context.Metrics.Hit(Tag);
+            value = entry.Value;
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _store.Dispose();
+    }
+
+    /// <summary>Whether no change the stamp depends on was published since it was taken: integer compares only.</summary>
+    private bool IsCurrent(Stamp stamp)
+    {
+        if (stamp.ViewVersion != Version)
+        {
+            return false;
+        }
+
+        var counters = stamp.Counters;
+        if (counters is null)
+        {
+            return true;
+        }
+
+        var values = stamp.Values!;
+        for (var i = 0; i < counters.Length; i++)
+        {
+            // A killed counter is negative and a stamp value never is, so an entry on a dead counter is never current.
+            if (Volatile.Read(ref counters[i].Value) != values[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool TryServeStale(TKey key, Entry entry)
+    {
+        if (Options.StaleWhileRevalidate is not { } maxStaleness || Context.Time.GetElapsedTime(entry.LoadStarted) > maxStaleness)
+        {
+            return false;
+        }
+
+        Context.Metrics.StaleServed(Tag, failSafe: false);
+        _ = Acquire(key, background: true, out _);
+        return true;
+    }
+
+    private bool TryFailSafe(TKey key, [NotNullWhen(true)] out Entry? last)
+    {
+        last = null;
+        if (!Options.FailSafe || !_store.TryGetValue(key, out var stored) || stored is not Entry entry)
+        {
+            return false;
+        }
+
+        last = entry;
+        Context.Metrics.StaleServed(Tag, failSafe: true);
+        Log.FailSafeServed(Context.Logger, Name, key);
+        return true;
+    }
+
+    private void ThrowIfReentrant(TKey key)
+    {
+        if (LoadContext.IsLoading(this, key))
+        {
+            throw new CacheReentrancyException(Name, key);
+        }
+    }
+
+    private async ValueTask<CacheResult<TValue>> LoadAsync(TKey key, CancellationToken cancellationToken)
+    {
+        Context.Metrics.Miss(Tag);
+        ThrowIfReentrant(key);
+        var flight = Acquire(key, background: false, out var current);
+        if (current is not null)
+        {
+            return new CacheResult<TValue>(current.Value, isStale: false, isFailSafe: false);
+        }
+
+        try
+        {
+            var value = await flight!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return new CacheResult<TValue>(value, isStale: false, isFailSafe: false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested && TryFailSafe(key, out var last))
+        {
+            return new CacheResult<TValue>(last.Value, isStale: true, isFailSafe: true);
+        }
+    }
+
+    /// <summary>A stored value and the stamp its load started from.</summary>
+    private sealed class Entry(TValue value, Stamp stamp, long loadStarted)
+    {
+        public readonly TValue Value = value;
+
+        public readonly Stamp Stamp = stamp;
+
+        public readonly long LoadStarted = loadStarted;
+    }
+}

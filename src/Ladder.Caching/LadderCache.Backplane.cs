@@ -1,0 +1,28 @@
+using Ladder.Caching.Internal;
+
+namespace Ladder.Caching;
+
+/// <summary>The receiving side of the backplane.</summary>
+public sealed partial class LadderCache
+{
+    private sealed class BackplaneReceiver(LadderCache cache) : IBackplaneSubscriber
+    {
+        public string NodeId => cache.NodeId;
+
+        public void OnChanges(ReadOnlySpan<Change> changes)
+        {
+            // Applied locally only: re-sending would echo changes around the nodes for ever.
+            foreach (ref readonly var change in changes)
+            {
+                cache.Apply(change);
+            }
+        }
+
+        public void OnReconnected()
+        {
+            // Changes may have been lost while disconnected, and nobody knows which: everything is suspect.
+            Log.BackplaneReconnected(cache._logger);
+            cache.InvalidateAll();
+        }
+    }
+}

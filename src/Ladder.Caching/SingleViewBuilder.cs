@@ -1,0 +1,59 @@
+using Ladder.Caching.Internal;
+
+namespace Ladder.Caching;
+
+/// <summary>Declares a single-value view (one snapshot: a ladder summary, a config table).</summary>
+/// <typeparam name="TValue">The cached value.</typeparam>
+public sealed class SingleViewBuilder<TValue>
+{
+    internal SingleViewBuilder(string name)
+    {
+        Inner = new ViewBuilder<SingleKey, TValue>(name);
+    }
+
+    internal ViewBuilder<SingleKey, TValue> Inner { get; }
+
+    /// <summary>The view's options (refresh mode, stale-while-revalidate, timeout, fail-safe).</summary>
+    public ViewOptions Options => Inner.Options;
+
+    /// <summary>The value depends on <paramref name="fields"/> of every row of <paramref name="entity"/> (no fields: every field).</summary>
+    /// <param name="entity">The entity.</param>
+    /// <param name="fields">The fields read.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> DependsOn(string entity, params string[] fields)
+    {
+        Inner.DependsOn(entity, fields);
+        return this;
+    }
+
+    /// <summary>The value depends on the listed rows of <paramref name="entity"/> only.</summary>
+    /// <param name="entity">The entity.</param>
+    /// <param name="keys">The entity keys read.</param>
+    /// <param name="fields">The fields read; none for every field.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> DependsOnKeys(string entity, IEnumerable<string> keys, params string[] fields)
+    {
+        Inner.DependsOnKeys(entity, keys, fields);
+        return this;
+    }
+
+    /// <summary>Sets the loader.</summary>
+    /// <param name="load">Computes the value.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> Load(Func<CancellationToken, ValueTask<TValue>> load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        Inner.Load((_, ct) => load(ct));
+        return this;
+    }
+
+    /// <summary>Sets a loader that uses the application's services (the root provider).</summary>
+    /// <param name="load">Computes the value.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> Load(Func<IServiceProvider, CancellationToken, ValueTask<TValue>> load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        Inner.Load((IServiceProvider services, SingleKey _, CancellationToken ct) => load(services, ct));
+        return this;
+    }
+}
