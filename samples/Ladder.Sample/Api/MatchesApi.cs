@@ -8,7 +8,7 @@ internal static class MatchesApi
 {
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPost("/matches", async (CreateMatchRequest request, LadderDatabase db, CancellationToken ct) =>
+        api.MapPost("/matches", async (CreateMatchRequest request, LadderDatabase db, LadderViews views, CancellationToken ct) =>
         {
             if (!Races.TryParse(request.Race1, out var race1) || !Races.TryParse(request.Race2, out var race2))
             {
@@ -22,6 +22,7 @@ internal static class MatchesApi
             }
 
             var match = await db.CreateMatchAsync(request.Player1Id, race1, request.Player2Id, race2, map, ct);
+            views.MatchCreated(match);
             return Results.Created($"/api/matches/{match.Id}", match);
         });
 
@@ -32,7 +33,9 @@ internal static class MatchesApi
         {
             if (request.Aborted == true)
             {
-                return Results.Ok(await db.AbortMatchAsync(id, ct));
+                var aborted = await db.AbortMatchAsync(id, ct);
+                views.MatchAborted(aborted);
+                return Results.Ok(aborted);
             }
 
             var winner = request.WinnerId ?? throw LadderProblemException.Invalid("Give winnerId, or aborted: true.");

@@ -1,3 +1,4 @@
+using Ladder.Caching;
 using Ladder.Workers;
 
 namespace Ladder.Sample.Hosting;
@@ -18,6 +19,8 @@ internal static partial class LadderHost
         });
         services.AddSingleton<ReplayParsing>();
 
+        // Ladder.Caching: the views and their dependency map.
+        services.AddLadderCaching(LadderViews.Define);
         services.AddSingleton<LeaderboardLoadObserver>();
         services.AddSingleton<LadderViews>();
         services.AddSingleton<ReplayJobHandler>();

@@ -46,9 +46,10 @@ public sealed class StaleRefreshRaceTests
         await client.ReportAsync(first.Id, a.Id, ct);
         (await client.GetLeaderboardAsync(ct: ct)).Rows[0].Rating.Should().Be(1520);
 
-        // A reader's load has read the database (a at 1520) and is held before it can store its result...
+        // A reader's load (of a page not cached yet) has read the database (a at 1520) and is held before it can
+        // store its result...
         gate.Arm();
-        var heldRead = client.GetLeaderboardAsync(ct: ct);
+        var heldRead = client.GetLeaderboardAsync(country: "KR", ct: ct);
         await gate.Reached.WaitAsync(ct);
 
         // ...while a rating change commits and is published.
@@ -57,7 +58,7 @@ public sealed class StaleRefreshRaceTests
         var ratingOfA = 1520 + changed.Change1!.Value;
 
         // A read that starts after the publish never waits for, nor gets, the load that started before it.
-        var during = await client.GetLeaderboardAsync(ct: ct);
+        var during = await client.GetLeaderboardAsync(country: "KR", ct: ct);
         during.Rows.Single(r => r.PlayerId == a.Id).Rating.Should().Be(ratingOfA);
 
         gate.Release();
@@ -65,7 +66,7 @@ public sealed class StaleRefreshRaceTests
         held.Rows.Single(r => r.PlayerId == a.Id).Rating.Should().Be(1520, "that read started before the change");
 
         // And the held load's older result was not stored as the current value.
-        var after = await client.GetLeaderboardAsync(ct: ct);
+        var after = await client.GetLeaderboardAsync(country: "KR", ct: ct);
         after.Rows.Single(r => r.PlayerId == a.Id).Rating.Should().Be(ratingOfA);
         after.Rows.Single(r => r.PlayerId == b.Id).Rating.Should().Be(1480 - changed.Change1!.Value);
         after.Load.Should().NotBe(held.Load);
