@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Ladder.Jobs;
+
+/// <summary>
+/// A health check for the job queue: unhealthy when the writer stopped or the file cannot be read; the data lists
+/// job counts by state. Register it with <c>services.AddHealthChecks().AddCheck&lt;JobQueueHealthCheck&gt;("jobs")</c>.
+/// </summary>
+public sealed class JobQueueHealthCheck : IHealthCheck
+{
+    private readonly JobQueue _queue;
+
+    /// <summary>Creates the check.</summary>
+    /// <param name="queue">The queue to check.</param>
+    public JobQueueHealthCheck(JobQueue queue)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        _queue = queue;
+    }
+
+    /// <inheritdoc/>
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!_queue.IsWriterRunning)
+        {
+            return HealthCheckResult.Unhealthy("The job queue's writer is not running (disposed or failed).");
+        }
+
+        try
+        {
+            var counts = await _queue.GetCountsAsync(cancellationToken).ConfigureAwait(false);
+            var data = counts.GroupBy(c => c.State).ToDictionary(g => g.Key.ToString(), g => (object)g.Sum(c => c.Count));
+            return HealthCheckResult.Healthy("The job queue is open.", data);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("The job queue file cannot be read.", e);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ladder.Jobs.Diagnostics;
+
+/// <summary>Every log message of Ladder.Jobs. Event ids 3000-3099.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(3000, LogLevel.Information, "Job queue opened at {Path} (schema {Version}, synchronous {Mode})")]
+    public static partial void Opened(ILogger logger, string path, long version, SynchronousMode mode);
+
+    [LoggerMessage(3001, LogLevel.Warning, "The job queue's write lock was busy (attempt {Attempt}); retrying the batch: {Message}")]
+    public static partial void WriterBusy(ILogger logger, int attempt, string message);
+
+    [LoggerMessage(3002, LogLevel.Error, "A group commit of {Count} operations failed")]
+    public static partial void WriterBatchFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(3003, LogLevel.Error, "A commit callback threw")]
+    public static partial void CommitCallbackFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3004, LogLevel.Warning, "Rescued {Count} jobs whose lease expired ({Dead} dead as poison)")]
+    public static partial void Rescued(ILogger logger, int count, int dead);
+
+    [LoggerMessage(3005, LogLevel.Warning, "Job {JobId} ({Kind}) attempt {Attempt} failed; retry at {RetryAt:o}")]
+    public static partial void JobRetrying(ILogger logger, long jobId, string kind, int attempt, DateTimeOffset retryAt, Exception exception);
+
+    [LoggerMessage(3006, LogLevel.Error, "Job {JobId} ({Kind}) is dead after attempt {Attempt}")]
+    public static partial void JobDead(ILogger logger, long jobId, string kind, int attempt, Exception exception);
+
+    [LoggerMessage(3007, LogLevel.Warning, "Job {JobId} lost its lease (rescued or cancelled elsewhere); its outcome was discarded")]
+    public static partial void LeaseLost(ILogger logger, long jobId);
+
+    [LoggerMessage(3008, LogLevel.Information, "Processor started: queues {Queues}")]
+    public static partial void ProcessorStarted(ILogger logger, string queues);
+
+    [LoggerMessage(3009, LogLevel.Information, "Processor stopped: {GivenBack} jobs given back without spending an attempt")]
+    public static partial void ProcessorStopped(ILogger logger, int givenBack);
+
+    [LoggerMessage(3010, LogLevel.Error, "A processor loop failed; it continues")]
+    public static partial void LoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3011, LogLevel.Information, "Retention deleted {Count} finished jobs")]
+    public static partial void RetentionDeleted(ILogger logger, int count);
+
+    [LoggerMessage(3012, LogLevel.Warning, "The handler of job {JobId} ignored cancellation after its timeout; the attempt was failed without it")]
+    public static partial void HandlerIgnoredTimeout(ILogger logger, long jobId);
+
+    [LoggerMessage(3013, LogLevel.Debug, "Job {JobId} ({Kind}) succeeded")]
+    public static partial void JobSucceeded(ILogger logger, long jobId, string kind);
+}

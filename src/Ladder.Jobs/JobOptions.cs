@@ -1,0 +1,29 @@
+namespace Ladder.Jobs;
+
+/// <summary>Per-job options of an enqueue. Every property is optional.</summary>
+public sealed class JobOptions
+{
+    /// <summary>The queue to run in. Default: <c>"default"</c>.</summary>
+    public string? Queue { get; init; }
+
+    /// <summary>Higher runs first among ready jobs of a queue. Default: 0.</summary>
+    public int Priority { get; init; }
+
+    /// <summary>Do not run before this time. Mutually exclusive with <see cref="Delay"/>.</summary>
+    public DateTimeOffset? RunAt { get; init; }
+
+    /// <summary>Do not run before now + this delay. Mutually exclusive with <see cref="RunAt"/>.</summary>
+    public TimeSpan? Delay { get; init; }
+
+    /// <summary>How many attempts before the job is dead. Default: <see cref="LadderJobsOptions.DefaultMaxAttempts"/>.</summary>
+    public int? MaxAttempts { get; init; }
+
+    /// <summary>
+    /// A key unique per kind (e.g. a replay's hash): a second enqueue with the same kind and key inserts nothing
+    /// and returns the existing job, whatever its state, until retention deletes it.
+    /// </summary>
+    public string? UniqueKey { get; init; }
+
+    /// <summary>The handler's token is cancelled after this long, and the attempt fails with a <see cref="JobTimeoutException"/>. Default: none.</summary>
+    public TimeSpan? Timeout { get; init; }
+}

@@ -1,0 +1,155 @@
+using Ladder.Jobs.Diagnostics;
+using Ladder.Jobs.Storage;
+
+namespace Ladder.Jobs;
+
+/// <summary>A job claimed under a lease: everything a processor needs to run it and report its outcome.</summary>
+internal sealed record ClaimedJob(
+    long Id, long LeaseToken, string Queue, string Kind, string Payload, int Attempt, int MaxAttempts, int Rescues,
+    long? TimeoutMs, long CreatedAt, long RunAt, long StartedAt, string? TraceParent, int Priority);
+
+/// <summary>The jobs a claim took, and when the next job of the queue becomes runnable if it took fewer than asked.</summary>
+internal sealed record ClaimBatch(IReadOnlyList<ClaimedJob> Jobs, long? NextRunAt);
+
+/// <summary>What a failure did to its job.</summary>
+internal enum FailOutcome
+{
+    LeaseLost,
+    Retrying,
+    Dead,
+}
+
+/// <summary>The lease protocol: claim, heartbeat, outcomes and rescue. Every outcome is a compare-and-set on (id, running, token).</summary>
+public sealed partial class JobQueue
+{
+    internal Task<ClaimBatch> ClaimAsync(string queue, int limit)
+    {
+        ThrowIfDisposed();
+        var token = Random.Shared.NextInt64(1, long.MaxValue);
+        return _writer.Run(
+            session =>
+            {
+                var now = Now();
+                var jobs = new List<ClaimedJob>(limit);
+                using (var reader = session.Command(Sql.Claim, token, now + (long)Options.LeaseDuration.TotalMilliseconds, now, queue, limit).ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        jobs.Add(new ClaimedJob(
+                            reader.GetInt64(0), token, queue, reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
+                            reader.GetInt32(5), Sql.NullableInt64(reader, 6), reader.GetInt64(7), reader.GetInt64(8), now,
+                            Sql.NullableString(reader, 9), reader.GetInt32(10)));
+                    }
+                }
+
+                // RETURNING has no order: run in the claim's order.
+                jobs.Sort(static (a, b) => a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority) : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt) : a.Id.CompareTo(b.Id));
+                long? next = null;
+                if (jobs.Count < limit && session.Command(Sql.NextRunAt, queue).ExecuteScalar() is long n)
+                {
+                    next = n;
+                }
+
+                return new ClaimBatch(jobs, next);
+            },
+            durable: false);
+    }
+
+    internal Task<bool> CompleteAsync(ClaimedJob job) =>
+        _writer.Run(session => session.Execute(Sql.Complete, job.Id, job.LeaseToken, Now()) == 1, durable: true);
+
+    internal Task<bool> SnoozeAsync(ClaimedJob job, TimeSpan delay) =>
+        _writer.Run(session => session.Execute(Sql.Snooze, job.Id, job.LeaseToken, Now() + (long)delay.TotalMilliseconds) == 1, durable: true, snoozed =>
+        {
+            if (snoozed)
+            {
+                NotifyAvailable(job.Queue);
+            }
+        });
+
+    internal Task<bool> GiveBackAsync(ClaimedJob job) =>
+        _writer.Run(session => session.Execute(Sql.GiveBack, job.Id, job.LeaseToken) == 1, durable: true);
+
+    internal Task<FailOutcome> FailAsync(ClaimedJob job, Exception error, bool permanent, long? retryAtOverride = null)
+    {
+        var backoff = Backoff.Delay(job.Attempt, Options.RetryBaseDelay, Options.RetryMaxDelay);
+        var dead = permanent || job.Attempt >= job.MaxAttempts;
+        var message = $"{error.GetType().FullName}: {error.Message}";
+        return _writer.Run(
+            session =>
+            {
+                var now = Now();
+                var changed = dead
+                    ? session.Execute(Sql.Kill, job.Id, job.LeaseToken, now, message)
+                    : session.Execute(Sql.Retry, job.Id, job.LeaseToken, retryAtOverride ?? now + (long)backoff.TotalMilliseconds, message);
+                if (changed == 0)
+                {
+                    return FailOutcome.LeaseLost;
+                }
+
+                session.Execute(Sql.InsertAttempt, job.Id, job.Attempt, dead ? "dead" : "failed", job.StartedAt, now, error.GetType().FullName, error.Message, error.StackTrace);
+                return dead ? FailOutcome.Dead : FailOutcome.Retrying;
+            },
+            durable: true,
+            outcome =>
+            {
+                if (outcome == FailOutcome.Retrying)
+                {
+                    NotifyAvailable(job.Queue);
+                }
+            });
+    }
+
+    /// <summary>Extends the leases held; returns the ids whose lease was lost (rescued elsewhere or cancelled).</summary>
+    internal Task<List<long>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
+        _writer.Run(
+            session =>
+            {
+                var expires = Now() + (long)Options.LeaseDuration.TotalMilliseconds;
+                var lost = new List<long>();
+                foreach (var job in jobs)
+                {
+                    if (session.Execute(Sql.Heartbeat, job.Id, job.LeaseToken, expires) == 0)
+                    {
+                        lost.Add(job.Id);
+                    }
+                }
+
+                return lost;
+            },
+            durable: false);
+
+    /// <summary>Puts running jobs whose lease expired back in their queue, or dead as poison after too many rescues.</summary>
+    /// <returns>How many were rescued, and how many of them are now dead.</returns>
+    internal async Task<(int Rescued, int Dead)> RescueExpiredAsync()
+    {
+        var (rescued, dead) = await _writer.Run(
+            session =>
+            {
+                var now = Now();
+                session.Execute(Sql.RecordRescues, now);
+                int count = 0, poisoned = 0;
+                using var reader = session.Command(Sql.Rescue, now, Options.MaxRescues).ExecuteReader();
+                while (reader.Read())
+                {
+                    count++;
+                    poisoned += reader.GetInt32(1) == (int)JobState.Dead ? 1 : 0;
+                }
+
+                return (count, poisoned);
+            },
+            durable: true).ConfigureAwait(false);
+        if (rescued > 0)
+        {
+            Log.Rescued(Logger, rescued, dead);
+            JobsTelemetry.Rescued.Add(rescued);
+            JobsTelemetry.Dead.Add(dead);
+            foreach (var queue in Options.Queues.Keys)
+            {
+                NotifyAvailable(queue);
+            }
+        }
+
+        return (rescued, dead);
+    }
+}

@@ -1,0 +1,117 @@
+namespace Ladder.Jobs;
+
+/// <summary>Options of a job queue and its processor. Validated when the queue opens; every failure is listed.</summary>
+public sealed class LadderJobsOptions
+{
+    /// <summary>The SQLite file. Created if missing; its directory must exist. Required.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Durability of commits. Default: <see cref="SynchronousMode.Full"/>.</summary>
+    public SynchronousMode Synchronous { get; set; } = SynchronousMode.Full;
+
+    /// <summary>
+    /// Allow opening an existing SQLite file that holds other tables but no Ladder schema yet (to keep business
+    /// tables and the queue in one file). Default: <see langword="false"/>: such a file is refused untouched.
+    /// </summary>
+    public bool ShareExistingDatabase { get; set; }
+
+    /// <summary>Queue names and their concurrency (handlers running at once). Default: <c>default</c> = 4.</summary>
+    public IDictionary<string, int> Queues { get; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
+
+    /// <summary>Jobs claimed ahead of free handler slots per queue, so claims and completions batch. Default: 16.</summary>
+    public int Prefetch { get; set; } = 16;
+
+    /// <summary>Attempts of a job enqueued without <see cref="JobOptions.MaxAttempts"/>. Default: 5.</summary>
+    public int DefaultMaxAttempts { get; set; } = 5;
+
+    /// <summary>How long a claim holds a job without a heartbeat. Default: 30 s.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a processor extends the leases it holds. Must be under <see cref="LeaseDuration"/>. Default: 10 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often expired leases are looked for (also done on open). Default: 15 s.</summary>
+    public TimeSpan RescueInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Rescues (expired leases) a job may have before it is dead as poison. Default: 3.</summary>
+    public int MaxRescues { get; set; } = 3;
+
+    /// <summary>First retry delay; doubled per attempt, with jitter. Default: 1 s.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Ceiling of the retry delay. Default: 1 h.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Backstop poll for jobs written by other processes. Default: 1 s.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>On stop, how long running handlers may finish before they are interrupted and their jobs given back. Default: 10 s.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After a job's timeout, how long its handler may take to stop before the attempt is failed without it. Default: 5 s.</summary>
+    public TimeSpan TimeoutGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Keep succeeded jobs this long. Default: 1 day.</summary>
+    public TimeSpan SucceededRetention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Keep dead jobs this long. Default: 7 days.</summary>
+    public TimeSpan DeadRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Keep cancelled jobs this long. Default: 1 day.</summary>
+    public TimeSpan CancelledRetention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often the processor applies retention and checkpoints the WAL. Default: 5 min.</summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most operations in one group-commit transaction. Default: 512.</summary>
+    public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>Every problem with these options; empty when they are valid.</summary>
+    /// <returns>The failures, each naming the option.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var failures = new List<string>();
+        void Check(bool ok, string failure)
+        {
+            if (!ok)
+            {
+                failures.Add(failure);
+            }
+        }
+
+        Check(!string.IsNullOrWhiteSpace(Path), "Path is required.");
+        Check(Queues.Count > 0, "Queues must name at least one queue.");
+        foreach (var (name, concurrency) in Queues)
+        {
+            Check(!string.IsNullOrWhiteSpace(name), "Queues: a queue name is empty.");
+            Check(concurrency is > 0 and <= 1024, $"Queues[{name}]: concurrency must be 1..1024 (was {concurrency}).");
+        }
+
+        Check(Prefetch is >= 0 and <= 10_000, $"Prefetch must be 0..10000 (was {Prefetch}).");
+        Check(DefaultMaxAttempts >= 1, $"DefaultMaxAttempts must be at least 1 (was {DefaultMaxAttempts}).");
+        Check(LeaseDuration > TimeSpan.Zero, $"LeaseDuration must be positive (was {LeaseDuration}).");
+        Check(HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval < LeaseDuration, $"HeartbeatInterval must be positive and under LeaseDuration (was {HeartbeatInterval}, lease {LeaseDuration}).");
+        Check(RescueInterval > TimeSpan.Zero, $"RescueInterval must be positive (was {RescueInterval}).");
+        Check(MaxRescues >= 0, $"MaxRescues must not be negative (was {MaxRescues}).");
+        Check(RetryBaseDelay >= TimeSpan.Zero, $"RetryBaseDelay must not be negative (was {RetryBaseDelay}).");
+        Check(RetryMaxDelay >= RetryBaseDelay, $"RetryMaxDelay must be at least RetryBaseDelay (was {RetryMaxDelay}).");
+        Check(PollInterval > TimeSpan.Zero, $"PollInterval must be positive (was {PollInterval}).");
+        Check(ShutdownGrace >= TimeSpan.Zero, $"ShutdownGrace must not be negative (was {ShutdownGrace}).");
+        Check(TimeoutGrace >= TimeSpan.Zero, $"TimeoutGrace must not be negative (was {TimeoutGrace}).");
+        Check(SucceededRetention >= TimeSpan.Zero, $"SucceededRetention must not be negative (was {SucceededRetention}).");
+        Check(DeadRetention >= TimeSpan.Zero, $"DeadRetention must not be negative (was {DeadRetention}).");
+        Check(CancelledRetention >= TimeSpan.Zero, $"CancelledRetention must not be negative (was {CancelledRetention}).");
+        Check(MaintenanceInterval > TimeSpan.Zero, $"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
+        Check(MaxBatchSize is >= 1 and <= 100_000, $"MaxBatchSize must be 1..100000 (was {MaxBatchSize}).");
+        return failures;
+    }
+
+    internal void ThrowIfInvalid()
+    {
+        var failures = Validate();
+        if (failures.Count > 0)
+        {
+            throw new LadderJobsOptionsException(failures);
+        }
+    }
+}

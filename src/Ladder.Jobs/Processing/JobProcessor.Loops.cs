@@ -1,0 +1,244 @@
+using Ladder.Jobs.Diagnostics;
+
+namespace Ladder.Jobs;
+
+/// <summary>The fetcher, worker, heartbeat and maintenance loops. No loop ever throws; each ends on stop.</summary>
+public sealed partial class JobProcessor
+{
+    private async Task FetchLoopAsync(QueueWorker worker)
+    {
+        var stop = _stopping.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await worker.Outstanding.WaitAsync(stop).ConfigureAwait(false);
+                var want = 1;
+                while (want < worker.MaxOutstanding && worker.Outstanding.Wait(0, CancellationToken.None))
+                {
+                    want++;
+                }
+
+                // Consume the wake-up before claiming: a commit that lands during the claim leaves a fresh signal.
+                worker.Wake.Reader.TryRead(out _);
+                ClaimBatch batch;
+                try
+                {
+                    batch = await _queue.ClaimAsync(worker.Name, want).ConfigureAwait(false);
+                }
+                catch
+                {
+                    worker.Outstanding.Release(want);
+                    throw;
+                }
+
+                if (batch.Jobs.Count < want)
+                {
+                    worker.Outstanding.Release(want - batch.Jobs.Count);
+                }
+
+                foreach (var job in batch.Jobs)
+                {
+                    var entry = new RunningJob(job, _interrupt.Token);
+                    _running[job.Id] = entry;
+                    worker.Dispatch.Writer.TryWrite(entry);
+                }
+
+                if (batch.Jobs.Count < want)
+                {
+                    var delay = _options.PollInterval;
+                    if (batch.NextRunAt is { } next)
+                    {
+                        var untilNext = TimeSpan.FromMilliseconds(Math.Max(1, next - _queue.Now()));
+                        delay = untilNext < delay ? untilNext : delay;
+                    }
+
+                    await WaitForWakeAsync(worker, delay, stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.LoopFailed(_logger, e);
+                await DelayQuietlyAsync(_options.PollInterval, stop).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task WaitForWakeAsync(QueueWorker worker, TimeSpan delay, CancellationToken stop)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var wake = worker.Wake.Reader.WaitToReadAsync(cts.Token).AsTask();
+        var timer = Task.Delay(delay, _time, cts.Token);
+        await Task.WhenAny(wake, timer).ConfigureAwait(false);
+        await cts.CancelAsync().ConfigureAwait(false);
+        stop.ThrowIfCancellationRequested();
+    }
+
+    private async Task WorkerLoopAsync(QueueWorker worker)
+    {
+        var reader = worker.Dispatch.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var entry))
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    // Claimed but never started: give it back without spending an attempt.
+                    if (entry.TryFinish())
+                    {
+                        await GiveBackQuietlyAsync(entry).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
+                try
+                {
+                    await RunAsync(worker, entry).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    Log.LoopFailed(_logger, e);
+                }
+            }
+        }
+    }
+
+    private async Task HeartbeatLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                await HeartbeatOnceAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+
+        // Until every held job is reported, keep the leases alive (a long grace period outlasts a lease).
+        while (!_running.IsEmpty && !_interrupt.IsCancellationRequested)
+        {
+            await DelayQuietlyAsync(_options.HeartbeatInterval, _interrupt.Token).ConfigureAwait(false);
+            await HeartbeatOnceAsync().ConfigureAwait(false);
+        }
+    }
+
+    internal async Task HeartbeatOnceAsync()
+    {
+        try
+        {
+            var held = _running.Values.Select(e => e.Job).ToList();
+            if (held.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var id in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
+            {
+                if (_running.TryGetValue(id, out var entry))
+                {
+                    entry.Cancel(RunningJob.LeaseLost);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (e is not ObjectDisposedException)
+            {
+                Log.LoopFailed(_logger, e);
+            }
+        }
+    }
+
+    private async Task MaintenanceLoopAsync()
+    {
+        var stop = _stopping.Token;
+        var lastMaintenance = _time.GetTimestamp();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await _queue.RescueExpiredAsync().ConfigureAwait(false);
+                if (_time.GetElapsedTime(lastMaintenance) >= _options.MaintenanceInterval)
+                {
+                    lastMaintenance = _time.GetTimestamp();
+                    await _queue.ApplyRetentionAsync(stop).ConfigureAwait(false);
+                    await _queue.CheckpointAsync(stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.LoopFailed(_logger, e);
+            }
+
+            await DelayQuietlyAsync(_options.RescueInterval, stop).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DelayQuietlyAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task<bool> GiveBackQuietlyAsync(RunningJob entry)
+    {
+        try
+        {
+            var given = await _queue.GiveBackAsync(entry.Job).ConfigureAwait(false);
+            if (given)
+            {
+                Interlocked.Increment(ref _givenBack);
+                _queue.NotifyAvailable(entry.Job.Queue);
+            }
+
+            return given;
+        }
+        catch (Exception e)
+        {
+            // The lease will expire and the job will be rescued: still at-least-once.
+            Log.LoopFailed(_logger, e);
+            return false;
+        }
+        finally
+        {
+            Release(entry);
+        }
+    }
+
+    private void Release(RunningJob entry)
+    {
+        _running.TryRemove(new KeyValuePair<long, RunningJob>(entry.Job.Id, entry));
+        entry.Dispose();
+        if (_workers.TryGetValue(entry.Job.Queue, out var worker))
+        {
+            worker.Outstanding.Release();
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Ladder.Jobs.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ladder.Jobs;
+
+/// <summary>Running one attempt and reporting its outcome.</summary>
+public sealed partial class JobProcessor
+{
+    private async Task RunAsync(QueueWorker worker, RunningJob entry)
+    {
+        var job = entry.Job;
+        var tags = new TagList { JobsTelemetry.Queue(job.Queue), JobsTelemetry.Kind(job.Kind) };
+        JobsTelemetry.Started.Add(1, tags);
+        JobsTelemetry.QueueWait.Record(Math.Max(0, job.StartedAt - job.RunAt), tags);
+        ActivityContext.TryParse(job.TraceParent, null, out var parent);
+        using var activity = JobsTelemetry.Source.StartActivity("ladder.jobs.run", ActivityKind.Consumer, parent);
+        activity?.SetTag("ladder.jobs.id", job.Id);
+        activity?.SetTag("ladder.jobs.kind", job.Kind);
+        activity?.SetTag("ladder.jobs.attempt", job.Attempt);
+
+        var timeout = job.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : (TimeSpan?)null;
+        using var timeoutCts = timeout is { } t ? new CancellationTokenSource(t, _time) : new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(entry.Token, timeoutCts.Token);
+        var scope = _services?.CreateAsyncScope();
+        var started = _time.GetTimestamp();
+        Exception? error = null;
+        JobContext? context = null;
+        var handlerStopped = true;
+        try
+        {
+            context = new JobContext(job, scope?.ServiceProvider);
+            Task handler;
+            try
+            {
+                handler = _handlers.TryGet(job.Kind, out var invoke)
+                    ? invoke(scope?.ServiceProvider, job.Payload, context, linked.Token)
+                    : Task.FromException(new UnknownJobKindException(job.Kind));
+            }
+            catch (Exception e)
+            {
+                handler = Task.FromException(e);
+            }
+
+            if (timeout is { } limit && !handler.IsCompleted)
+            {
+                // A handler that ignores its token after the timeout does not hold its slot forever.
+                using var abandonCts = CancellationTokenSource.CreateLinkedTokenSource(entry.Token);
+                var abandon = Task.Delay(limit + _options.TimeoutGrace, _time, abandonCts.Token);
+                if (await Task.WhenAny(handler, abandon).ConfigureAwait(false) != handler && !entry.Token.IsCancellationRequested)
+                {
+                    handlerStopped = false;
+                    Log.HandlerIgnoredTimeout(_logger, job.Id);
+                    _ = handler.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                }
+
+                await abandonCts.CancelAsync().ConfigureAwait(false);
+            }
+
+            if (handlerStopped)
+            {
+                try
+                {
+                    await handler.ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+            }
+            else
+            {
+                error = new JobTimeoutException(timeout!.Value, handlerStopped: false);
+            }
+        }
+        finally
+        {
+            if (scope is { } s)
+            {
+                await s.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        JobsTelemetry.RunDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds, tags);
+        if (error is OperationCanceledException && timeoutCts.IsCancellationRequested && entry.Reason == RunningJob.None)
+        {
+            error = new JobTimeoutException(timeout!.Value, handlerStopped: true);
+        }
+
+        if (!entry.TryFinish())
+        {
+            return; // Shutdown gave it back already.
+        }
+
+        var report = ReportAsync(entry, error, context?.SnoozeDelay, tags);
+        _reports.TryAdd(report, 0);
+        _ = report.ContinueWith(t => _reports.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        activity?.SetStatus(error is null ? ActivityStatusCode.Ok : ActivityStatusCode.Error, error?.Message);
+    }
+
+    // The handler has returned; its outcome is committed in the background so the worker can start the next job.
+    // The job's lease (and its slot) is released only once the outcome is committed.
+    private async Task ReportAsync(RunningJob entry, Exception? error, TimeSpan? snooze, TagList tags)
+    {
+        var job = entry.Job;
+        try
+        {
+            if (error is null)
+            {
+                var done = snooze is { } delay ? await _queue.SnoozeAsync(job, delay).ConfigureAwait(false) : await _queue.CompleteAsync(job).ConfigureAwait(false);
+                if (!done)
+                {
+                    Log.LeaseLost(_logger, job.Id);
+                }
+                else if (snooze is null)
+                {
+                    JobsTelemetry.Succeeded.Add(1, tags);
+                    Log.JobSucceeded(_logger, job.Id, job.Kind);
+                }
+
+                return;
+            }
+
+            if (error is OperationCanceledException && entry.Reason != RunningJob.None)
+            {
+                if (entry.Reason == RunningJob.Interrupted && await _queue.GiveBackAsync(job).ConfigureAwait(false))
+                {
+                    // Interrupted by shutdown: back to the queue without spending an attempt.
+                    Interlocked.Increment(ref _givenBack);
+                }
+                else if (entry.Reason == RunningJob.LeaseLost)
+                {
+                    Log.LeaseLost(_logger, job.Id);
+                }
+
+                return;
+            }
+
+            var permanent = error is JobPermanentFailureException or JobPayloadException;
+            var outcome = await _queue.FailAsync(job, error, permanent).ConfigureAwait(false);
+            JobsTelemetry.Failed.Add(1, tags);
+            switch (outcome)
+            {
+                case FailOutcome.Retrying:
+                    JobsTelemetry.Retried.Add(1, tags);
+                    Log.JobRetrying(_logger, job.Id, job.Kind, job.Attempt, _time.GetUtcNow(), error);
+                    break;
+                case FailOutcome.Dead:
+                    JobsTelemetry.Dead.Add(1, tags);
+                    Log.JobDead(_logger, job.Id, job.Kind, job.Attempt, error);
+                    break;
+                default:
+                    Log.LeaseLost(_logger, job.Id);
+                    break;
+            }
+        }
+        catch (Exception e)
+        {
+            // Not committed: the lease will expire and the job will be rescued. At-least-once still holds.
+            Log.LoopFailed(_logger, e);
+        }
+        finally
+        {
+            Release(entry);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using Ladder.Jobs.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Ladder.Jobs;
+
+/// <summary>
+/// Runs the jobs of a <see cref="JobQueue"/>: per queue, a fetcher claims jobs under leases and hands them through a
+/// channel to a bounded number of handler tasks. A hosted service; also usable without a host (Start/Stop/Dispose).
+/// </summary>
+public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
+{
+    private readonly JobQueue _queue;
+    private readonly JobHandlerRegistry _handlers;
+    private readonly IServiceProvider? _services;
+    private readonly LadderJobsOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, QueueWorker> _workers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, RunningJob> _running = new();
+    private readonly ConcurrentDictionary<Task, byte> _reports = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _interrupt = new();
+    private Task _heartbeat = Task.CompletedTask;
+    private Task _maintenance = Task.CompletedTask;
+    private int _started;
+    private int _stopped;
+    private int _givenBack;
+
+    /// <summary>Creates a processor for a queue. Nothing runs before <see cref="StartAsync"/>.</summary>
+    /// <param name="queue">The queue; its options give the queues, concurrency, leases and grace periods.</param>
+    /// <param name="handlers">The handlers per kind.</param>
+    /// <param name="services">Services for handlers registered by type (a scope is created per job). Optional otherwise.</param>
+    /// <exception cref="InvalidOperationException">A handler is registered by type but no services were given.</exception>
+    public JobProcessor(JobQueue queue, JobHandlerRegistry handlers, IServiceProvider? services = null)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(handlers);
+        if (handlers.NeedsServices && services is null)
+        {
+            throw new InvalidOperationException("A handler is registered by type (Add<TArgs, THandler>); give the processor an IServiceProvider.");
+        }
+
+        _queue = queue;
+        _handlers = handlers;
+        _services = services;
+        _options = queue.Options;
+        _time = queue.Time;
+        _logger = queue.LoggerFactory.CreateLogger<JobProcessor>();
+        foreach (var (name, concurrency) in _options.Queues)
+        {
+            _workers[name] = new QueueWorker(name, concurrency, _options.Prefetch);
+        }
+    }
+
+    /// <summary>How many jobs this processor holds leases on (running or claimed ahead).</summary>
+    public int HeldJobs => _running.Count;
+
+    /// <summary>Starts claiming and running jobs. Returns at once.</summary>
+    /// <param name="cancellationToken">Unused: starting does not wait.</param>
+    /// <returns>A completed task.</returns>
+    /// <exception cref="InvalidOperationException">Already started.</exception>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("The processor was already started.");
+        }
+
+        _queue.ThrowIfDisposed();
+        _queue.JobsAvailable += OnJobsAvailable;
+        _queue.JobCancelled += OnJobCancelled;
+        foreach (var worker in _workers.Values)
+        {
+            worker.Fetcher = Task.Run(() => FetchLoopAsync(worker), CancellationToken.None);
+            worker.Workers = new Task[worker.Concurrency];
+            for (var i = 0; i < worker.Concurrency; i++)
+            {
+                worker.Workers[i] = Task.Run(() => WorkerLoopAsync(worker), CancellationToken.None);
+            }
+        }
+
+        _heartbeat = Task.Run(HeartbeatLoopAsync, CancellationToken.None);
+        _maintenance = Task.Run(MaintenanceLoopAsync, CancellationToken.None);
+        Log.ProcessorStarted(_logger, string.Join(", ", _workers.Values.Select(w => $"{w.Name}×{w.Concurrency}")));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops claiming; lets running handlers finish within <see cref="LadderJobsOptions.ShutdownGrace"/>; then cancels
+    /// their tokens and gives every job still held back to the queue without spending an attempt. Harmless twice.
+    /// </summary>
+    /// <param name="cancellationToken">Cuts the grace period short.</param>
+    /// <returns>A task that completes when nothing is held any more.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _started) == 0 || Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _queue.JobsAvailable -= OnJobsAvailable;
+        _queue.JobCancelled -= OnJobCancelled;
+        foreach (var worker in _workers.Values)
+        {
+            await worker.Fetcher.ConfigureAwait(false);
+            worker.Dispatch.Writer.TryComplete();
+        }
+
+        // Workers give back what is still in their channel and finish what they run, within the grace period.
+        var allWorkers = Task.WhenAll(_workers.Values.SelectMany(w => w.Workers));
+        try
+        {
+            await allWorkers.WaitAsync(_options.ShutdownGrace, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            // Past the grace: interrupt the handlers and give their jobs back ourselves (a handler that ignores
+            // its token cannot hold shutdown; its late outcome will find its lease gone).
+        }
+
+        foreach (var entry in _running.Values)
+        {
+            entry.Cancel(RunningJob.Interrupted);
+        }
+
+        await _interrupt.CancelAsync().ConfigureAwait(false);
+        foreach (var entry in _running.Values)
+        {
+            if (entry.TryFinish())
+            {
+                await GiveBackQuietlyAsync(entry).ConfigureAwait(false);
+            }
+        }
+
+        await Task.WhenAll(_reports.Keys).ConfigureAwait(false);
+        await _heartbeat.ConfigureAwait(false);
+        await _maintenance.ConfigureAwait(false);
+        Log.ProcessorStopped(_logger, Volatile.Read(ref _givenBack));
+    }
+
+    /// <summary>Stops (see <see cref="StopAsync"/>) and releases resources. Does not dispose the queue.</summary>
+    /// <returns>A task that completes when stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+        _interrupt.Dispose();
+    }
+
+    private void OnJobsAvailable(string queue)
+    {
+        if (_workers.TryGetValue(queue, out var worker))
+        {
+            worker.Wake.Writer.TryWrite(true);
+        }
+    }
+
+    private void OnJobCancelled(long id)
+    {
+        if (_running.TryGetValue(id, out var entry))
+        {
+            entry.Cancel(RunningJob.Cancelled);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+using System.Threading.Channels;
+
+namespace Ladder.Jobs;
+
+/// <summary>One queue's fetcher state: its slots, its dispatch channel and its wake-up signal.</summary>
+internal sealed class QueueWorker(string name, int concurrency, int prefetch)
+{
+    public string Name { get; } = name;
+
+    public int Concurrency { get; } = concurrency;
+
+    /// <summary>Leases held at once (running + claimed ahead); bounds what a crash can run twice.</summary>
+    public int MaxOutstanding { get; } = concurrency + prefetch;
+
+    public SemaphoreSlim Outstanding { get; } = new(concurrency + prefetch, concurrency + prefetch);
+
+    /// <summary>Claimed jobs to the handler tasks: one writer (the fetcher), <see cref="Concurrency"/> readers.</summary>
+    public Channel<RunningJob> Dispatch { get; } = Channel.CreateUnbounded<RunningJob>(new UnboundedChannelOptions { SingleWriter = true });
+
+    /// <summary>A one-slot signal: set after a commit makes jobs of this queue runnable.</summary>
+    public Channel<bool> Wake { get; } = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public Task Fetcher { get; set; } = Task.CompletedTask;
+
+    public Task[] Workers { get; set; } = [];
+}

@@ -1,0 +1,39 @@
+namespace Ladder.Jobs;
+
+/// <summary>A job this process holds a lease on: claimed and waiting in the dispatch channel, or running.</summary>
+internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : IDisposable
+{
+    public const int None = 0;
+    public const int Cancelled = 1;
+    public const int LeaseLost = 2;
+    public const int Interrupted = 3;
+
+    private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
+    private int _reason;
+    private int _finished;
+
+    public ClaimedJob Job { get; } = job;
+
+    public CancellationToken Token => _cts.Token;
+
+    /// <summary>Why the handler's token was cancelled (the first reason wins).</summary>
+    public int Reason => Volatile.Read(ref _reason);
+
+    /// <summary>Claims the right to report this job's outcome once (a worker, or shutdown giving it back).</summary>
+    public bool TryFinish() => Interlocked.Exchange(ref _finished, 1) == 0;
+
+    public void Cancel(int reason)
+    {
+        Interlocked.CompareExchange(ref _reason, reason, None);
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The job finished meanwhile: nothing to cancel.
+        }
+    }
+
+    public void Dispose() => _cts.Dispose();
+}

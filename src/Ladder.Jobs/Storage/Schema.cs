@@ -1,0 +1,179 @@
+using Microsoft.Data.Sqlite;
+
+namespace Ladder.Jobs.Storage;
+
+/// <summary>Opens, checks and migrates the queue's SQLite file.</summary>
+internal static class Schema
+{
+    /// <summary>The schema version this library writes (<c>PRAGMA user_version</c>).</summary>
+    public const long Version = 1;
+
+    /// <summary><c>PRAGMA application_id</c> of a Ladder.Jobs file: "LdJb".</summary>
+    public const long ApplicationId = 0x4C644A62;
+
+    private const int SqliteNotADatabase = 26;
+    private const int SqliteCantOpen = 14;
+    private const int SqliteReadOnly = 8;
+
+    private static readonly string[] Migrations =
+    [
+        // Version 1. Times are Unix milliseconds (UTC). States: see JobState.
+        """
+        CREATE TABLE ladder_jobs(
+          id INTEGER PRIMARY KEY,
+          queue TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          payload TEXT NOT NULL,
+          state INTEGER NOT NULL,
+          priority INTEGER NOT NULL DEFAULT 0,
+          run_at INTEGER NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          max_attempts INTEGER NOT NULL,
+          rescues INTEGER NOT NULL DEFAULT 0,
+          timeout_ms INTEGER,
+          unique_key TEXT,
+          lease_token INTEGER,
+          lease_expires_at INTEGER,
+          created_at INTEGER NOT NULL,
+          started_at INTEGER,
+          finished_at INTEGER,
+          last_error TEXT,
+          trace_parent TEXT);
+        CREATE UNIQUE INDEX ladder_jobs_unique ON ladder_jobs(kind, unique_key) WHERE unique_key IS NOT NULL;
+        CREATE INDEX ladder_jobs_fetch ON ladder_jobs(queue, priority DESC, run_at, id) WHERE state IN (0, 1, 4);
+        CREATE INDEX ladder_jobs_leases ON ladder_jobs(lease_expires_at) WHERE state = 2;
+        CREATE INDEX ladder_jobs_state ON ladder_jobs(state, id);
+        CREATE TABLE ladder_job_attempts(
+          id INTEGER PRIMARY KEY,
+          job_id INTEGER NOT NULL,
+          attempt INTEGER NOT NULL,
+          outcome TEXT NOT NULL,
+          started_at INTEGER,
+          finished_at INTEGER NOT NULL,
+          error_type TEXT,
+          error_message TEXT,
+          error_stack TEXT);
+        CREATE INDEX ladder_job_attempts_job ON ladder_job_attempts(job_id);
+        """,
+    ];
+
+    public static string ConnectionString(string path) => new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = false,
+        DefaultTimeout = 60,
+    }.ToString();
+
+    /// <summary>Opens a connection for the queue: checks the file, migrates it, sets WAL. Touches nothing on refusal.</summary>
+    public static SqliteConnection Open(string path, bool shareExisting)
+    {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null && !Directory.Exists(directory))
+        {
+            throw new JobStoreException(path, $"The directory of the job queue file does not exist: {directory}");
+        }
+
+        var connection = new SqliteConnection(ConnectionString(path));
+        try
+        {
+            connection.Open();
+            Check(connection, path, shareExisting);
+            Execute(connection, "PRAGMA busy_timeout = 5000;");
+            if (!string.Equals(Scalar<string>(connection, "PRAGMA journal_mode = WAL;"), "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new JobStoreException(path, "The job queue file could not be switched to WAL mode.");
+            }
+
+            Migrate(connection, path, shareExisting);
+            return connection;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
+        {
+            connection.Dispose();
+            throw new JobStoreIncompatibleException(path, $"Not a Ladder.Jobs database (not a SQLite file): {path}", null, e);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteCantOpen or SqliteReadOnly || e.SqliteExtendedErrorCode is 1032 or 3338)
+        {
+            connection.Dispose();
+            throw new JobStoreException(path, $"The job queue file cannot be opened for writing (read-only file or directory?): {path}. {e.Message}", e);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static void Check(SqliteConnection connection, string path, bool shareExisting)
+    {
+        var applicationId = Scalar<long>(connection, "PRAGMA application_id;");
+        var version = Scalar<long>(connection, "PRAGMA user_version;");
+        if (applicationId == ApplicationId)
+        {
+            if (version > Version)
+            {
+                throw new JobStoreIncompatibleException(path, $"The job queue file has schema version {version}; this Ladder.Jobs knows up to {Version}. Upgrade the package to open it: {path}", version);
+            }
+
+            return;
+        }
+
+        if (applicationId != 0)
+        {
+            throw new JobStoreIncompatibleException(path, $"Not a Ladder.Jobs database (application_id 0x{applicationId:X}): {path}", version);
+        }
+
+        var tables = Scalar<long>(connection, "SELECT count(*) FROM sqlite_master;");
+        if (tables > 0 && !shareExisting)
+        {
+            throw new JobStoreIncompatibleException(path, $"Not a Ladder.Jobs database (a SQLite file with {tables} other schema objects; set ShareExistingDatabase to keep the queue in it): {path}", version);
+        }
+
+        if (version != 0)
+        {
+            throw new JobStoreIncompatibleException(path, $"Not a Ladder.Jobs database (user_version {version} belongs to another schema): {path}", version);
+        }
+    }
+
+    private static void Migrate(SqliteConnection connection, string path, bool shareExisting)
+    {
+        // BEGIN IMMEDIATE: two processes opening a new file at once migrate it once; the second re-reads the version.
+        Execute(connection, "BEGIN IMMEDIATE;");
+        try
+        {
+            Check(connection, path, shareExisting);
+            var version = Scalar<long>(connection, "PRAGMA user_version;");
+            for (var v = version; v < Version; v++)
+            {
+                Execute(connection, Migrations[v]);
+            }
+
+            if (version < Version)
+            {
+                Execute(connection, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {Version};");
+            }
+
+            Execute(connection, "COMMIT;");
+        }
+        catch
+        {
+            Execute(connection, "ROLLBACK;");
+            throw;
+        }
+    }
+
+    internal static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    internal static T Scalar<T>(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (T)Convert.ChangeType(command.ExecuteScalar()!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.Data.Sqlite;
+
+namespace Ladder.Jobs.Storage;
+
+/// <summary>The statements of the queue. States: 0 scheduled, 1 ready, 2 running, 3 succeeded, 4 failed, 5 dead, 6 cancelled.</summary>
+internal static class Sql
+{
+    public const string Insert =
+        "INSERT INTO ladder_jobs(queue, kind, payload, state, priority, run_at, max_attempts, timeout_ms, unique_key, created_at, trace_parent) " +
+        "VALUES(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10) ON CONFLICT DO NOTHING RETURNING id;";
+
+    public const string FindUnique = "SELECT id FROM ladder_jobs WHERE kind = @p0 AND unique_key = @p1;";
+
+    // One statement: select and lease in the same write transaction, so two claimers can never take the same job.
+    public const string Claim =
+        "UPDATE ladder_jobs SET state = 2, lease_token = @p0, lease_expires_at = @p1, attempts = attempts + 1, started_at = @p2 " +
+        "WHERE id IN (SELECT id FROM ladder_jobs WHERE queue = @p3 AND state IN (0, 1, 4) AND run_at <= @p2 " +
+        "ORDER BY priority DESC, run_at, id LIMIT @p4) " +
+        "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority;";
+
+    public const string NextRunAt = "SELECT min(run_at) FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4);";
+
+    // Every outcome below is a compare-and-set on (id, state running, lease token): a rescued job's late outcome matches nothing.
+    public const string Complete =
+        "UPDATE ladder_jobs SET state = 3, finished_at = @p2, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+
+    public const string Retry =
+        "UPDATE ladder_jobs SET state = 4, run_at = @p2, lease_token = NULL, lease_expires_at = NULL, last_error = @p3 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+
+    public const string Kill =
+        "UPDATE ladder_jobs SET state = 5, finished_at = @p2, lease_token = NULL, lease_expires_at = NULL, last_error = @p3 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+
+    public const string Snooze =
+        "UPDATE ladder_jobs SET state = 0, run_at = @p2, attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+
+    // Given back on shutdown: the attempt it was charged at claim time is refunded.
+    public const string GiveBack =
+        "UPDATE ladder_jobs SET state = 1, attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+
+    public const string Heartbeat =
+        "UPDATE ladder_jobs SET lease_expires_at = @p2 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+
+    public const string InsertAttempt =
+        "INSERT INTO ladder_job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message, error_stack) VALUES(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7);";
+
+    public const string RecordRescues =
+        "INSERT INTO ladder_job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message) " +
+        "SELECT id, attempts, 'rescued', started_at, @p0, NULL, 'The lease expired: the processor holding the job stopped or hung.' FROM ladder_jobs WHERE state = 2 AND lease_expires_at < @p0;";
+
+    // Rescues are counted apart from attempts (the interrupted attempt is refunded); too many rescues is poison.
+    public const string Rescue =
+        "UPDATE ladder_jobs SET rescues = rescues + 1, attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, " +
+        "state = CASE WHEN rescues + 1 > @p1 THEN 5 ELSE 1 END, " +
+        "finished_at = CASE WHEN rescues + 1 > @p1 THEN @p0 ELSE NULL END, " +
+        "last_error = CASE WHEN rescues + 1 > @p1 THEN 'Poison: its lease expired ' || (rescues + 1) || ' times (the processor running it died or hung each time).' ELSE last_error END " +
+        "WHERE state = 2 AND lease_expires_at < @p0 RETURNING id, state;";
+
+    public const string Cancel =
+        "UPDATE ladder_jobs SET state = 6, finished_at = @p1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state IN (0, 1, 2, 4) RETURNING queue;";
+
+    public const string RetryDead =
+        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, finished_at = NULL WHERE id = @p0 AND state IN (4, 5, 6) RETURNING queue;";
+
+    // Retention deletes in small batches (one write transaction each) so claims and completions never wait long.
+    public const string PurgeAttemptsBatch =
+        "DELETE FROM ladder_job_attempts WHERE job_id IN (SELECT id FROM ladder_jobs WHERE state = @p0 AND finished_at < @p1 ORDER BY id LIMIT @p2);";
+
+    public const string PurgeBatch =
+        "DELETE FROM ladder_jobs WHERE id IN (SELECT id FROM ladder_jobs WHERE state = @p0 AND finished_at < @p1 ORDER BY id LIMIT @p2);";
+
+    public static object? Db(object? value) => value ?? DBNull.Value;
+
+    public static long? NullableInt64(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+
+    public static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}
