@@ -14,7 +14,7 @@ internal sealed record CreateMatchRequest(long Player1Id, string? Race1, long Pl
 /// <summary>Report a result by hand (<see cref="WinnerId"/>) or abort the match (<see cref="Aborted"/> true).</summary>
 internal sealed record ReportMatchRequest(long? WinnerId, bool? Aborted);
 
-internal sealed record UploadResponse(string Hash, long MatchId, string JobId, bool Duplicate);
+internal sealed record UploadResponse(string Hash, long MatchId, long JobId, bool Duplicate);
 
 /// <summary>A player's page, cached per player. <see cref="Load"/> numbers the load that computed it.</summary>
 internal sealed record ProfileView(Player Player, IReadOnlyList<RaceRating> Ratings, IReadOnlyList<Match> RecentMatches, long Load);
@@ -26,11 +26,11 @@ internal sealed record ProfileView(Player Player, IReadOnlyList<RaceRating> Rati
 internal sealed record LeaderboardView(int Page, int PageSize, long Total, IReadOnlyList<LeaderboardRow> Rows, long Load, bool Stale);
 
 /// <summary>Where an uploaded replay is: its parse job's state, attempts and last error, and its match's state.</summary>
-internal sealed record ReplayStatus(string Hash, long MatchId, string? JobId, string JobState, int Attempts, string? Reason, string MatchState)
+internal sealed record ReplayStatus(string Hash, long MatchId, long? JobId, string JobState, int Attempts, string? Reason, string MatchState)
 {
     public bool IsFinal => JobState is "succeeded" or "dead" or "cancelled";
 }
 
 internal sealed record QueueCounts(IReadOnlyDictionary<string, long> ByState);
 
-internal sealed record DeadJob(string Id, string Kind, string? ReplayHash, int Attempts, string? Reason);
+internal sealed record DeadJob(long Id, string Kind, string? ReplayHash, int Attempts, string? Reason);

@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Ladder.Sample.Domain;
 
-internal sealed record StoredReplay(string Hash, long MatchId, byte[] Bytes, string? JobId);
+internal sealed record StoredReplay(string Hash, long MatchId, byte[] Bytes, long? JobId);
 
 internal sealed partial class LadderDatabase
 {
@@ -27,7 +27,7 @@ internal sealed partial class LadderDatabase
     }
 
     public static async Task SetReplayJobAsync(
-        SqliteConnection connection, SqliteTransaction transaction, string hash, string jobId, CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, string hash, long jobId, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction, "UPDATE replays SET job_id = $job WHERE hash = $hash;");
         command.Parameters.AddWithValue("$hash", hash);
@@ -42,7 +42,7 @@ internal sealed partial class LadderDatabase
         command.Parameters.AddWithValue("$hash", hash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new StoredReplay(hash, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.IsDBNull(2) ? null : reader.GetString(2))
+            ? new StoredReplay(hash, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.IsDBNull(2) ? null : reader.GetInt64(2))
             : null;
     }
 }

@@ -84,7 +84,7 @@ internal sealed partial class LadderDatabase(string path, TimeProvider timeProvi
                 match_id INTEGER NOT NULL REFERENCES matches (id),
                 bytes BLOB NOT NULL,
                 size INTEGER NOT NULL,
-                job_id TEXT,
+                job_id INTEGER,
                 uploaded_at TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS replays_by_match ON replays (match_id);
             """, cancellationToken);

@@ -1,4 +1,5 @@
 using Ladder.Caching;
+using Ladder.Jobs;
 using Ladder.Workers;
 
 namespace Ladder.Sample.Hosting;
@@ -7,6 +8,37 @@ internal static partial class LadderHost
 {
     private static void AddLibraries(IServiceCollection services, LadderOptions options, string databasePath)
     {
+        // Ladder.Jobs: the queue lives in the ladder's own SQLite file, so an upload and its parse job commit together.
+        void Queue(LadderJobsOptions jobs)
+        {
+            jobs.Path = databasePath;
+            jobs.ShareExistingDatabase = true;
+            jobs.Queues.Clear();
+            jobs.Queues[ReplayIntake.Queue] = options.JobConcurrency;
+            jobs.DefaultMaxAttempts = options.ParseMaxAttempts;
+            jobs.RetryBaseDelay = options.ParseRetryDelay;
+            jobs.RetryMaxDelay = TimeSpan.FromMinutes(5);
+            jobs.LeaseDuration = options.JobLease;
+            jobs.HeartbeatInterval = options.JobLease / 3;
+            jobs.RescueInterval = options.JobLease / 2;
+            jobs.ShutdownGrace = TimeSpan.FromSeconds(20);
+        }
+
+        if (options.ProcessJobs)
+        {
+            services.AddLadderJobs(Queue).AddHandler<ParseReplayJob, ReplayJobHandler>();
+        }
+        else
+        {
+            // Enqueue-only (the crash tests' "before the crash" host): the queue without a processor.
+            services.AddSingleton(sp =>
+            {
+                var jobs = new LadderJobsOptions();
+                Queue(jobs);
+                return JobQueue.Open(jobs, sp.GetService<TimeProvider>(), sp.GetService<ILoggerFactory>());
+            });
+        }
+
         // Ladder.Workers: parser workers are this same executable started with the worker switch.
         services.AddLadderWorkers(pool =>
         {
@@ -23,7 +55,7 @@ internal static partial class LadderHost
         services.AddLadderCaching(LadderViews.Define);
         services.AddSingleton<LeaderboardLoadObserver>();
         services.AddSingleton<LadderViews>();
-        services.AddSingleton<ReplayJobHandler>();
+
         services.AddSingleton<ReplayIntake>();
         services.AddHostedService<DemoData>();
     }

@@ -34,6 +34,12 @@ internal sealed class LadderOptions
     /// <summary>Parse jobs run at once. Default 2.</summary>
     public int JobConcurrency { get; set; } = 2;
 
+    /// <summary>
+    /// How long a claimed job is leased (heartbeats renew it). After a crash its jobs go back to the queue once
+    /// their lease expires. Default 30 s.
+    /// </summary>
+    public TimeSpan JobLease { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest accepted replay upload, in bytes. Default 1 MiB.</summary>
     public int MaxReplayBytes { get; set; } = 1 << 20;
 
@@ -74,6 +80,11 @@ internal sealed class LadderOptions
             if (options.JobConcurrency is < 1 or > 64)
             {
                 failures.Add($"Ladder:JobConcurrency must be 1 to 64; it is {options.JobConcurrency}.");
+            }
+
+            if (options.JobLease < TimeSpan.FromSeconds(1) || options.JobLease > TimeSpan.FromHours(1))
+            {
+                failures.Add($"Ladder:JobLease must be between 1 s and 1 hour; it is {options.JobLease}.");
             }
 
             if (options.MaxReplayBytes is < 1024 or > 64 << 20)

@@ -1,13 +1,20 @@
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Ladder.Jobs;
 using Ladder.Sample.Api;
 using Ladder.Sample.Domain;
-using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace Ladder.Sample.Hosting;
 
-/// <summary>Accepts replay uploads: stores the bytes and enqueues the parse job in one transaction.</summary>
-internal sealed class ReplayIntake(LadderDatabase db)
+/// <summary>
+/// Accepts replay uploads (Ladder.Jobs): the bytes are stored and the parse job is enqueued, keyed by the replay's
+/// SHA-256, in one SQLite transaction: both commit or neither does, and the same file twice is one job.
+/// </summary>
+internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IOptions<LadderOptions> options)
 {
+    public const string Queue = "replays";
+
     public async Task<UploadResponse> UploadAsync(long matchId, byte[] bytes, CancellationToken ct)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
@@ -17,16 +24,41 @@ internal sealed class ReplayIntake(LadderDatabase db)
         }
 
         await using var connection = await db.OpenAsync(ct);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        await using var transaction = connection.BeginTransaction();
+        using var jobs = queue.Enlist(transaction);
         var stored = await LadderDatabase.StoreReplayAsync(connection, transaction, hash, matchId, bytes, db.Now(), ct);
-        await transaction.CommitAsync(ct);
-        return new UploadResponse(hash, matchId, "", !stored);
+        var job = jobs.Enqueue(new ParseReplayJob(hash, matchId), new JobOptions
+        {
+            Queue = Queue,
+            UniqueKey = hash,
+            MaxAttempts = options.Value.ParseMaxAttempts,
+        });
+        if (stored)
+        {
+            await LadderDatabase.SetReplayJobAsync(connection, transaction, hash, job.JobId, ct);
+        }
+
+        // Commit through the enlistment so the processor wakes right after the commit, not on its next poll.
+        await jobs.CommitAsync(ct);
+        return new UploadResponse(hash, matchId, job.JobId, Duplicate: !stored || !job.Inserted);
     }
 
     public async Task<ReplayStatus> GetStatusAsync(string hash, CancellationToken ct)
     {
         var replay = await db.TryGetReplayAsync(hash, ct) ?? throw LadderProblemException.NotFound($"There is no replay {hash}.");
         var match = await db.TryGetMatchAsync(replay.MatchId, ct);
-        return new ReplayStatus(hash, replay.MatchId, replay.JobId, "unknown", 0, null, match?.State ?? "missing");
+        var job = replay.JobId is { } id ? await queue.GetJobAsync(id, ct) : null;
+        return new ReplayStatus(
+            hash, replay.MatchId, replay.JobId, job is null ? "purged" : StateName(job.Summary.State), job?.Summary.Attempts ?? 0,
+            Reason(job?.Summary.LastError), match?.State ?? "missing");
     }
+
+    public static string StateName(JobState state) => state.ToString().ToLowerInvariant();
+
+    /// <summary>The queue keeps "Type.Name: message"; the page and the API show the message.</summary>
+    public static string? Reason(string? lastError)
+        => lastError is null ? null : ErrorTypePrefix().Replace(lastError, "", 1);
+
+    [GeneratedRegex(@"^[\w.+`]+: ")]
+    private static partial Regex ErrorTypePrefix();
 }

@@ -1,13 +1,12 @@
+using Ladder.Jobs;
 using Ladder.Sample.Domain;
 using Ladder.Sample.Replays;
 
 namespace Ladder.Sample.Hosting;
 
 /// <summary>The payload of a parse job: which stored replay to parse (its bytes stay in the replays table).</summary>
+[JobKind("parse-replay")]
 internal sealed record ParseReplayJob(string Hash, long MatchId);
-
-/// <summary>A replay that can never be recorded (corrupt, or not this match's): retrying cannot help.</summary>
-internal sealed class ReplayRejectedException(string reason) : Exception(reason);
 
 /// <summary>A parse that ran past its deadline; the worker was killed. Retried per the job policy.</summary>
 internal sealed class ReplayParseTimeoutException(TimeSpan deadline, int workerProcessId)
@@ -17,22 +16,27 @@ internal sealed class ReplayParseTimeoutException(TimeSpan deadline, int workerP
 }
 
 /// <summary>
-/// The parse job's work, whatever runs it: parse in the worker pool, validate against the match, record the result
-/// and rating changes in one transaction, then publish the changes.
+/// The parse job (a Ladder.Jobs handler): parse in the worker pool, validate against the match, record the result and
+/// rating changes in one transaction, then publish the changes.
 /// </summary>
+/// <remarks>
+/// Outcomes: a corrupt or mismatched replay fails the job permanently (<see cref="JobPermanentFailureException"/>: a
+/// retry cannot fix a file); a deadline (<see cref="ReplayParseTimeoutException"/>) or a worker crash
+/// (<see cref="Ladder.Workers.WorkerException"/>) fails this attempt, and the queue retries with backoff until the
+/// job's attempts run out, then dead-letters it with that reason.
+/// </remarks>
 internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing parsing, LadderViews views, ILogger<ReplayJobHandler> logger)
+    : IJobHandler<ParseReplayJob>
 {
-    /// <exception cref="ReplayRejectedException">Permanent: fail the job without retrying.</exception>
-    /// <exception cref="ReplayParseTimeoutException">The deadline killed the parse: retry per policy.</exception>
-    /// <exception cref="Ladder.Workers.WorkerException">The worker crashed (heap cap, ...): retry per policy.</exception>
-    public async Task HandleAsync(ParseReplayJob job, CancellationToken cancellationToken)
+    public async Task HandleAsync(ParseReplayJob job, JobContext context, CancellationToken cancellationToken)
     {
         var replay = await db.TryGetReplayAsync(job.Hash, cancellationToken)
-            ?? throw new ReplayRejectedException($"replay {job.Hash} is not stored");
+            ?? throw new JobPermanentFailureException($"replay {job.Hash} is not stored");
         var match = await db.TryGetMatchAsync(replay.MatchId, cancellationToken)
-            ?? throw new ReplayRejectedException($"match {replay.MatchId} does not exist");
+            ?? throw new JobPermanentFailureException($"match {replay.MatchId} does not exist");
 
-        // At-least-once: a re-run after a crash finds the match already completed and records nothing twice.
+        // At-least-once checkpoint: a re-run after a crash (or a duplicate) finds the match already completed and
+        // records nothing twice. That makes the at-least-once queue exactly-once in effect.
         if (match.State != "created")
         {
             Log.AlreadyFinal(logger, job.Hash, match.Id, match.State);
@@ -46,7 +50,7 @@ internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing 
         }
 
         var reply = outcome.Reply!;
-        var summary = reply.Summary ?? throw new ReplayRejectedException($"corrupt replay: {reply.Error} ({reply.ErrorCode})");
+        var summary = reply.Summary ?? throw new JobPermanentFailureException($"corrupt replay: {reply.Error} ({reply.ErrorCode})");
         Validate(summary, match);
 
         var result = await db.RecordResultAsync(match.Id, summary.WinnerId, "replay", job.Hash, cancellationToken);
@@ -65,7 +69,7 @@ internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing 
         var actual = string.Join(", ", summary.Players.Select(p => $"{p.PlayerId}:{p.Race.ToName()}"));
         if (summary.MatchId != match.Id || !string.Equals(expected, actual, StringComparison.Ordinal))
         {
-            throw new ReplayRejectedException(
+            throw new JobPermanentFailureException(
                 $"replay does not match match {match.Id}: the replay is of match {summary.MatchId} with {actual}; the match is {expected}");
         }
     }

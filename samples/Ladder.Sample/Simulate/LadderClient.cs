@@ -54,8 +54,8 @@ internal sealed class LadderClient(HttpClient http)
     public async Task<IReadOnlyList<DeadJob>> GetDeadJobsAsync(CancellationToken ct = default)
         => await SendAsync<List<DeadJob>>(HttpMethod.Get, "/api/jobs/dead", null, ct);
 
-    public async Task RetryJobAsync(string jobId, CancellationToken ct = default)
-        => await SendAsync<JsonElement>(HttpMethod.Post, $"/api/jobs/{Uri.EscapeDataString(jobId)}/retry", null, ct);
+    public async Task RetryJobAsync(long jobId, CancellationToken ct = default)
+        => await SendAsync<JsonElement>(HttpMethod.Post, $"/api/jobs/{jobId}/retry", null, ct);
 
     public async Task<string> GetHealthAsync(CancellationToken ct = default)
         => (await SendAsync<JsonElement>(HttpMethod.Get, "/api/health", null, ct)).GetProperty("status").GetString()!;

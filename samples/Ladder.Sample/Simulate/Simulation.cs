@@ -13,7 +13,7 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
 {
     private static readonly string[] Countries = ["KR", "US", "DE", "SE", "PL", "FR", "CA", "CN", "UA", "GB", "NL", "ES", "BR", "FI", "NO", "TW"];
 
-    private readonly ConcurrentDictionary<string, string> _uploads = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _uploads = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<double> _leaderboardMs = [];
     private int _uploaded;
     private int _duplicates;

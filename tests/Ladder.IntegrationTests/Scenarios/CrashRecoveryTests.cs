@@ -58,7 +58,7 @@ public sealed class CrashRecoveryTests
     public async Task KillDashNine_DuringProcessing_CountsEveryUploadExactlyOnceAfterRestart(CancellationToken ct)
     {
         const int Matches = 12;
-        var settings = new[] { "--Ladder:ParseDeadline=00:00:20", "--Ladder:JobConcurrency=2", "--Ladder:WorkerCount=2" };
+        var settings = new[] { "--Ladder:ParseDeadline=00:00:20", "--Ladder:JobConcurrency=2", "--Ladder:WorkerCount=2", "--Ladder:JobLease=00:00:04" };
         var hashes = new List<string>();
         var players = new List<Player>();
         await using (var host = await SampleHostProcess.StartAsync(_folder.Path, ct, settings))
