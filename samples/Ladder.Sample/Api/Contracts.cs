@@ -25,8 +25,11 @@ internal sealed record ProfileView(Player Player, IReadOnlyList<RaceRating> Rati
 /// </summary>
 internal sealed record LeaderboardView(int Page, int PageSize, long Total, IReadOnlyList<LeaderboardRow> Rows, long Load, bool Stale);
 
-/// <summary>Where an uploaded replay is: its parse job's state, attempts and last error, and its match's state.</summary>
-internal sealed record ReplayStatus(string Hash, long MatchId, long? JobId, string JobState, int Attempts, string? Reason, string MatchState)
+/// <summary>
+/// Where an uploaded replay is: its parse job's state, attempts in its current life (a retry from dead starts
+/// again at 0), every run recorded in its history, its last error, and its match's state.
+/// </summary>
+internal sealed record ReplayStatus(string Hash, long MatchId, long? JobId, string JobState, int Attempts, int Runs, string? Reason, string MatchState)
 {
     public bool IsFinal => JobState is "succeeded" or "dead" or "cancelled";
 }

@@ -49,7 +49,7 @@ internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IO
         var match = await db.TryGetMatchAsync(replay.MatchId, ct);
         var job = replay.JobId is { } id ? await queue.GetJobAsync(id, ct) : null;
         return new ReplayStatus(
-            hash, replay.MatchId, replay.JobId, job is null ? "purged" : StateName(job.Summary.State), job?.Summary.Attempts ?? 0,
+            hash, replay.MatchId, replay.JobId, job is null ? "purged" : StateName(job.Summary.State), job?.Summary.Attempts ?? 0, job?.Attempts.Count ?? 0,
             Reason(job?.Summary.LastError), match?.State ?? "missing");
     }
 

@@ -57,7 +57,7 @@ public sealed class LadderPageTests
         wait.Until(d => d.FindElement(By.Id("queue-note")).Text.Contains($"job {upload.JobId} queued again", StringComparison.Ordinal));
 
         // Retried: it ran a second time (and, being corrupt, died again with the same reason).
-        var retried = await Eventually.WaitAsync(c => client.GetReplayStatusAsync(upload.Hash, c), static s => s.Attempts >= 2 && s.IsFinal,
+        var retried = await Eventually.WaitAsync(c => client.GetReplayStatusAsync(upload.Hash, c), static s => s.Runs >= 2 && s.IsFinal,
             TimeSpan.FromSeconds(60), ct, "the retried job to run");
         retried.JobState.Should().Be("dead");
         retried.Reason.Should().StartWith("corrupt replay:");
