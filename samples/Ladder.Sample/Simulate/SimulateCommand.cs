@@ -9,7 +9,7 @@ internal static class SimulateCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var url = new Option<Uri>("--url") { Description = "The running host.", DefaultValueFactory = static _ => new Uri("http://127.0.0.1:5080") };
+        var url = new Option<string>("--url") { Description = "The running host.", DefaultValueFactory = static _ => "http://127.0.0.1:5080" };
         var players = new Option<int>("--players") { Description = "Players to create.", DefaultValueFactory = static _ => 40 };
         var matches = new Option<int>("--matches") { Description = "Matches to play.", DefaultValueFactory = static _ => 200 };
         var concurrency = new Option<int>("--concurrency") { Description = "Matches in flight at once.", DefaultValueFactory = static _ => 4 };
@@ -17,7 +17,7 @@ internal static class SimulateCommand
         var corrupt = new Option<double>("--corrupt") { Description = "Share of corrupt replays.", DefaultValueFactory = static _ => 0.02 };
         var hanging = new Option<double>("--hanging") { Description = "Share of replays that hang the parser.", DefaultValueFactory = static _ => 0.01 };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = static _ => Environment.TickCount };
-        var wait = new Option<TimeSpan>("--wait") { Description = "How long to wait for the queue to drain.", DefaultValueFactory = static _ => TimeSpan.FromMinutes(5) };
+        var wait = new Option<int>("--wait") { Description = "Seconds to wait for the queue to drain.", DefaultValueFactory = static _ => 300 };
 
         var root = new RootCommand("Plays a ladder season against a running Ladder host over HTTP.")
         {
@@ -25,9 +25,15 @@ internal static class SimulateCommand
         };
         root.SetAction(async (result, cancellationToken) =>
         {
+            if (!Uri.TryCreate(result.GetValue(url), UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
+            {
+                await Console.Error.WriteLineAsync($"--url must be an http(s) URL; got '{result.GetValue(url)}'.");
+                return 2;
+            }
+
             var settings = new SimulationSettings(
-                result.GetValue(url)!, result.GetValue(players), result.GetValue(matches), result.GetValue(concurrency),
-                result.GetValue(duplicates), result.GetValue(corrupt), result.GetValue(hanging), result.GetValue(seed), result.GetValue(wait));
+                baseUrl, result.GetValue(players), result.GetValue(matches), result.GetValue(concurrency),
+                result.GetValue(duplicates), result.GetValue(corrupt), result.GetValue(hanging), result.GetValue(seed), TimeSpan.FromSeconds(result.GetValue(wait)));
             var problems = settings.Validate();
             if (problems.Count > 0)
             {

@@ -55,67 +55,86 @@ public sealed class CrashRecoveryTests
 
     [Test]
     [CancelAfter(240_000)]
-    public async Task KillDashNine_DuringProcessing_CountsEveryUploadExactlyOnceAfterRestart(CancellationToken ct)
+    public Task KillDashNine_DuringProcessing_CountsEveryUploadExactlyOnceAfterRestart(CancellationToken ct)
+        => PlayThroughKillsAsync(matches: 12, kills: 1, depth: 24, ct);
+
+    [Test]
+    [Category("Soak")]
+    [CancelAfter(900_000)]
+    public Task KillDashNine_RepeatedlyDuringASeason_CountsEveryUploadExactlyOnce(CancellationToken ct)
+        => PlayThroughKillsAsync(matches: SoakScale.Pick(60, 600), kills: SoakScale.Pick(3, 10), depth: 21, ct);
+
+    /// <summary>
+    /// Uploads a season of slow-to-parse replays, SIGKILLs the host <paramref name="kills"/> times while the queue is
+    /// part-way through (restarting it on the same file each time), then checks every upload counted exactly once.
+    /// </summary>
+    private async Task PlayThroughKillsAsync(int matches, int kills, int depth, CancellationToken ct)
     {
-        const int Matches = 12;
-        var settings = new[] { "--Ladder:ParseDeadline=00:00:20", "--Ladder:JobConcurrency=2", "--Ladder:WorkerCount=2", "--Ladder:JobLease=00:00:04" };
+        string[] settings = ["--Ladder:ParseDeadline=00:00:20", "--Ladder:JobConcurrency=2", "--Ladder:WorkerCount=2", "--Ladder:JobLease=00:00:04"];
         var hashes = new List<string>();
+        var matchIds = new List<long>();
         var players = new List<Player>();
-        await using (var host = await SampleHostProcess.StartAsync(_folder.Path, ct, settings))
+        var host = await SampleHostProcess.StartAsync(_folder.Path, ct, settings);
+        try
         {
             for (var i = 0; i < 4; i++)
             {
                 players.Add(await LadderWorld.PlayerAsync(host.Client, "UA", ct));
             }
 
-            for (var m = 0; m < Matches; m++)
+            for (var m = 0; m < matches; m++)
             {
-                var (a, b) = (players[m % 4], players[(m + 1 + (m / 4)) % 4]);
-                if (a.Id == b.Id)
-                {
-                    b = players[(m + 2) % 4];
-                }
-
+                var (a, b) = (players[m % 4], players[(m + 1 + (m / 4 % 3)) % 4]);
                 var (match, spec) = await LadderWorld.MatchAsync(host.Client, a, Race.Protoss, b, Race.Protoss, winnerIndex: m % 2, ct);
-                hashes.Add((await host.Client.UploadReplayAsync(match.Id, ReplayGenerator.CreateSlow(spec, depth: 24), ct)).Hash);
+                matchIds.Add(match.Id);
+                hashes.Add((await host.Client.UploadReplayAsync(match.Id, ReplayGenerator.CreateSlow(spec, depth), ct)).Hash);
             }
 
-            // Kill while the queue is part-way through: at least one result recorded, work still in flight.
-            await Eventually.WaitAsync(async c => (await host.Client.GetJobCountsAsync(c)).ByState.GetValueOrDefault("succeeded"),
-                static done => done >= 1, TimeSpan.FromSeconds(90), ct, "a first parse to finish");
-            var workers = host.ChildProcessIds();
-            await host.KillAsync(ct);
+            for (var k = 1; k <= kills; k++)
+            {
+                // Kill while the queue is part-way through: more results recorded than at the last kill, work still queued.
+                var target = k * matches / (kills + 1);
+                await Eventually.WaitAsync(async c => (await host.Client.GetJobCountsAsync(c)).ByState.GetValueOrDefault("succeeded"),
+                    done => done >= target, TimeSpan.FromSeconds(120), ct, $"{target} parses to finish");
+                var workers = host.ChildProcessIds();
+                await host.KillAsync(ct);
+                await host.DisposeAsync();
 
-            // The orphaned workers notice their host is gone (stdin closes) and exit: nothing is left behind.
-            await Eventually.WaitAsync(_ => Task.FromResult(workers.Count(ProcessTree.IsAlive)), static alive => alive == 0,
-                TimeSpan.FromSeconds(30), ct, "the killed host's workers to exit");
+                // The orphaned workers notice their host is gone (stdin closes) and exit: nothing is left behind.
+                await Eventually.WaitAsync(_ => Task.FromResult(workers.Count(ProcessTree.IsAlive)), static alive => alive == 0,
+                    TimeSpan.FromSeconds(30), ct, "the killed host's workers to exit");
+                host = await SampleHostProcess.StartAsync(_folder.Path, ct, settings);
+            }
+
+            foreach (var hash in hashes)
+            {
+                (await LadderWorld.FinalAsync(host.Client, hash, ct, ceilingSeconds: 300)).JobState.Should().Be("succeeded");
+            }
+
+            // Exactly once in effect: each rating is 1500 plus the changes of that player's completed matches, and
+            // games count those matches once.
+            var expected = players.ToDictionary(p => p.Id, _ => (Games: 0, Change: 0));
+            foreach (var id in matchIds)
+            {
+                var match = await host.Client.GetMatchAsync(id, ct);
+                match.State.Should().Be("completed");
+                expected[match.Player1Id] = (expected[match.Player1Id].Games + 1, expected[match.Player1Id].Change + match.Change1!.Value);
+                expected[match.Player2Id] = (expected[match.Player2Id].Games + 1, expected[match.Player2Id].Change + match.Change2!.Value);
+            }
+
+            foreach (var player in players)
+            {
+                var rating = (await host.Client.GetProfileAsync(player.Id, ct)).Ratings.Should().ContainSingle().Subject;
+                rating.Games.Should().Be(expected[player.Id].Games);
+                rating.Rating.Should().Be(Elo.StartRating + expected[player.Id].Change);
+            }
+
+            expected.Values.Sum(e => e.Games).Should().Be(2 * matches, "every match counted once for each of its two players");
         }
-
-        await using var restarted = await SampleHostProcess.StartAsync(_folder.Path, ct, settings);
-        foreach (var hash in hashes)
+        finally
         {
-            (await LadderWorld.FinalAsync(restarted.Client, hash, ct, ceilingSeconds: 150)).JobState.Should().Be("succeeded");
+            await host.DisposeAsync();
         }
-
-        // Exactly once in effect: each rating is 1500 plus the changes of that player's completed matches, and
-        // games count those matches once.
-        foreach (var player in players)
-        {
-            var profile = await restarted.Client.GetProfileAsync(player.Id, ct);
-            var matches = profile.RecentMatches.Where(m => m.State == "completed").ToList();
-            var change = matches.Sum(m => m.Player1Id == player.Id ? m.Change1!.Value : m.Change2!.Value);
-            var rating = profile.Ratings.Should().ContainSingle().Subject;
-            rating.Games.Should().Be(matches.Count);
-            rating.Rating.Should().Be(Elo.StartRating + change);
-        }
-
-        var total = 0;
-        foreach (var player in players)
-        {
-            total += (await restarted.Client.GetProfileAsync(player.Id, ct)).Ratings.Single().Games;
-        }
-
-        total.Should().Be(2 * Matches, "every match counted once for each of its two players");
     }
 
     [Test]
