@@ -62,7 +62,7 @@ public sealed class CrashRecoveryTests
     [Category("Soak")]
     [CancelAfter(900_000)]
     public Task KillDashNine_RepeatedlyDuringASeason_CountsEveryUploadExactlyOnce(CancellationToken ct)
-        => PlayThroughKillsAsync(matches: SoakScale.Pick(60, 600), kills: SoakScale.Pick(3, 10), depth: 21, ct);
+        => PlayThroughKillsAsync(matches: SoakScale.Pick(100, 1000), kills: SoakScale.Pick(4, 12), depth: 21, ct);
 
     /// <summary>
     /// Uploads a season of slow-to-parse replays, SIGKILLs the host <paramref name="kills"/> times while the queue is

@@ -23,7 +23,7 @@ public sealed class SimulateCommandTests
     [CancelAfter(600_000)]
     public async Task Simulate_AtScale_DrainsEveryUpload(CancellationToken ct)
     {
-        var output = await SimulateAsync(players: SoakScale.Pick(40, 200), matches: SoakScale.Pick(150, 2000), ct);
+        var output = await SimulateAsync(players: SoakScale.Pick(40, 200), matches: SoakScale.Pick(300, 3000), ct);
 
         output.Should().Contain("jobs by final state").And.NotContain("unfinished").And.NotContain("HTTP errors");
     }
