@@ -66,11 +66,11 @@ internal static partial class LadderHost
         WebPage.Map(app);
 
         await app.Services.GetRequiredService<LadderDatabase>().InitializeAsync();
-        app.Lifetime.ApplicationStarted.Register(() => AnnounceAsync(app, databasePath));
+        app.Lifetime.ApplicationStarted.Register(() => Announce(app, databasePath));
         return app;
     }
 
-    private static void AnnounceAsync(WebApplication app, string databasePath)
+    private static void Announce(WebApplication app, string databasePath)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         foreach (var address in addresses)
