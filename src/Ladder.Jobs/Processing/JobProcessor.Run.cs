@@ -7,6 +7,9 @@ namespace Ladder.Jobs;
 /// <summary>Running one attempt and reporting its outcome.</summary>
 public sealed partial class JobProcessor
 {
+    /// <summary>Raised after an attempt's outcome is committed (or found lost): job id and outcome.</summary>
+    internal event Action<long, JobOutcome>? JobReported;
+
     private async Task RunAsync(QueueWorker worker, RunningJob entry)
     {
         var job = entry.Job;
@@ -103,6 +106,7 @@ public sealed partial class JobProcessor
     private async Task ReportAsync(RunningJob entry, Exception? error, TimeSpan? snooze, TagList tags)
     {
         var job = entry.Job;
+        var reported = JobOutcome.LeaseLost;
         try
         {
             if (error is null)
@@ -112,8 +116,13 @@ public sealed partial class JobProcessor
                 {
                     Log.LeaseLost(_logger, job.Id);
                 }
-                else if (snooze is null)
+                else if (snooze is not null)
                 {
+                    reported = JobOutcome.Snoozed;
+                }
+                else
+                {
+                    reported = JobOutcome.Succeeded;
                     JobsTelemetry.Succeeded.Add(1, tags);
                     Log.JobSucceeded(_logger, job.Id, job.Kind);
                 }
@@ -127,6 +136,7 @@ public sealed partial class JobProcessor
                 {
                     // Interrupted by shutdown: back to the queue without spending an attempt.
                     Interlocked.Increment(ref _givenBack);
+                    reported = JobOutcome.GivenBack;
                 }
                 else if (entry.Reason == RunningJob.LeaseLost)
                 {
@@ -142,10 +152,12 @@ public sealed partial class JobProcessor
             switch (outcome)
             {
                 case FailOutcome.Retrying:
+                    reported = JobOutcome.Retrying;
                     JobsTelemetry.Retried.Add(1, tags);
                     Log.JobRetrying(_logger, job.Id, job.Kind, job.Attempt, _time.GetUtcNow(), error);
                     break;
                 case FailOutcome.Dead:
+                    reported = JobOutcome.Dead;
                     JobsTelemetry.Dead.Add(1, tags);
                     Log.JobDead(_logger, job.Id, job.Kind, job.Attempt, error);
                     break;
@@ -162,6 +174,18 @@ public sealed partial class JobProcessor
         finally
         {
             Release(entry);
+            JobReported?.Invoke(job.Id, reported);
         }
     }
+}
+
+/// <summary>What a processor committed for an attempt (tests and diagnostics).</summary>
+internal enum JobOutcome
+{
+    LeaseLost,
+    Succeeded,
+    Snoozed,
+    Retrying,
+    Dead,
+    GivenBack,
 }
