@@ -14,9 +14,10 @@ internal static class BurnDown
         Console.WriteLine("| runner | enqueue jobs/s | process jobs/s |");
         Console.WriteLine("| --- | ---: | ---: |");
         await RawSqliteAsync(jobs);
-        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 64);
         await LadderAsync(jobs, SynchronousMode.Full, prefetch: 16);
-        await LadderAsync(jobs, SynchronousMode.Normal, prefetch: 64);
+        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 64);
+        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 256);
+        await LadderAsync(jobs, SynchronousMode.Normal, prefetch: 256);
         await HangfireAsync(jobs);
         return 0;
     }
@@ -45,11 +46,14 @@ internal static class BurnDown
             }
         };
         var process = Stopwatch.GetTimestamp();
+        var before = queue.WriterStats;
         await processor.StartAsync(CancellationToken.None);
         await all.Task;
         var processElapsed = Stopwatch.GetElapsedTime(process);
         await processor.StopAsync(CancellationToken.None);
+        var after = queue.WriterStats;
         Console.WriteLine($"| Ladder.Jobs ({mode}, prefetch {prefetch}) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(jobs, processElapsed):N0} |");
+        Console.Error.WriteLine($"  ({mode}, prefetch {prefetch}): {after.Batches - before.Batches} commits, {(after.Operations - before.Operations) / (double)Math.Max(1, after.Batches - before.Batches):F1} operations per commit");
         await queue.DisposeAsync();
         Harness.Delete(path);
     }

@@ -43,6 +43,8 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     internal string FullPath { get; }
 
+    internal (long Batches, long Operations) WriterStats => (_writer.Batches, _writer.Operations);
+
     internal bool IsWriterRunning => _writer.IsRunning && Volatile.Read(ref _disposed) == 0;
 
     /// <summary>Raised after a commit that made jobs of a queue runnable (enqueue, retry). Argument: the queue name.</summary>

@@ -23,8 +23,9 @@ public sealed partial class JobProcessor
         activity?.SetTag("ladder.jobs.attempt", job.Attempt);
 
         var timeout = job.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : (TimeSpan?)null;
-        using var timeoutCts = timeout is { } t ? new CancellationTokenSource(t, _time) : new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(entry.Token, timeoutCts.Token);
+        using var timeoutCts = timeout is { } t ? new CancellationTokenSource(t, _time) : null;
+        using var linked = timeoutCts is null ? null : CancellationTokenSource.CreateLinkedTokenSource(entry.Token, timeoutCts.Token);
+        var token = linked?.Token ?? entry.Token;
         var scope = _services?.CreateAsyncScope();
         var started = _time.GetTimestamp();
         Exception? error = null;
@@ -37,7 +38,7 @@ public sealed partial class JobProcessor
             try
             {
                 handler = _handlers.TryGet(job.Kind, out var invoke)
-                    ? invoke(scope?.ServiceProvider, job.Payload, context, linked.Token)
+                    ? invoke(scope?.ServiceProvider, job.Payload, context, token)
                     : Task.FromException(new UnknownJobKindException(job.Kind));
             }
             catch (Exception e)
@@ -85,7 +86,7 @@ public sealed partial class JobProcessor
         }
 
         JobsTelemetry.RunDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds, tags);
-        if (error is OperationCanceledException && timeoutCts.IsCancellationRequested && entry.Reason == RunningJob.None)
+        if (error is OperationCanceledException && timeoutCts?.IsCancellationRequested == true && entry.Reason == RunningJob.None)
         {
             error = new JobTimeoutException(timeout!.Value, handlerStopped: true);
         }
