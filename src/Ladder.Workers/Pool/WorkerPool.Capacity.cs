@@ -10,6 +10,28 @@ public sealed partial class WorkerPool
     private TimeSpan _nextBackoff;
     private long _breakerRetryAt;
     private WorkerStartException? _lastStartError;
+    private int _breakerOpenings;
+    private TaskCompletionSource _breakerOpenedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>For tests: completes once the breaker has opened at least <paramref name="times"/> times.</summary>
+    internal async Task WhenBreakerOpenedAsync(int times)
+    {
+        while (true)
+        {
+            Task signal;
+            lock (_lock)
+            {
+                if (_breakerOpenings >= times)
+                {
+                    return;
+                }
+
+                signal = _breakerOpenedSignal.Task;
+            }
+
+            await signal.ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Starts as many workers as are missing (serving + spare + starting = target). Never a loop: each start is one task.</summary>
     private void EnsureCapacity()
@@ -201,6 +223,9 @@ public sealed partial class WorkerPool
                 }
 
                 _readyWaiters.Clear();
+                _breakerOpenings++;
+                _breakerOpenedSignal.TrySetResult();
+                _breakerOpenedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
         }
 
@@ -257,7 +282,7 @@ public sealed partial class WorkerPool
         bool unexpected;
         lock (_lock)
         {
-            unexpected = worker.State is WorkerState.Idle or WorkerState.Busy or WorkerState.Spare && !worker.KilledByPool;
+            unexpected = worker.State is WorkerState.Idle or WorkerState.Busy or WorkerState.Spare;
             switch (worker.State)
             {
                 case WorkerState.Idle or WorkerState.Busy:

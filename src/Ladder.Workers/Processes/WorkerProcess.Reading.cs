@@ -162,6 +162,4 @@ internal sealed partial class WorkerProcess
             // The process is gone.
         }
     }
-
-    public bool KilledByPool => _killedByPool;
 }

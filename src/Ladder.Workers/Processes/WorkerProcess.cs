@@ -27,7 +27,6 @@ internal sealed partial class WorkerProcess
     private Task _stderrPump = Task.CompletedTask;
     private CallState? _current;
     private long _nextCallId;
-    private volatile bool _killedByPool;
 
     private WorkerProcess(Process process, WorkerPoolOptions options, ILogger logger, TimeProvider time)
     {
@@ -114,7 +113,6 @@ internal sealed partial class WorkerProcess
     /// <summary>Kills the process group and waits (bounded) for the exit. True when the exit was observed.</summary>
     public async Task<bool> KillAsync()
     {
-        _killedByPool = true;
         KillGroup();
         return await WaitForExitAsync(_options.KillWait).ConfigureAwait(false);
     }
