@@ -55,12 +55,22 @@ public sealed partial class WorkerPool
         var started = _time.GetTimestamp();
         var call = await worker.StartCallAsync(operation, payload, prefix).ConfigureAwait(false);
         var response = call.Response.Task;
-        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        try
         {
-            // The deadline is a timer, not a polling loop: it fires on time whatever the worker does.
-            var expiry = Task.Delay(deadline, _time, stop.Token);
-            await Task.WhenAny(response, expiry).ConfigureAwait(false);
-            await stop.CancelAsync().ConfigureAwait(false);
+            // The deadline is a timer (WaitAsync with the TimeProvider), not a polling loop: it fires on time whatever the worker does.
+            await response.WaitAsync(deadline, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The deadline passed: handled below.
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller cancelled: handled below.
+        }
+        catch (WorkerException)
+        {
+            // The worker died or broke the protocol: handled below.
         }
 
         var run = _time.GetElapsedTime(started);

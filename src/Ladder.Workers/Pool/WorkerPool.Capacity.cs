@@ -13,7 +13,7 @@ public sealed partial class WorkerPool
     private int _breakerOpenings;
     private TaskCompletionSource _breakerOpenedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>For tests: completes once the breaker has opened at least <paramref name="times"/> times.</summary>
+    /// <summary>For tests: completes once the breaker has opened at least <paramref name="times"/> times and no start is in flight.</summary>
     internal async Task WhenBreakerOpenedAsync(int times)
     {
         while (true)
@@ -21,7 +21,7 @@ public sealed partial class WorkerPool
             Task signal;
             lock (_lock)
             {
-                if (_breakerOpenings >= times)
+                if (_breakerOpenings >= times && _breakerOpen && _spawning == 0)
                 {
                     return;
                 }
@@ -199,13 +199,16 @@ public sealed partial class WorkerPool
         TimeSpan backoff = default;
         bool opened = false;
         int failures;
+        int stillStarting;
         Interlocked.Increment(ref _spawnFailures);
         lock (_lock)
         {
             _spawning--;
+            stillStarting = _spawning;
             _lastStartError = error;
             failures = ++_consecutiveStartFailures;
-            if (_disposed == 0 && (_halfOpen || failures >= _options.BreakerThreshold))
+            // A start that was already in flight when the breaker opened only adds to the count: one opening, one probe timer.
+            if (_disposed == 0 && !_breakerOpen && (_halfOpen || failures >= _options.BreakerThreshold))
             {
                 opened = true;
                 _breakerOpen = true;
@@ -224,9 +227,10 @@ public sealed partial class WorkerPool
 
                 _readyWaiters.Clear();
                 _breakerOpenings++;
-                _breakerOpenedSignal.TrySetResult();
-                _breakerOpenedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
+
+            _breakerOpenedSignal.TrySetResult();
+            _breakerOpenedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         if (_disposed != 0)
@@ -237,7 +241,13 @@ public sealed partial class WorkerPool
         Log.WorkerStartFailed(_logger, failures, error.Message);
         if (!opened)
         {
-            EnsureCapacity();
+            // Below the threshold: try again once no other start is in flight (that one's outcome decides next), so a
+            // storm costs at most the threshold in starts; with the breaker open, EnsureCapacity does nothing.
+            if (stillStarting == 0)
+            {
+                EnsureCapacity();
+            }
+
             return;
         }
 

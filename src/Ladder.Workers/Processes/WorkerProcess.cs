@@ -86,7 +86,8 @@ internal sealed partial class WorkerProcess
     public async Task HandshakeAsync()
     {
         await ReadHelloAsync().ConfigureAwait(false);
-        _ = Task.Run(ReadLoopAsync);
+        // A dedicated thread blocked in read(2) wakes the moment a response lands, without an epoll hop.
+        _ = Task.Factory.StartNew(ReadLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Sends a call; the returned state completes with the response frame or fails with the crash.</summary>
@@ -211,6 +212,11 @@ internal sealed partial class WorkerProcess
         }
 
         info.Environment[WorkerHost.MaxFrameVariable] = options.MaxFrameBytes.ToString(CultureInfo.InvariantCulture);
+        if (options.RecycleAboveWorkingSetBytes is not null)
+        {
+            info.Environment[WorkerHost.ReportMemoryVariable] = "1";
+        }
+
         if (options.HeapHardLimitBytes is { } limit)
         {
             info.Environment["DOTNET_GCHeapHardLimit"] = limit.ToString("X", CultureInfo.InvariantCulture);
