@@ -15,6 +15,7 @@ public sealed partial class WorkerHost
 
     private int Run(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken)
     {
+        WarmUp();
         var writeLock = new Lock();
         Write(output, writeLock, FrameType.Hello, 0, Messages.Hello(Environment.ProcessId), NoPayload, maxFrame);
 
@@ -126,6 +127,21 @@ public sealed partial class WorkerHost
         {
             // The pool is gone; the read loop sees the end of stdin and exits.
         }
+    }
+
+    /// <summary>
+    /// Runs the host's own frame path once in memory before the handshake, so a fresh worker (the warm spare taking
+    /// over after a kill) does not pay for JIT compilation on its first real call.
+    /// </summary>
+    private static void WarmUp()
+    {
+        using var buffer = new MemoryStream();
+        FrameIO.Write(buffer, FrameType.Call, 1, Messages.CallPrefix("warm-up"), NoPayload, int.MaxValue);
+        FrameIO.Write(buffer, FrameType.Result, 1, Messages.MemoryPrefix(0), NoPayload, int.MaxValue);
+        buffer.Position = 0;
+        _ = Messages.ReadCall(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
+        _ = Messages.ReadMemoryPrefixed(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
+        Task.Run(static () => { }).Wait();
     }
 
     private static void Write(Stream output, Lock writeLock, FrameType type, long callId, byte[] prefix, byte[] data, int maxFrame)

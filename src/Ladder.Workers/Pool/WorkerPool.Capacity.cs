@@ -197,6 +197,7 @@ public sealed partial class WorkerPool
     private void OnSpawnFailed(WorkerStartException error)
     {
         TimeSpan backoff = default;
+        CancellationTokenSource? wake = null;
         bool opened = false;
         int failures;
         int stillStarting;
@@ -218,8 +219,8 @@ public sealed partial class WorkerPool
                 _breakerRetryAt = _time.GetTimestamp() + (long)(backoff.TotalSeconds * _time.TimestampFrequency);
 
                 // Wake waiting calls (they fail if no worker is left) and fail anyone waiting for readiness.
-                _wake.TrySetResult();
-                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wake = _wake;
+                _wake = new CancellationTokenSource();
                 foreach (var waiter in _readyWaiters)
                 {
                     waiter.TrySetException(Unavailable());
@@ -233,6 +234,8 @@ public sealed partial class WorkerPool
             _breakerOpenedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
+        // Outside the lock: cancelling runs the waiting calls' callbacks.
+        wake?.Cancel();
         if (_disposed != 0)
         {
             return;
