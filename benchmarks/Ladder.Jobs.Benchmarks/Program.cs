@@ -1,3 +1,21 @@
 using BenchmarkDotNet.Running;
+using Ladder.Jobs.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Load-style harness modes (end-to-end numbers), then BenchmarkDotNet for the micro benchmarks.
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- burn-down [jobs]
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- latency [samples]
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- memory [depth...]
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- --filter '*' --job short
+return args.FirstOrDefault() switch
+{
+    "burn-down" => await BurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
+    "latency" => await Latency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
+    "memory" => await MemoryVsDepth.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]),
+    _ => Run(args),
+};
+
+static int Run(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(BurnDown).Assembly).Run(args);
+    return 0;
+}

@@ -56,4 +56,39 @@ public sealed class SingleViewBuilder<TValue>
         Inner.Load((IServiceProvider services, SingleKey _, CancellationToken ct) => load(services, ct));
         return this;
     }
+
+    /// <summary>Eager refresh: gather changes for <paramref name="debounce"/>, then reload once.</summary>
+    /// <param name="debounce">The window; positive.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> EagerRefresh(TimeSpan debounce)
+    {
+        Inner.EagerRefresh(debounce);
+        return this;
+    }
+
+    /// <summary>Serve an invalidated value, flagged stale, while one background load runs; see <see cref="ViewOptions.StaleWhileRevalidate"/>.</summary>
+    /// <param name="maxStaleness">Serve only values loaded at most this long ago.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> StaleWhileRevalidate(TimeSpan maxStaleness)
+    {
+        Inner.StaleWhileRevalidate(maxStaleness);
+        return this;
+    }
+
+    /// <summary>Limit a load's duration; see <see cref="ViewOptions.LoadTimeout"/>.</summary>
+    /// <param name="timeout">The limit; positive.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> LoadTimeout(TimeSpan timeout)
+    {
+        Inner.LoadTimeout(timeout);
+        return this;
+    }
+
+    /// <summary>Serve the last good value, flagged, when a load fails; see <see cref="ViewOptions.FailSafe"/>.</summary>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> FailSafe()
+    {
+        Inner.FailSafe();
+        return this;
+    }
 }

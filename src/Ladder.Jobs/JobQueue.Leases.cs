@@ -52,11 +52,12 @@ public sealed partial class JobQueue
 
                 return new ClaimBatch(jobs, next);
             },
-            durable: false);
+            durable: false,
+            singleStatement: true);
     }
 
     internal Task<bool> CompleteAsync(ClaimedJob job) =>
-        _writer.Run(session => session.Execute(Sql.Complete, job.Id, job.LeaseToken, Now()) == 1, durable: true);
+        _writer.Run(session => session.Execute(Sql.Complete, job.Id, job.LeaseToken, Now()) == 1, durable: true, singleStatement: true);
 
     internal Task<bool> SnoozeAsync(ClaimedJob job, TimeSpan delay) =>
         _writer.Run(session => session.Execute(Sql.Snooze, job.Id, job.LeaseToken, Now() + (long)delay.TotalMilliseconds) == 1, durable: true, snoozed =>
@@ -68,7 +69,7 @@ public sealed partial class JobQueue
         });
 
     internal Task<bool> GiveBackAsync(ClaimedJob job) =>
-        _writer.Run(session => session.Execute(Sql.GiveBack, job.Id, job.LeaseToken) == 1, durable: true);
+        _writer.Run(session => session.Execute(Sql.GiveBack, job.Id, job.LeaseToken) == 1, durable: true, singleStatement: true);
 
     internal Task<FailOutcome> FailAsync(ClaimedJob job, Exception error, bool permanent, long? retryAtOverride = null)
     {

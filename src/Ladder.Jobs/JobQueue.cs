@@ -43,6 +43,8 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     internal string FullPath { get; }
 
+    internal (long Batches, long Operations) WriterStats => (_writer.Batches, _writer.Operations);
+
     internal bool IsWriterRunning => _writer.IsRunning && Volatile.Read(ref _disposed) == 0;
 
     /// <summary>Raised after a commit that made jobs of a queue runnable (enqueue, retry). Argument: the queue name.</summary>
@@ -69,6 +71,18 @@ public sealed partial class JobQueue : IAsyncDisposable
         var connection = Schema.Open(options.Path, options.ShareExistingDatabase);
         var queue = new JobQueue(options, connection, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
         Log.Opened(queue.Logger, queue.FullPath, Schema.Version, options.Synchronous);
+        try
+        {
+            // Recovery on open: jobs left running by a process that died go back to their queue now, not at the
+            // processor's first maintenance tick. The writer runs on the thread pool, so this wait cannot deadlock.
+            queue.RescueExpiredAsync().GetAwaiter().GetResult();
+        }
+        catch
+        {
+            queue.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
         return queue;
     }
 

@@ -1,2 +1,76 @@
-Console.Error.WriteLine("filled by its library's issue");
-return 1;
+// A small app the crash tests start and kill with SIGKILL at random points.
+// Usage: Ladder.Jobs.CrashHost <db> <jobCount> <runsLogPrefix>
+// Enqueues jobs "job-0".."job-{n-1}" (unique keys, so a restart adds nothing), runs them with concurrency 4, appends
+// each run's job number to <runsLogPrefix>.<pid> (one file per process: appends from two processes never interleave),
+// prints "ran <k>" after every run, and "done" (exit 0) once every job has succeeded.
+using System.Text;
+using Ladder.Jobs;
+
+if (args.Length < 3)
+{
+    Console.Error.WriteLine("usage: Ladder.Jobs.CrashHost <db> <jobCount> <runsLogPrefix>");
+    return 2;
+}
+
+var path = args[0];
+var count = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+var runsLog = $"{args[2]}.{Environment.ProcessId}";
+
+var options = new LadderJobsOptions
+{
+    Path = path,
+    LeaseDuration = TimeSpan.FromSeconds(2),
+    HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+    RescueInterval = TimeSpan.FromMilliseconds(500),
+    PollInterval = TimeSpan.FromMilliseconds(200),
+    MaxRescues = 1000,
+    Prefetch = 16,
+};
+options.Queues["default"] = 4;
+
+await using var queue = JobQueue.Open(options);
+for (var start = 0; start < count; start += 500)
+{
+    var batch = Enumerable.Range(start, Math.Min(500, count - start))
+        .Select(i => JobRequest.For(new CrashJob(i), new JobOptions { UniqueKey = $"job-{i}" }))
+        .ToList();
+    await queue.EnqueueBatchAsync(batch);
+}
+
+await using var log = new FileStream(runsLog, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1);
+var gate = new object();
+var ran = 0;
+var handlers = new JobHandlerRegistry().Add<CrashJob>((job, context, ct) =>
+{
+    lock (gate)
+    {
+        // Written before the handler returns, so a run that is killed before its completion commits is still counted.
+        log.Write(Encoding.ASCII.GetBytes($"{job.Number}\n"));
+        log.Flush();
+        ran++;
+        Console.Out.WriteLine($"ran {ran}");
+    }
+
+    return Task.CompletedTask;
+});
+
+await using var processor = new JobProcessor(queue, handlers);
+await processor.StartAsync(CancellationToken.None);
+using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+while (await timer.WaitForNextTickAsync())
+{
+    var counts = await queue.GetCountsAsync();
+    if (counts.Where(c => c.State == JobState.Succeeded).Sum(c => c.Count) >= count)
+    {
+        break;
+    }
+}
+
+await processor.StopAsync(CancellationToken.None);
+Console.Out.WriteLine("done");
+return 0;
+
+/// <summary>A crash-test job: its number.</summary>
+/// <param name="Number">The job number.</param>
+[JobKind("crash-job")]
+internal sealed record CrashJob(int Number);

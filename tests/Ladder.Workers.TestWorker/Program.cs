@@ -19,6 +19,34 @@ if (Environment.GetEnvironmentVariable("TESTWORKER_EXIT_AT_START") is { } exitCo
     return int.Parse(exitCode, CultureInfo.InvariantCulture);
 }
 
+if (args is ["--raw-echo"])
+{
+    // The benchmarks' floor: a hand-written length-prefixed echo over the same pipes, no framework at all.
+    using var input = Console.OpenStandardInput();
+    using var output = Console.OpenStandardOutput();
+    var header = new byte[4];
+    var body = new byte[1 << 20];
+    while (input.ReadAtLeast(header, 4, throwOnEndOfStream: false) == 4)
+    {
+        var length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        input.ReadExactly(body, 0, length);
+        output.Write(header);
+        output.Write(body, 0, length);
+        output.Flush();
+    }
+
+    return 0;
+}
+
+if (args is ["--once"])
+{
+    // Spawn-per-call: read the request, answer, exit (what a process-per-call design does for every call).
+    using var input = Console.OpenStandardInput();
+    using var output = Console.OpenStandardOutput();
+    input.CopyTo(output);
+    return 0;
+}
+
 if (!WorkerHost.IsWorkerInvocation(args))
 {
     Console.Error.WriteLine($"usage: Ladder.Workers.TestWorker {WorkerHost.WorkerSwitch}");

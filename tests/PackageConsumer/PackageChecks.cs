@@ -8,7 +8,7 @@ internal static class PackageChecks
     private static readonly Dictionary<string, string[]> ExpectedDependencies = new()
     {
         ["Ladder.Caching"] = ["Microsoft.Extensions.Caching.Memory", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions"],
-        ["Ladder.Jobs"] = ["Microsoft.Data.Sqlite", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions", "Microsoft.Extensions.Hosting.Abstractions"],
+        ["Ladder.Jobs"] = ["Microsoft.Data.Sqlite", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions", "Microsoft.Extensions.Hosting.Abstractions", "Microsoft.Extensions.Diagnostics.HealthChecks.Abstractions"],
         ["Ladder.Workers"] = ["Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions", "Microsoft.Extensions.Hosting.Abstractions"],
     };
 

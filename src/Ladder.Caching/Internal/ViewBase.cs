@@ -43,6 +43,9 @@ internal abstract class ViewBase : IDisposable
     /// <summary>Per per-entry dependency (slot): entity key → counter. A counter exists only once a load used it.</summary>
     protected ConcurrentDictionary<string, KeyCounter>[] KeyCounters { get; }
 
+    /// <summary>How many key counters exist now (tests: they are released with their entries).</summary>
+    public int KeyCounterCount => KeyCounters.Sum(map => map.Count);
+
     protected long Version => Volatile.Read(ref _version);
 
     /// <summary>Invalidates every entry of the view: one increment.</summary>

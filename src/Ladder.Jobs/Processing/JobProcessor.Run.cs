@@ -7,6 +7,9 @@ namespace Ladder.Jobs;
 /// <summary>Running one attempt and reporting its outcome.</summary>
 public sealed partial class JobProcessor
 {
+    /// <summary>Raised after an attempt's outcome is committed (or found lost): job id and outcome.</summary>
+    internal event Action<long, JobOutcome>? JobReported;
+
     private async Task RunAsync(QueueWorker worker, RunningJob entry)
     {
         var job = entry.Job;
@@ -20,8 +23,9 @@ public sealed partial class JobProcessor
         activity?.SetTag("ladder.jobs.attempt", job.Attempt);
 
         var timeout = job.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : (TimeSpan?)null;
-        using var timeoutCts = timeout is { } t ? new CancellationTokenSource(t, _time) : new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(entry.Token, timeoutCts.Token);
+        using var timeoutCts = timeout is { } t ? new CancellationTokenSource(t, _time) : null;
+        using var linked = timeoutCts is null ? null : CancellationTokenSource.CreateLinkedTokenSource(entry.Token, timeoutCts.Token);
+        var token = linked?.Token ?? entry.Token;
         var scope = _services?.CreateAsyncScope();
         var started = _time.GetTimestamp();
         Exception? error = null;
@@ -34,7 +38,7 @@ public sealed partial class JobProcessor
             try
             {
                 handler = _handlers.TryGet(job.Kind, out var invoke)
-                    ? invoke(scope?.ServiceProvider, job.Payload, context, linked.Token)
+                    ? invoke(scope?.ServiceProvider, job.Payload, context, token)
                     : Task.FromException(new UnknownJobKindException(job.Kind));
             }
             catch (Exception e)
@@ -82,7 +86,7 @@ public sealed partial class JobProcessor
         }
 
         JobsTelemetry.RunDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds, tags);
-        if (error is OperationCanceledException && timeoutCts.IsCancellationRequested && entry.Reason == RunningJob.None)
+        if (error is OperationCanceledException && timeoutCts?.IsCancellationRequested == true && entry.Reason == RunningJob.None)
         {
             error = new JobTimeoutException(timeout!.Value, handlerStopped: true);
         }
@@ -103,6 +107,7 @@ public sealed partial class JobProcessor
     private async Task ReportAsync(RunningJob entry, Exception? error, TimeSpan? snooze, TagList tags)
     {
         var job = entry.Job;
+        var reported = JobOutcome.LeaseLost;
         try
         {
             if (error is null)
@@ -112,8 +117,13 @@ public sealed partial class JobProcessor
                 {
                     Log.LeaseLost(_logger, job.Id);
                 }
-                else if (snooze is null)
+                else if (snooze is not null)
                 {
+                    reported = JobOutcome.Snoozed;
+                }
+                else
+                {
+                    reported = JobOutcome.Succeeded;
                     JobsTelemetry.Succeeded.Add(1, tags);
                     Log.JobSucceeded(_logger, job.Id, job.Kind);
                 }
@@ -127,6 +137,7 @@ public sealed partial class JobProcessor
                 {
                     // Interrupted by shutdown: back to the queue without spending an attempt.
                     Interlocked.Increment(ref _givenBack);
+                    reported = JobOutcome.GivenBack;
                 }
                 else if (entry.Reason == RunningJob.LeaseLost)
                 {
@@ -142,10 +153,12 @@ public sealed partial class JobProcessor
             switch (outcome)
             {
                 case FailOutcome.Retrying:
+                    reported = JobOutcome.Retrying;
                     JobsTelemetry.Retried.Add(1, tags);
                     Log.JobRetrying(_logger, job.Id, job.Kind, job.Attempt, _time.GetUtcNow(), error);
                     break;
                 case FailOutcome.Dead:
+                    reported = JobOutcome.Dead;
                     JobsTelemetry.Dead.Add(1, tags);
                     Log.JobDead(_logger, job.Id, job.Kind, job.Attempt, error);
                     break;
@@ -162,6 +175,18 @@ public sealed partial class JobProcessor
         finally
         {
             Release(entry);
+            JobReported?.Invoke(job.Id, reported);
         }
     }
+}
+
+/// <summary>What a processor committed for an attempt (tests and diagnostics).</summary>
+internal enum JobOutcome
+{
+    LeaseLost,
+    Succeeded,
+    Snoozed,
+    Retrying,
+    Dead,
+    GivenBack,
 }

@@ -78,7 +78,12 @@ internal static class Schema
         try
         {
             connection.Open();
+
+            // One read transaction: application_id, user_version and the table count from one snapshot, so a
+            // process that migrates the file meanwhile is never half-seen. Reads only: a refused file is untouched.
+            Execute(connection, "BEGIN;");
             Check(connection, path, shareExisting);
+            Execute(connection, "COMMIT;");
             Execute(connection, "PRAGMA busy_timeout = 5000;");
             if (!string.Equals(Scalar<string>(connection, "PRAGMA journal_mode = WAL;"), "wal", StringComparison.OrdinalIgnoreCase))
             {

@@ -8,6 +8,12 @@ internal abstract class WriteOp
     /// <summary>Whether the commit holding this operation must reach the disk before it is acknowledged.</summary>
     public abstract bool Durable { get; }
 
+    /// <summary>
+    /// Whether the operation writes with one statement. SQLite undoes a failed statement by itself and keeps the
+    /// transaction, so such an operation needs no savepoint of its own.
+    /// </summary>
+    public bool SingleStatement { get; init; }
+
     /// <summary>Runs in the writer's transaction (inside a savepoint). May run again if the batch is retried.</summary>
     public abstract void Execute(WriterSession session);
 

@@ -40,6 +40,12 @@ internal sealed class Writer : IAsyncDisposable
         _loop = Task.Run(LoopAsync);
     }
 
+    /// <summary>Batches committed (diagnostics and benchmarks).</summary>
+    public long Batches { get; private set; }
+
+    /// <summary>Operations committed (diagnostics and benchmarks).</summary>
+    public long Operations { get; private set; }
+
     /// <summary>Whether the loop is still running (for the health check).</summary>
     public bool IsRunning => !_loop.IsCompleted;
 
@@ -55,8 +61,8 @@ internal sealed class Writer : IAsyncDisposable
         return op.Task;
     }
 
-    public Task<T> Run<T>(Func<WriterSession, T> execute, bool durable, Action<T>? onCommitted = null) =>
-        Enqueue(new WriteOp<T>(execute, durable, onCommitted));
+    public Task<T> Run<T>(Func<WriterSession, T> execute, bool durable, Action<T>? onCommitted = null, bool singleStatement = false) =>
+        Enqueue(new WriteOp<T>(execute, durable, onCommitted) { SingleStatement = singleStatement });
 
     private async Task LoopAsync()
     {
@@ -92,6 +98,20 @@ internal sealed class Writer : IAsyncDisposable
                 _session.Execute("BEGIN IMMEDIATE;");
                 for (var i = 0; i < batch.Count; i++)
                 {
+                    if (batch[i].SingleStatement)
+                    {
+                        try
+                        {
+                            batch[i].Execute(_session);
+                        }
+                        catch (Exception e) when (!IsBatchFatal(e))
+                        {
+                            failed[i] = e;
+                        }
+
+                        continue;
+                    }
+
                     _session.Execute("SAVEPOINT op;");
                     try
                     {
@@ -128,6 +148,9 @@ internal sealed class Writer : IAsyncDisposable
 
                 return;
             }
+
+            Batches++;
+            Operations += batch.Count;
 
             // Acknowledge only after the commit: at-least-once checkpoint for every operation in the batch.
             for (var i = 0; i < batch.Count; i++)

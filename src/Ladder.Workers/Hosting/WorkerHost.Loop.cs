@@ -6,11 +6,21 @@ public sealed partial class WorkerHost
 {
     private static readonly byte[] NoPayload = [];
 
-    internal async Task<int> RunAsync(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken)
-    {
-        using var writeLock = new SemaphoreSlim(1, 1);
-        await WriteAsync(output, writeLock, FrameType.Hello, 0, Messages.Hello(Environment.ProcessId), NoPayload, maxFrame).ConfigureAwait(false);
+    /// <summary>
+    /// The worker's loop, on a dedicated thread with plain blocking reads: a worker process has nothing else to do,
+    /// and a blocking read of a pipe wakes faster than the console stream's async emulation.
+    /// </summary>
+    internal Task<int> RunAsync(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Run(input, output, maxFrame, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+    private int Run(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken)
+    {
+        WarmUp();
+        var writeLock = new Lock();
+        Write(output, writeLock, FrameType.Hello, 0, Messages.Hello(Environment.ProcessId), NoPayload, maxFrame);
+
+        // Stopping the host closes stdin, which ends the blocking read below.
+        using var stop = cancellationToken.Register(static s => ((Stream)s!).Dispose(), input);
         CancellationTokenSource? current = null;
         long currentId = -1;
         try
@@ -20,12 +30,16 @@ public sealed partial class WorkerHost
                 Frame? read;
                 try
                 {
-                    read = await FrameIO.ReadAsync(input, maxFrame, cancellationToken).ConfigureAwait(false);
+                    read = FrameIO.Read(input, maxFrame);
                 }
                 catch (ProtocolViolationException ex)
                 {
-                    await Console.Error.WriteLineAsync($"ladder-worker: protocol error: {ex.Message}").ConfigureAwait(false);
+                    Console.Error.WriteLine($"ladder-worker: protocol error: {ex.Message}");
                     return ExitProtocolError;
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+                {
+                    return 0;
                 }
 
                 // End of stdin: the pool is gone (or closed us); never outlive it.
@@ -42,23 +56,20 @@ public sealed partial class WorkerHost
                         current = new CancellationTokenSource();
                         currentId = frame.CallId;
                         var token = current.Token;
+                        var callId = frame.CallId;
                         // On the thread pool: a handler that blocks synchronously must not stop cancel frames being read.
-                        _ = Task.Run(() => RunCallAsync(output, writeLock, frame.CallId, operation, payload, maxFrame, token), CancellationToken.None);
+                        _ = Task.Run(() => RunCallAsync(output, writeLock, callId, operation, payload, maxFrame, token), CancellationToken.None);
                         break;
                     case FrameType.Cancel when frame.CallId == currentId:
-                        await current!.CancelAsync().ConfigureAwait(false);
+                        current!.Cancel();
                         break;
                     case FrameType.Cancel:
                         break;
                     default:
-                        await Console.Error.WriteLineAsync($"ladder-worker: protocol error: unexpected {frame.Type} frame").ConfigureAwait(false);
+                        Console.Error.WriteLine($"ladder-worker: protocol error: unexpected {frame.Type} frame");
                         return ExitProtocolError;
                 }
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return 0;
         }
         finally
         {
@@ -66,7 +77,7 @@ public sealed partial class WorkerHost
         }
     }
 
-    private async Task RunCallAsync(Stream output, SemaphoreSlim writeLock, long callId, string operation, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken token)
+    private async Task RunCallAsync(Stream output, Lock writeLock, long callId, string operation, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken token)
     {
         FrameType type;
         byte[] data;
@@ -88,7 +99,7 @@ public sealed partial class WorkerHost
         catch (OutOfMemoryException)
         {
             // The heap cap was hit: this process's state can't be trusted; end it so the pool replaces it.
-            await Console.Error.WriteLineAsync($"ladder-worker: out of memory in '{operation}'").ConfigureAwait(false);
+            Console.Error.WriteLine($"ladder-worker: out of memory in '{operation}'");
             Environment.Exit(ExitOutOfMemory);
             return;
         }
@@ -100,29 +111,44 @@ public sealed partial class WorkerHost
             data = Messages.Error(new RemoteError(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.StackTrace));
         }
 
-        var memory = Messages.MemoryPrefix(Environment.WorkingSet);
+        // Reading the working set costs a /proc read: only when the pool recycles by memory.
+        var memory = Messages.MemoryPrefix(_reportMemory ? Environment.WorkingSet : 0);
         try
         {
-            await WriteAsync(output, writeLock, type, callId, memory, data, maxFrame).ConfigureAwait(false);
+            Write(output, writeLock, type, callId, memory, data, maxFrame);
         }
         catch (ProtocolViolationException ex)
         {
             // The response is over the cap: say so instead of sending a frame the pool would have to reject.
             var error = Messages.Error(new RemoteError("Ladder.Workers.ResponseTooLarge", ex.Message, null));
-            await WriteAsync(output, writeLock, FrameType.Error, callId, memory, error, maxFrame).ConfigureAwait(false);
+            Write(output, writeLock, FrameType.Error, callId, memory, error, maxFrame);
+        }
+        catch (IOException)
+        {
+            // The pool is gone; the read loop sees the end of stdin and exits.
         }
     }
 
-    private static async Task WriteAsync(Stream output, SemaphoreSlim writeLock, FrameType type, long callId, byte[] prefix, byte[] data, int maxFrame)
+    /// <summary>
+    /// Runs the host's own frame path once in memory before the handshake, so a fresh worker (the warm spare taking
+    /// over after a kill) does not pay for JIT compilation on its first real call.
+    /// </summary>
+    private static void WarmUp()
     {
-        await writeLock.WaitAsync().ConfigureAwait(false);
-        try
+        using var buffer = new MemoryStream();
+        FrameIO.Write(buffer, FrameType.Call, 1, Messages.CallPrefix("warm-up"), NoPayload, int.MaxValue);
+        FrameIO.Write(buffer, FrameType.Result, 1, Messages.MemoryPrefix(0), NoPayload, int.MaxValue);
+        buffer.Position = 0;
+        _ = Messages.ReadCall(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
+        _ = Messages.ReadMemoryPrefixed(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
+        Task.Run(static () => { }).Wait();
+    }
+
+    private static void Write(Stream output, Lock writeLock, FrameType type, long callId, byte[] prefix, byte[] data, int maxFrame)
+    {
+        lock (writeLock)
         {
-            await FrameIO.WriteAsync(output, type, callId, prefix, data, maxFrame, CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            writeLock.Release();
+            FrameIO.Write(output, type, callId, prefix, data, maxFrame);
         }
     }
 

@@ -24,11 +24,13 @@ public sealed partial class WorkerHost
     public const string WorkerSwitch = "--ladder-worker";
 
     internal const string MaxFrameVariable = "LADDER_WORKERS_MAX_FRAME";
+    internal const string ReportMemoryVariable = "LADDER_WORKERS_REPORT_MEMORY";
     internal const int ExitProtocolError = 70;
     internal const int ExitOutOfMemory = 71;
 
     private readonly Dictionary<string, Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>>> _handlers = new(StringComparer.Ordinal);
     private readonly JsonSerializerOptions _json;
+    private readonly bool _reportMemory = Environment.GetEnvironmentVariable(ReportMemoryVariable) == "1";
 
     /// <summary>Creates a host.</summary>
     /// <param name="jsonSerializerOptions">Serializer options for typed handlers; must match the pool's. Default: <see cref="JsonSerializerOptions.Web"/>.</param>

@@ -26,7 +26,7 @@ public sealed partial class WorkerPool
                     }
                 }
 
-                Task wake;
+                CancellationToken wake;
                 lock (_lock)
                 {
                     if (_breakerOpen && _active == 0)
@@ -34,12 +34,31 @@ public sealed partial class WorkerPool
                         throw Unavailable();
                     }
 
-                    wake = _wake.Task;
+                    wake = _wake.Token;
                 }
 
-                var available = _idle.Reader.WaitToReadAsync(cancellationToken).AsTask();
-                await Task.WhenAny(available, wake).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
+                // FIFO hand-over: the channel gives each freed worker to exactly one waiting call, in arrival order.
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, wake);
+                WorkerProcess next;
+                try
+                {
+                    next = await _idle.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The caller's cancel wins; otherwise the breaker opened or the pool is disposed: look again.
+                    cancellationToken.ThrowIfCancellationRequested();
+                    continue;
+                }
+
+                lock (_lock)
+                {
+                    if (next.State == WorkerState.Idle)
+                    {
+                        next.State = WorkerState.Busy;
+                        return next;
+                    }
+                }
             }
         }
         finally
@@ -55,12 +74,22 @@ public sealed partial class WorkerPool
         var started = _time.GetTimestamp();
         var call = await worker.StartCallAsync(operation, payload, prefix).ConfigureAwait(false);
         var response = call.Response.Task;
-        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        try
         {
-            // The deadline is a timer, not a polling loop: it fires on time whatever the worker does.
-            var expiry = Task.Delay(deadline, _time, stop.Token);
-            await Task.WhenAny(response, expiry).ConfigureAwait(false);
-            await stop.CancelAsync().ConfigureAwait(false);
+            // The deadline is a timer (WaitAsync with the TimeProvider), not a polling loop: it fires on time whatever the worker does.
+            await response.WaitAsync(deadline, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The deadline passed: handled below.
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller cancelled: handled below.
+        }
+        catch (WorkerException)
+        {
+            // The worker died or broke the protocol: handled below.
         }
 
         var run = _time.GetElapsedTime(started);

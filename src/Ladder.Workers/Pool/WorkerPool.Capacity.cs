@@ -10,6 +10,28 @@ public sealed partial class WorkerPool
     private TimeSpan _nextBackoff;
     private long _breakerRetryAt;
     private WorkerStartException? _lastStartError;
+    private int _breakerOpenings;
+    private TaskCompletionSource _breakerOpenedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>For tests: completes once the breaker has opened at least <paramref name="times"/> times and no start is in flight.</summary>
+    internal async Task WhenBreakerOpenedAsync(int times)
+    {
+        while (true)
+        {
+            Task signal;
+            lock (_lock)
+            {
+                if (_breakerOpenings >= times && _breakerOpen && _spawning == 0)
+                {
+                    return;
+                }
+
+                signal = _breakerOpenedSignal.Task;
+            }
+
+            await signal.ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Starts as many workers as are missing (serving + spare + starting = target). Never a loop: each start is one task.</summary>
     private void EnsureCapacity()
@@ -175,15 +197,19 @@ public sealed partial class WorkerPool
     private void OnSpawnFailed(WorkerStartException error)
     {
         TimeSpan backoff = default;
+        CancellationTokenSource? wake = null;
         bool opened = false;
         int failures;
+        int stillStarting;
         Interlocked.Increment(ref _spawnFailures);
         lock (_lock)
         {
             _spawning--;
+            stillStarting = _spawning;
             _lastStartError = error;
             failures = ++_consecutiveStartFailures;
-            if (_disposed == 0 && (_halfOpen || failures >= _options.BreakerThreshold))
+            // A start that was already in flight when the breaker opened only adds to the count: one opening, one probe timer.
+            if (_disposed == 0 && !_breakerOpen && (_halfOpen || failures >= _options.BreakerThreshold))
             {
                 opened = true;
                 _breakerOpen = true;
@@ -193,17 +219,23 @@ public sealed partial class WorkerPool
                 _breakerRetryAt = _time.GetTimestamp() + (long)(backoff.TotalSeconds * _time.TimestampFrequency);
 
                 // Wake waiting calls (they fail if no worker is left) and fail anyone waiting for readiness.
-                _wake.TrySetResult();
-                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wake = _wake;
+                _wake = new CancellationTokenSource();
                 foreach (var waiter in _readyWaiters)
                 {
                     waiter.TrySetException(Unavailable());
                 }
 
                 _readyWaiters.Clear();
+                _breakerOpenings++;
             }
+
+            _breakerOpenedSignal.TrySetResult();
+            _breakerOpenedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
+        // Outside the lock: cancelling runs the waiting calls' callbacks.
+        wake?.Cancel();
         if (_disposed != 0)
         {
             return;
@@ -212,7 +244,13 @@ public sealed partial class WorkerPool
         Log.WorkerStartFailed(_logger, failures, error.Message);
         if (!opened)
         {
-            EnsureCapacity();
+            // Below the threshold: try again once no other start is in flight (that one's outcome decides next), so a
+            // storm costs at most the threshold in starts; with the breaker open, EnsureCapacity does nothing.
+            if (stillStarting == 0)
+            {
+                EnsureCapacity();
+            }
+
             return;
         }
 
@@ -257,7 +295,7 @@ public sealed partial class WorkerPool
         bool unexpected;
         lock (_lock)
         {
-            unexpected = worker.State is WorkerState.Idle or WorkerState.Busy or WorkerState.Spare && !worker.KilledByPool;
+            unexpected = worker.State is WorkerState.Idle or WorkerState.Busy or WorkerState.Spare;
             switch (worker.State)
             {
                 case WorkerState.Idle or WorkerState.Busy:

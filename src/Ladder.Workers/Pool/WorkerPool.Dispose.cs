@@ -22,9 +22,10 @@ public sealed partial class WorkerPool
         {
             var inFlight = Volatile.Read(ref _inFlight);
             Log.ShuttingDown(_logger, inFlight);
+            CancellationTokenSource wake;
             lock (_lock)
             {
-                _wake.TrySetResult();
+                wake = _wake;
                 foreach (var waiter in _readyWaiters)
                 {
                     waiter.TrySetException(new ObjectDisposedException(nameof(WorkerPool)));
@@ -33,6 +34,7 @@ public sealed partial class WorkerPool
                 _readyWaiters.Clear();
             }
 
+            await wake.CancelAsync().ConfigureAwait(false);
             await _shutdown.CancelAsync().ConfigureAwait(false);
             if (Volatile.Read(ref _inFlight) == 0)
             {

@@ -34,8 +34,8 @@ public sealed partial class WorkerPool : IAsyncDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposeCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Completed (and replaced) to wake every waiting call: the breaker opened, or the pool is disposed.
-    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Cancelled (and replaced) to wake every waiting call: the breaker opened, or the pool is disposed.
+    private CancellationTokenSource _wake = new();
     private WorkerProcess? _spare;
     private int _active;
     private int _spawning;

@@ -65,7 +65,7 @@ internal sealed partial class WorkerProcess
         string? violation = null;
         try
         {
-            while (await FrameIO.ReadAsync(_stdout, _options.MaxFrameBytes, CancellationToken.None).ConfigureAwait(false) is { } frame)
+            while (FrameIO.Read(_stdout, _options.MaxFrameBytes) is { } frame)
             {
                 if (frame.Type is not (FrameType.Result or FrameType.Error or FrameType.Cancelled))
                 {
@@ -162,6 +162,4 @@ internal sealed partial class WorkerProcess
             // The process is gone.
         }
     }
-
-    public bool KilledByPool => _killedByPool;
 }

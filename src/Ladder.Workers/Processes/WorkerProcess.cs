@@ -27,7 +27,6 @@ internal sealed partial class WorkerProcess
     private Task _stderrPump = Task.CompletedTask;
     private CallState? _current;
     private long _nextCallId;
-    private volatile bool _killedByPool;
 
     private WorkerProcess(Process process, WorkerPoolOptions options, ILogger logger, TimeProvider time)
     {
@@ -87,7 +86,8 @@ internal sealed partial class WorkerProcess
     public async Task HandshakeAsync()
     {
         await ReadHelloAsync().ConfigureAwait(false);
-        _ = Task.Run(ReadLoopAsync);
+        // A dedicated thread blocked in read(2) wakes the moment a response lands, without an epoll hop.
+        _ = Task.Factory.StartNew(ReadLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Sends a call; the returned state completes with the response frame or fails with the crash.</summary>
@@ -114,7 +114,6 @@ internal sealed partial class WorkerProcess
     /// <summary>Kills the process group and waits (bounded) for the exit. True when the exit was observed.</summary>
     public async Task<bool> KillAsync()
     {
-        _killedByPool = true;
         KillGroup();
         return await WaitForExitAsync(_options.KillWait).ConfigureAwait(false);
     }
@@ -213,6 +212,11 @@ internal sealed partial class WorkerProcess
         }
 
         info.Environment[WorkerHost.MaxFrameVariable] = options.MaxFrameBytes.ToString(CultureInfo.InvariantCulture);
+        if (options.RecycleAboveWorkingSetBytes is not null)
+        {
+            info.Environment[WorkerHost.ReportMemoryVariable] = "1";
+        }
+
         if (options.HeapHardLimitBytes is { } limit)
         {
             info.Environment["DOTNET_GCHeapHardLimit"] = limit.ToString("X", CultureInfo.InvariantCulture);

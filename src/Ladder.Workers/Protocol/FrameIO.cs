@@ -90,6 +90,77 @@ internal static class FrameIO
         return new Frame(type, callId, data);
     }
 
+    /// <summary>Writes one frame synchronously (the worker side writes from one thread at a time, under a lock).</summary>
+    public static void Write(Stream stream, FrameType type, long callId, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, int maxBody)
+    {
+        var body = BodyHeaderSize + prefix.Length + data.Length;
+        if (body > maxBody)
+        {
+            throw new ProtocolViolationException($"a {type} frame of {body} bytes exceeds the cap of {maxBody} bytes");
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(LengthSize + body);
+        try
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(buffer, body);
+            buffer[LengthSize] = (byte)type;
+            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(LengthSize + 1), callId);
+            prefix.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize));
+            data.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize + prefix.Length));
+            stream.Write(buffer, 0, LengthSize + body);
+            stream.Flush();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads one frame synchronously, or null at a clean end of stream (a dedicated reader thread).</summary>
+    /// <exception cref="ProtocolViolationException">Oversized, malformed or truncated frame.</exception>
+    public static Frame? Read(Stream stream, int maxBody)
+    {
+        Span<byte> header = stackalloc byte[LengthSize + BodyHeaderSize];
+        var got = stream.ReadAtLeast(header[..LengthSize], LengthSize, throwOnEndOfStream: false);
+        if (got == 0)
+        {
+            return null;
+        }
+
+        if (got < LengthSize)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame header");
+        }
+
+        var body = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (body < BodyHeaderSize || body > maxBody)
+        {
+            throw new ProtocolViolationException(body > maxBody
+                ? $"a frame of {body} bytes exceeds the cap of {maxBody} bytes"
+                : $"a frame length of {body} is malformed");
+        }
+
+        if (stream.ReadAtLeast(header.Slice(LengthSize, BodyHeaderSize), BodyHeaderSize, throwOnEndOfStream: false) < BodyHeaderSize)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        var type = (FrameType)header[LengthSize];
+        if (type is < FrameType.Hello or > FrameType.Shutdown)
+        {
+            throw new ProtocolViolationException($"unknown frame type {(byte)type}");
+        }
+
+        var callId = BinaryPrimitives.ReadInt64LittleEndian(header[(LengthSize + 1)..]);
+        var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
+        if (data.Length > 0 && stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        return new Frame(type, callId, data);
+    }
+
     private static async ValueTask<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var total = 0;

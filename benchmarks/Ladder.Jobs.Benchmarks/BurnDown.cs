@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using Hangfire;
+using Hangfire.InMemory;
+using Microsoft.Data.Sqlite;
+
+namespace Ladder.Jobs.Benchmarks;
+
+/// <summary>Enqueue N no-op jobs (batched), then process them with concurrency 4; jobs/s of the processing phase.</summary>
+internal static class BurnDown
+{
+    public static async Task<int> RunAsync(int jobs)
+    {
+        Console.WriteLine($"burn-down: {jobs} no-op jobs, concurrency 4, synchronous=FULL unless noted; {Environment.ProcessorCount} cores");
+        Console.WriteLine("| runner | enqueue jobs/s | process jobs/s |");
+        Console.WriteLine("| --- | ---: | ---: |");
+        await RawSqliteAsync(jobs);
+        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 16);
+        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 64);
+        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 256);
+        await LadderAsync(jobs, SynchronousMode.Normal, prefetch: 256);
+        await HangfireAsync(jobs);
+        return 0;
+    }
+
+    private static async Task LadderAsync(int jobs, SynchronousMode mode, int prefetch)
+    {
+        var path = Harness.TempFile("ladder.db");
+        var options = new LadderJobsOptions { Path = path, Synchronous = mode, Prefetch = prefetch };
+        options.Queues["default"] = 4;
+        await using var queue = JobQueue.Open(options);
+        var enqueue = Stopwatch.GetTimestamp();
+        for (var start = 0; start < jobs; start += 1000)
+        {
+            await queue.EnqueueBatchAsync([.. Enumerable.Range(start, Math.Min(1000, jobs - start)).Select(i => JobRequest.For(new Noop(i)))]);
+        }
+
+        var enqueueElapsed = Stopwatch.GetElapsedTime(enqueue);
+        var done = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Noop>(static (_, _, _) => Task.CompletedTask));
+        processor.JobReported += (_, outcome) =>
+        {
+            if (outcome == JobOutcome.Succeeded && Interlocked.Increment(ref done) == jobs)
+            {
+                all.TrySetResult();
+            }
+        };
+        var process = Stopwatch.GetTimestamp();
+        var before = queue.WriterStats;
+        await processor.StartAsync(CancellationToken.None);
+        await all.Task;
+        var processElapsed = Stopwatch.GetElapsedTime(process);
+        await processor.StopAsync(CancellationToken.None);
+        var after = queue.WriterStats;
+        Console.WriteLine($"| Ladder.Jobs ({mode}, prefetch {prefetch}) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(jobs, processElapsed):N0} |");
+        Console.Error.WriteLine($"  ({mode}, prefetch {prefetch}): {after.Batches - before.Batches} commits, {(after.Operations - before.Operations) / (double)Math.Max(1, after.Batches - before.Batches):F1} operations per commit");
+        await queue.DisposeAsync();
+        Harness.Delete(path);
+    }
+
+    // The ceiling: one thread, the same three writes per job (insert, claim, complete) on the same schema, 64 jobs per transaction.
+    private static async Task RawSqliteAsync(int jobs)
+    {
+        var path = Harness.TempFile("raw.db");
+        await using (JobQueue.Open(new LadderJobsOptions { Path = path }))
+        {
+            // Creates the same schema and indexes.
+        }
+
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=false");
+        connection.Open();
+        Exec(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+        using var insert = Command(connection, "INSERT INTO ladder_jobs(queue, kind, payload, state, priority, run_at, max_attempts, created_at) VALUES('default', 'noop', $p, 1, 0, 0, 5, 0);", "$p");
+        using var claim = Command(connection, "UPDATE ladder_jobs SET state = 2, lease_token = 1, lease_expires_at = $e, attempts = attempts + 1, started_at = $e WHERE id IN (SELECT id FROM ladder_jobs WHERE queue = 'default' AND state IN (0, 1, 4) AND run_at <= $e ORDER BY priority DESC, run_at, id LIMIT 64) RETURNING id;", "$e");
+        using var complete = Command(connection, "UPDATE ladder_jobs SET state = 3, finished_at = $e, lease_token = NULL, lease_expires_at = NULL WHERE id = $id AND state = 2 AND lease_token = 1;", "$e", "$id");
+        var enqueue = Stopwatch.GetTimestamp();
+        for (var start = 0; start < jobs; start += 64)
+        {
+            Exec(connection, "BEGIN IMMEDIATE;");
+            for (var i = start; i < Math.Min(jobs, start + 64); i++)
+            {
+                insert.Parameters[0].Value = $"{{\"n\":{i}}}";
+                insert.ExecuteNonQuery();
+            }
+
+            Exec(connection, "COMMIT;");
+        }
+
+        var enqueueElapsed = Stopwatch.GetElapsedTime(enqueue);
+        var process = Stopwatch.GetTimestamp();
+        var ids = new List<long>(64);
+        var processed = 0;
+        while (processed < jobs)
+        {
+            // One transaction per batch: complete the previous 64, claim the next 64 (one fsync per 64 jobs).
+            Exec(connection, "BEGIN IMMEDIATE;");
+            foreach (var id in ids)
+            {
+                complete.Parameters[0].Value = 2L;
+                complete.Parameters[1].Value = id;
+                complete.ExecuteNonQuery();
+            }
+
+            processed += ids.Count;
+            ids.Clear();
+            claim.Parameters[0].Value = 1L;
+            using (var reader = claim.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    ids.Add(reader.GetInt64(0));
+                }
+            }
+
+            Exec(connection, "COMMIT;");
+        }
+
+        var processElapsed = Stopwatch.GetElapsedTime(process);
+        Console.WriteLine($"| raw Microsoft.Data.Sqlite, batches of 64 (ceiling) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(jobs, processElapsed):N0} |");
+        connection.Close();
+        Harness.Delete(path);
+    }
+
+    private static async Task HangfireAsync(int jobs)
+    {
+        HangfireCounter.Reset(jobs);
+        var storage = new InMemoryStorage(new InMemoryStorageOptions());
+        JobStorage.Current = storage;
+        var client = new BackgroundJobClient(storage);
+        var enqueue = Stopwatch.GetTimestamp();
+        for (var i = 0; i < jobs; i++)
+        {
+            client.Enqueue(() => HangfireCounter.Noop());
+        }
+
+        var enqueueElapsed = Stopwatch.GetElapsedTime(enqueue);
+        var process = Stopwatch.GetTimestamp();
+        using (new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = 4 }, storage))
+        {
+            await HangfireCounter.All.Task;
+            var processElapsed = Stopwatch.GetElapsedTime(process);
+            Console.WriteLine($"| Hangfire 1.8 + Hangfire.InMemory (not durable) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(jobs, processElapsed):N0} |");
+        }
+    }
+
+    private static void Exec(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var p in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter(p, null));
+        }
+
+        return command;
+    }
+}
+
+public static class HangfireCounter
+{
+    private static int _remaining;
+
+    public static TaskCompletionSource All { get; private set; } = new();
+
+    public static void Reset(int jobs)
+    {
+        _remaining = jobs;
+        All = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public static void Noop()
+    {
+        if (Interlocked.Decrement(ref _remaining) == 0)
+        {
+            All.TrySetResult();
+        }
+    }
+}
