@@ -5,6 +5,15 @@ const state = { race: '', country: '', page: 1, pages: 1 };
 
 const $ = (selector) => document.querySelector(selector);
 
+// Re-render a section only when its data changed: no flicker, and a button is not replaced under the pointer.
+const shown = {};
+function changed(section, data) {
+  const json = JSON.stringify(data);
+  if (shown[section] === json) return false;
+  shown[section] = json;
+  return true;
+}
+
 function cell(text, className) {
   const td = document.createElement('td');
   td.textContent = text;
@@ -27,6 +36,7 @@ async function loadLeaderboard() {
   try {
     const board = await getJson('/api/leaderboard?' + query);
     state.pages = Math.max(1, Math.ceil(board.total / board.pageSize));
+    if (!changed('leaderboard', board)) return;
     tbody.replaceChildren(...board.rows.map((row) => {
       const tr = document.createElement('tr');
       tr.dataset.playerId = row.playerId;
@@ -67,6 +77,7 @@ async function retry(jobId, button) {
 async function loadQueue() {
   try {
     const [counts, dead] = await Promise.all([getJson('/api/jobs'), getJson('/api/jobs/dead')]);
+    if (!changed('queue', [counts, dead])) return;
     $('#queue-counts tbody').replaceChildren(...Object.entries(counts.byState).map(([name, count]) => {
       const tr = document.createElement('tr');
       tr.dataset.state = name;
@@ -94,6 +105,7 @@ async function loadQueue() {
 async function loadWorkers() {
   try {
     const pool = await getJson('/api/workers');
+    if (!changed('workers', pool)) return;
     $('#worker-stats tbody').replaceChildren(...Object.entries(pool).map(([name, value]) => {
       const tr = document.createElement('tr');
       tr.append(cell(name), cell(value, 'num'));

@@ -38,6 +38,9 @@ public sealed class LadderPageTests
         using var chromium = new HeadlessChromium();
         var driver = chromium.Driver;
         var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30));
+
+        // The page refreshes its sections every few seconds: an element found a moment ago may have been replaced.
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException));
         driver.Navigate().GoToUrl(host.Url);
 
         // The page loads and shows the leaderboard: six players, one row each.
@@ -51,9 +54,13 @@ public sealed class LadderPageTests
             && rows.All(r => r.FindElements(By.TagName("td"))[2].Text == "SE"));
 
         // The queue shows the dead job with its reason, and its Retry button puts it back in the queue.
-        var deadRow = wait.Until(d => d.FindElements(By.CssSelector($"#dead-jobs tr[data-job-id='{upload.JobId}']")).SingleOrDefault());
-        deadRow!.Text.Should().Contain("corrupt replay");
-        deadRow.FindElement(By.CssSelector("button.retry")).Click();
+        wait.Until(d => d.FindElements(By.CssSelector($"#dead-jobs tr[data-job-id='{upload.JobId}']")) is [var row]
+            && row.Text.Contains("corrupt replay", StringComparison.Ordinal));
+        wait.Until(d =>
+        {
+            d.FindElement(By.CssSelector($"#dead-jobs tr[data-job-id='{upload.JobId}'] button.retry")).Click();
+            return true;
+        });
         wait.Until(d => d.FindElement(By.Id("queue-note")).Text.Contains($"job {upload.JobId} queued again", StringComparison.Ordinal));
 
         // Retried: it ran a second time (and, being corrupt, died again with the same reason).
