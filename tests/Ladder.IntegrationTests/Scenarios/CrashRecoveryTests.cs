@@ -146,7 +146,7 @@ public sealed class CrashRecoveryTests
         {
             var (a, b) = (await LadderWorld.PlayerAsync(host.Client, "BR", ct), await LadderWorld.PlayerAsync(host.Client, "BR", ct));
             var (match, spec) = await LadderWorld.MatchAsync(host.Client, a, Race.Zerg, b, Race.Terran, winnerIndex: 0, ct);
-            hash = (await host.Client.UploadReplayAsync(match.Id, ReplayGenerator.CreateSlow(spec, depth: 26), ct)).Hash;
+            hash = (await host.Client.UploadReplayAsync(match.Id, ReplayGenerator.CreateSlow(spec, depth: 24), ct)).Hash;
             await Eventually.WaitAsync(c => host.Client.GetReplayStatusAsync(hash, c), static s => s.JobState is "running" or "succeeded",
                 TimeSpan.FromSeconds(30), ct, "the parse to start");
             var workers = host.ChildProcessIds();
