@@ -133,7 +133,8 @@ public sealed class ComposedLadderTests
         status.Reason.Should().Contain("timed out");
         var after = await _client.GetWorkerStatsAsync(ct);
         (after["timeouts"] - before["timeouts"]).Should().Be(2);
-        after["workers"].Should().BeGreaterThanOrEqualTo(2, "killed workers are replaced");
+        await Eventually.WaitAsync(_client.GetWorkerStatsAsync, static w => w["workers"] >= 2, TimeSpan.FromSeconds(30), ct,
+            "the killed workers to be replaced");
         (await _client.GetMatchAsync(match.Id, ct)).State.Should().Be("created", "no result came out of a killed parse");
     }
 
