@@ -14,8 +14,26 @@ internal static partial class LadderHost
 
     public static async Task<int> RunAsync(string[] args)
     {
-        await using var app = await BuildAsync(args);
-        await app.RunAsync();
+        WebApplication app;
+        try
+        {
+            app = await BuildAsync(args);
+        }
+        catch (OptionsValidationException e)
+        {
+            foreach (var failure in e.Failures)
+            {
+                await Console.Error.WriteLineAsync($"Invalid setting: {failure}");
+            }
+
+            return 2;
+        }
+
+        await using (app)
+        {
+            await app.RunAsync();
+        }
+
         return 0;
     }
 
@@ -41,6 +59,13 @@ internal static partial class LadderHost
         builder.Services.AddOptions<LadderOptions>().BindConfiguration(LadderOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<LadderOptions>, LadderOptions.Validator>();
         var options = builder.Configuration.GetSection(LadderOptions.Section).Get<LadderOptions>() ?? new LadderOptions();
+
+        // Checked here, before the libraries are configured from them, so every problem is listed at once.
+        if (new LadderOptions.Validator().Validate(null, options) is { Failed: true } invalid)
+        {
+            throw new OptionsValidationException(LadderOptions.Section, typeof(LadderOptions), invalid.Failures);
+        }
+
         var dataPath = options.ResolveDataPath();
         Directory.CreateDirectory(dataPath);
         var databasePath = Path.Combine(dataPath, "ladder.db");
