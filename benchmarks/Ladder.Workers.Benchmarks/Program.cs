@@ -1,3 +1,12 @@
 using BenchmarkDotNet.Running;
+using Ladder.Workers.Benchmarks;
+
+// `-- load` runs the end-to-end harness (throughput by worker count, deadline precision under load, capacity after a
+// kill); anything else goes to BenchmarkDotNet (e.g. `--filter *CallOverhead*`).
+if (args is ["load", ..])
+{
+    await LoadHarness.RunAsync();
+    return;
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,2 +1,145 @@
-Console.Error.WriteLine("filled by its library's issue");
-return 1;
+// The dummy worker the Ladder.Workers tests and benchmarks start: one handler per way a real worker can behave or fail.
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Ladder.Workers;
+using Ladder.Workers.TestWorker;
+
+if (Environment.GetEnvironmentVariable("TESTWORKER_START_DELAY_MS") is { } delay)
+{
+    // Slow start: the pool's start-up timeout and warm spare are measured against this.
+    Thread.Sleep(int.Parse(delay, CultureInfo.InvariantCulture));
+}
+
+if (Environment.GetEnvironmentVariable("TESTWORKER_EXIT_AT_START") is { } exitCode)
+{
+    // A worker that dies before its handshake, every time: feeds the restart-storm breaker.
+    Console.Error.WriteLine("test worker: exiting at start as asked");
+    return int.Parse(exitCode, CultureInfo.InvariantCulture);
+}
+
+if (args is ["--raw-echo"])
+{
+    // The benchmarks' floor: a hand-written length-prefixed echo over the same pipes, no framework at all.
+    using var input = Console.OpenStandardInput();
+    using var output = Console.OpenStandardOutput();
+    var header = new byte[4];
+    var body = new byte[1 << 20];
+    while (input.ReadAtLeast(header, 4, throwOnEndOfStream: false) == 4)
+    {
+        var length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        input.ReadExactly(body, 0, length);
+        output.Write(header);
+        output.Write(body, 0, length);
+        output.Flush();
+    }
+
+    return 0;
+}
+
+if (args is ["--once"])
+{
+    // Spawn-per-call: read the request, answer, exit (what a process-per-call design does for every call).
+    using var input = Console.OpenStandardInput();
+    using var output = Console.OpenStandardOutput();
+    input.CopyTo(output);
+    return 0;
+}
+
+if (!WorkerHost.IsWorkerInvocation(args))
+{
+    Console.Error.WriteLine($"usage: Ladder.Workers.TestWorker {WorkerHost.WorkerSwitch}");
+    return 2;
+}
+
+var retained = new List<byte[]>();
+return await new WorkerHost()
+    .Map<EchoRequest, EchoResponse>("echo", (request, _) => new EchoResponse(request.Text, Environment.ProcessId))
+    .MapBytes("bytes", (payload, _) => Task.FromResult(payload.ToArray()))
+    .Map<int, int>("noop", (value, _) => value)
+    .Map<SleepRequest, int>("sleep", async (request, ct) =>
+    {
+        // Honours cancellation: stops as soon as the pool's cancel frame arrives.
+        await Task.Delay(request.Ms, ct);
+        return Environment.ProcessId;
+    })
+    .Map<SleepRequest, int>("hang", (request, _) =>
+    {
+        // Ignores cancellation: only a kill ends it early.
+        Thread.Sleep(request.Ms);
+        return Environment.ProcessId;
+    })
+    .Map<int, int>("exit", (code, _) =>
+    {
+        Console.Error.WriteLine($"test worker: exiting with {code}");
+        Environment.Exit(code);
+        return 0;
+    })
+    .Map<int, int>("failfast", (_, _) =>
+    {
+        Environment.FailFast("test worker: fail fast requested");
+        return 0;
+    })
+    .Map<int, int>("overflow", (depth, _) => Recurse(depth))
+    .Map<int, int>("alloc", (_, _) =>
+    {
+        // Past the heap cap (DOTNET_GCHeapHardLimit) this throws OutOfMemoryException.
+        for (var i = 0; i < 1_000_000; i++)
+        {
+            retained.Add(GC.AllocateArray<byte>(4 * 1024 * 1024, pinned: false));
+            retained[^1].AsSpan().Fill(1);
+        }
+
+        return retained.Count;
+    })
+    .Map<int, int>("retain", (megabytes, _) =>
+    {
+        // Keeps memory so the working set crosses the recycle threshold.
+        var block = new byte[megabytes * 1024 * 1024];
+        block.AsSpan().Fill(1);
+        retained.Add(block);
+        return Environment.ProcessId;
+    })
+    .Map<int, int>("garbage", (_, _) =>
+    {
+        // A raw write to the real stdout (not Console.Out, which the host moved to stderr).
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write("this is not a frame, just stray text\n"u8);
+        stdout.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    })
+    .Map<int, int>("oversized", (_, _) =>
+    {
+        // A well-formed header announcing a 1 GiB frame: the pool must reject it before reading the body.
+        using var stdout = Console.OpenStandardOutput();
+        Span<byte> header = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(header, 1 << 30);
+        stdout.Write(header);
+        stdout.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    })
+    .Map<string, int>("print", (text, _) =>
+    {
+        // Stray console output must land on stderr, never in the frames.
+        Console.WriteLine(text);
+        Console.Out.Flush();
+        return Environment.ProcessId;
+    })
+    .Map<GrandchildRequest, int>("grandchild", (request, _) =>
+    {
+        // Starts a grandchild that inherits our stdio, records its pid, then hangs ignoring cancellation.
+        using var child = Process.Start(new ProcessStartInfo("sleep", "600") { UseShellExecute = false })!;
+        File.WriteAllText(request.PidFile, child.Id.ToString(CultureInfo.InvariantCulture));
+        Thread.Sleep(request.HangMs);
+        return child.Id;
+    })
+    .Map<string, int>("throw", (message, _) => Throw(message))
+    .RunAsync();
+
+[MethodImpl(MethodImplOptions.NoInlining)]
+static int Recurse(int depth) => depth < 0 ? 0 : Recurse(depth + 1) + 1;
+
+static int Throw(string message) => throw new InvalidOperationException(message);

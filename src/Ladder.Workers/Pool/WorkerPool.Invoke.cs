@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Ladder.Workers.Protocol;
+
+namespace Ladder.Workers;
+
+public sealed partial class WorkerPool
+{
+    /// <summary>Runs <paramref name="operation"/> in a worker with a typed request and response (System.Text.Json).</summary>
+    /// <typeparam name="TRequest">The request type.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="operation">The operation name mapped in the worker.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="options">Deadline and timeout policy for this call. Default: the pool's.</param>
+    /// <param name="cancellationToken">Cancels the call: the worker is cancelled softly, then killed after the grace.</param>
+    /// <returns>The result: the response, or (on timeout with <see cref="WorkerTimeoutBehavior.ReturnResult"/>) a result that says it timed out.</returns>
+    /// <exception cref="WorkerTimeoutException">The deadline passed and the policy is <see cref="WorkerTimeoutBehavior.Throw"/>.</exception>
+    /// <exception cref="WorkerCrashedException">The worker died during the call.</exception>
+    /// <exception cref="WorkerRemoteException">The handler threw.</exception>
+    /// <exception cref="WorkerProtocolException">The worker broke the protocol and was killed.</exception>
+    /// <exception cref="WorkerPoolFullException">The queue is full and the pool fails fast.</exception>
+    /// <exception cref="WorkerPoolUnavailableException">No worker can be started (breaker open), or the pool was disposed during the call.</exception>
+    /// <exception cref="OperationCanceledException">The caller cancelled (the exception carries the caller's token).</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    public Task<WorkerResult<TResponse>> InvokeAsync<TRequest, TResponse>(
+        string operation, TRequest request, WorkerCallOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(request, _json);
+        return InvokeCoreAsync(operation, payload, Decode<TResponse>, null, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> in a worker; if it times out (after any retry), runs <paramref name="fallback"/>
+    /// on the thread pool, bounded by <see cref="WorkerPoolOptions.FallbackConcurrency"/>, and returns its value.
+    /// </summary>
+    /// <typeparam name="TRequest">The request type.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="operation">The operation name mapped in the worker.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="fallback">Computes a response when the worker could not in time (never on the caller's thread).</param>
+    /// <param name="options">Deadline and retry for this call. Default: the pool's.</param>
+    /// <param name="cancellationToken">Cancels the call and the fallback.</param>
+    /// <returns>The result; <see cref="WorkerResult{T}.UsedFallback"/> says where the value came from.</returns>
+    /// <exception cref="WorkerCrashedException">The worker died during the call.</exception>
+    /// <exception cref="WorkerRemoteException">The handler threw.</exception>
+    /// <exception cref="WorkerProtocolException">The worker broke the protocol and was killed.</exception>
+    /// <exception cref="WorkerPoolFullException">The queue is full and the pool fails fast.</exception>
+    /// <exception cref="WorkerPoolUnavailableException">No worker can be started, or the pool was disposed during the call.</exception>
+    /// <exception cref="OperationCanceledException">The caller cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    public Task<WorkerResult<TResponse>> InvokeWithFallbackAsync<TRequest, TResponse>(
+        string operation, TRequest request, Func<TRequest, CancellationToken, Task<TResponse>> fallback, WorkerCallOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fallback);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(request, _json);
+        return InvokeCoreAsync(operation, payload, Decode<TResponse>, ct => fallback(request, ct), options, cancellationToken);
+    }
+
+    /// <summary>Runs a bytes operation (<see cref="WorkerHost.MapBytes"/>): the payload crosses the pipe as-is.</summary>
+    /// <param name="operation">The operation name mapped in the worker.</param>
+    /// <param name="request">The request bytes.</param>
+    /// <param name="options">Deadline and timeout policy for this call. Default: the pool's.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The result with the response bytes.</returns>
+    /// <exception cref="WorkerTimeoutException">The deadline passed and the policy is <see cref="WorkerTimeoutBehavior.Throw"/>.</exception>
+    /// <exception cref="WorkerCrashedException">The worker died during the call.</exception>
+    /// <exception cref="WorkerRemoteException">The handler threw.</exception>
+    /// <exception cref="WorkerProtocolException">The worker broke the protocol and was killed.</exception>
+    /// <exception cref="WorkerPoolFullException">The queue is full and the pool fails fast.</exception>
+    /// <exception cref="WorkerPoolUnavailableException">No worker can be started, or the pool was disposed during the call.</exception>
+    /// <exception cref="OperationCanceledException">The caller cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    public Task<WorkerResult<byte[]>> InvokeBytesAsync(
+        string operation, ReadOnlyMemory<byte> request, WorkerCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        InvokeCoreAsync(operation, request, static bytes => bytes.ToArray(), null, options, cancellationToken);
+
+    private TResponse Decode<TResponse>(ReadOnlyMemory<byte> bytes) => JsonSerializer.Deserialize<TResponse>(bytes.Span, _json)!;
+
+    private async Task<WorkerResult<T>> InvokeCoreAsync<T>(
+        string operation, ReadOnlyMemory<byte> payload, Func<ReadOnlyMemory<byte>, T> decode, Func<CancellationToken, Task<T>>? fallback,
+        WorkerCallOptions? options, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(operation);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var prefix = Messages.CallPrefix(operation);
+        var size = FrameIO.BodyHeaderSize + prefix.Length + payload.Length;
+        if (size > _options.MaxFrameBytes)
+        {
+            throw new ArgumentException($"The request for '{operation}' makes a frame of {size} bytes, over MaxFrameBytes ({_options.MaxFrameBytes}).", nameof(payload));
+        }
+
+        var deadline = options?.Deadline ?? _options.DefaultDeadline;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(options));
+        var retry = options?.RetryOnTimeout ?? _options.RetryOnTimeout;
+        var behavior = options?.TimeoutBehavior ?? _options.TimeoutBehavior;
+
+        await AdmitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _inFlight);
+        using var activity = WorkersTelemetry.ActivitySource.StartActivity("ladder.workers.invoke", ActivityKind.Internal);
+        activity?.SetTag("ladder.workers.operation", operation);
+        var started = _time.GetTimestamp();
+        var outcome = "error";
+        try
+        {
+            var queueWait = TimeSpan.Zero;
+            for (var attempt = 1; ; attempt++)
+            {
+                var waitStarted = _time.GetTimestamp();
+                var worker = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+                var waited = _time.GetElapsedTime(waitStarted);
+                queueWait += waited;
+                WorkersTelemetry.QueueWait.Record(waited.TotalSeconds);
+                activity?.SetTag("ladder.workers.pid", worker.Pid);
+
+                var (frame, run) = await RunAttemptAsync(worker, operation, prefix, payload, deadline, attempt, cancellationToken).ConfigureAwait(false);
+                if (frame is { } response)
+                {
+                    var (_, body) = Messages.ReadMemoryPrefixed(response.Data);
+                    if (response.Type == FrameType.Error)
+                    {
+                        var remote = Messages.ReadError(body);
+                        Interlocked.Increment(ref _remoteErrors);
+                        outcome = "remote_error";
+                        throw new WorkerRemoteException(operation, worker.Pid, remote.Type, remote.Message, remote.StackTrace);
+                    }
+
+                    var value = decode(body);
+                    Interlocked.Increment(ref _succeeded);
+                    outcome = "ok";
+                    return new WorkerResult<T>(operation, value, true, attempt > 1, false, attempt, worker.Pid, deadline, queueWait, run, _time.GetElapsedTime(started));
+                }
+
+                if (retry && attempt == 1)
+                {
+                    continue;
+                }
+
+                outcome = "timeout";
+                activity?.SetTag("ladder.workers.timed_out", true);
+                if (fallback is not null)
+                {
+                    var value = await RunFallbackAsync(operation, fallback, cancellationToken).ConfigureAwait(false);
+                    outcome = "fallback";
+                    return new WorkerResult<T>(operation, value, true, true, true, attempt, worker.Pid, deadline, queueWait, run, _time.GetElapsedTime(started));
+                }
+
+                if (behavior == WorkerTimeoutBehavior.Throw)
+                {
+                    throw new WorkerTimeoutException(operation, deadline, worker.Pid, attempt);
+                }
+
+                return new WorkerResult<T>(operation, default, false, true, false, attempt, worker.Pid, deadline, queueWait, run, _time.GetElapsedTime(started));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            outcome = "cancelled";
+            Interlocked.Increment(ref _cancelled);
+            throw;
+        }
+        finally
+        {
+            Interlocked.Increment(ref _calls);
+            WorkersTelemetry.Calls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            _admission.Release();
+            if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _disposed) != 0)
+            {
+                _drained.TrySetResult();
+            }
+        }
+    }
+
+    private async ValueTask AdmitAsync(CancellationToken cancellationToken)
+    {
+        if (_options.QueueFullMode == WorkerQueueFullMode.FailFast)
+        {
+            if (!_admission.Wait(0, CancellationToken.None))
+            {
+                throw new WorkerPoolFullException(_options.QueueCapacity);
+            }
+
+            return;
+        }
+
+        await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<T> RunFallbackAsync<T>(string operation, Func<CancellationToken, Task<T>> fallback, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _fallbacks);
+        Log.RunningFallback(_logger, operation);
+        await _fallbackGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // On the thread pool, never inline on the caller's thread: the fallback may be slow, synchronous work.
+            return await Task.Run(() => fallback(cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _fallbackGate.Release();
+        }
+    }
+}

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ladder.Workers.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Ladder.Workers.Processes;
+
+/// <summary>
+/// One child process and its private channel: stdin for frames in, stdout for frames out, stderr to the logger and
+/// a tail. A single reader loop owns stdout; a fault (exit, broken pipe, protocol violation) is reported once.
+/// </summary>
+#pragma warning disable CA1001 // The write lock has no wait handle and is deliberately never disposed (a late cancel write must not hit it); the process is released by Release().
+internal sealed partial class WorkerProcess
+#pragma warning restore CA1001
+{
+    private readonly Process _process;
+    private readonly Stream _stdin;
+    private readonly Stream _stdout;
+    // Never disposed: it has no wait handle, and a late cancel write must not hit a disposed lock.
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly StderrTail _tail;
+    private readonly WorkerPoolOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly TaskCompletionSource<Exception> _fault = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _exited;
+    private Task _stderrPump = Task.CompletedTask;
+    private CallState? _current;
+    private long _nextCallId;
+
+    private WorkerProcess(Process process, WorkerPoolOptions options, ILogger logger, TimeProvider time)
+    {
+        _process = process;
+        _options = options;
+        _logger = logger;
+        _time = time;
+        Pid = process.Id;
+        _stdin = process.StandardInput.BaseStream;
+        _stdout = process.StandardOutput.BaseStream;
+        _tail = new StderrTail(options.StderrTailLines);
+        _exited = process.WaitForExitAsync();
+
+        // The leader is gone: take the rest of its group too, or an orphaned grandchild would keep the pipes open.
+        _ = _exited.ContinueWith(static (_, s) => ((WorkerProcess)s!).KillGroup(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    public int Pid { get; }
+
+    /// <summary>Pool bookkeeping; read and written under the pool's lock.</summary>
+    public WorkerState State { get; set; } = WorkerState.Starting;
+
+    public int CallsServed { get; set; }
+
+    public int RecycleLimit { get; set; } = int.MaxValue;
+
+    public long WorkingSet { get; set; }
+
+    /// <summary>Completes once, when the worker can no longer serve (exited, broke the protocol).</summary>
+    public Task<Exception> Faulted => _fault.Task;
+
+    public bool HasExited => _exited.IsCompleted;
+
+    public string StderrTail => _tail.ToString();
+
+    /// <summary>Starts the process (not yet ready: call <see cref="HandshakeAsync"/>).</summary>
+    public static WorkerProcess Start(WorkerPoolOptions options, ILogger logger, TimeProvider time)
+    {
+        var process = new Process { StartInfo = CreateStartInfo(options) };
+        try
+        {
+            process.Start();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+        {
+            process.Dispose();
+            throw new WorkerStartException($"The worker '{options.WorkerPath}' could not be started: {ex.Message}", "", ex);
+        }
+
+        var worker = new WorkerProcess(process, options, logger, time);
+        worker._stderrPump = Task.Run(worker.PumpStderrAsync);
+        return worker;
+    }
+
+    /// <summary>Waits for the handshake, then starts the reader loop.</summary>
+    /// <exception cref="WorkerStartException">No valid handshake in time; the process is gone.</exception>
+    public async Task HandshakeAsync()
+    {
+        await ReadHelloAsync().ConfigureAwait(false);
+        // A dedicated thread blocked in read(2) wakes the moment a response lands, without an epoll hop.
+        _ = Task.Factory.StartNew(ReadLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>Sends a call; the returned state completes with the response frame or fails with the crash.</summary>
+    public async Task<CallState> StartCallAsync(string operation, ReadOnlyMemory<byte> payload, byte[] operationPrefix)
+    {
+        var state = new CallState(Interlocked.Increment(ref _nextCallId), operation);
+        Volatile.Write(ref _current, state);
+        if (_fault.Task.IsCompleted)
+        {
+            // Lost the race with the reader's fault path (which clears _current first): fail the call here.
+            state.Response.TrySetException(_fault.Task.Result);
+            return state;
+        }
+
+        // A broken pipe means the worker died: the reader sees the end of stdout and fails the call with the exit details.
+        await TryWriteAsync(FrameType.Call, state.Id, operationPrefix, payload).ConfigureAwait(false);
+        return state;
+    }
+
+    public Task SendCancelAsync(long callId) => TryWriteAsync(FrameType.Cancel, callId, default, default);
+
+    public Task SendShutdownAsync() => TryWriteAsync(FrameType.Shutdown, 0, default, default);
+
+    /// <summary>Kills the process group and waits (bounded) for the exit. True when the exit was observed.</summary>
+    public async Task<bool> KillAsync()
+    {
+        KillGroup();
+        return await WaitForExitAsync(_options.KillWait).ConfigureAwait(false);
+    }
+
+    /// <summary>Asks the worker to exit, waits up to <paramref name="wait"/>, then kills it. True when the exit was observed.</summary>
+    public async Task<bool> StopAsync(TimeSpan wait)
+    {
+        await SendShutdownAsync().ConfigureAwait(false);
+        if (await WaitForExitAsync(wait).ConfigureAwait(false))
+        {
+            KillGroup();
+            return true;
+        }
+
+        return await KillAsync().ConfigureAwait(false);
+    }
+
+    public async Task<bool> WaitForExitAsync(TimeSpan wait)
+    {
+        try
+        {
+            await _exited.WaitAsync(wait, _time).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public void Release()
+    {
+        if (_exited.IsCompleted)
+        {
+            _process.Dispose();
+        }
+    }
+
+    private void KillGroup() => ProcessTree.Kill(_process, Pid);
+
+    private async Task TryWriteAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
+    {
+        try
+        {
+            await _writeLock.WaitAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        try
+        {
+            await FrameIO.WriteAsync(_stdin, type, callId, prefix, data, int.MaxValue, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static ProcessStartInfo CreateStartInfo(WorkerPoolOptions options)
+    {
+        var path = options.WorkerPath!;
+        var info = new ProcessStartInfo
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = options.WorkingDirectory ?? Environment.CurrentDirectory,
+        };
+
+        var command = new List<string>();
+        if (path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+        {
+            command.Add(DotnetHost.Path);
+        }
+
+        command.Add(path);
+        command.AddRange(options.Arguments);
+        if (ProcessTree.SetsidPath is { } setsid)
+        {
+            // setsid execs in place (same pid) and makes the worker the leader of a new session and process group.
+            command.Insert(0, setsid);
+        }
+
+        info.FileName = command[0];
+        foreach (var argument in command.Skip(1))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment[WorkerHost.MaxFrameVariable] = options.MaxFrameBytes.ToString(CultureInfo.InvariantCulture);
+        if (options.RecycleAboveWorkingSetBytes is not null)
+        {
+            info.Environment[WorkerHost.ReportMemoryVariable] = "1";
+        }
+
+        if (options.HeapHardLimitBytes is { } limit)
+        {
+            info.Environment["DOTNET_GCHeapHardLimit"] = limit.ToString("X", CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (name, value) in options.Environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        return info;
+    }
+}

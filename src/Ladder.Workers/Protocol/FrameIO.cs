@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace Ladder.Workers.Protocol;
+
+/// <summary>
+/// Length-prefixed frames: a 4-byte little-endian body length, then the body (1 type byte, an 8-byte call id,
+/// the data). The length is checked against a cap before a single byte of the body is read, so a peer that
+/// sends a huge or garbage length is rejected without allocating for it.
+/// </summary>
+internal static class FrameIO
+{
+    /// <summary>The wire protocol version carried by the hello frame.</summary>
+    public const int ProtocolVersion = 1;
+
+    /// <summary>Type byte + call id.</summary>
+    public const int BodyHeaderSize = 9;
+
+    private const int LengthSize = 4;
+
+    /// <summary>Writes one frame; <paramref name="prefix"/> and <paramref name="data"/> are concatenated as the frame's data.</summary>
+    public static async ValueTask WriteAsync(
+        Stream stream, FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data, int maxBody, CancellationToken cancellationToken)
+    {
+        var body = BodyHeaderSize + prefix.Length + data.Length;
+        if (body > maxBody)
+        {
+            throw new ProtocolViolationException($"a {type} frame of {body} bytes exceeds the cap of {maxBody} bytes");
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(LengthSize + body);
+        try
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(buffer, body);
+            buffer[LengthSize] = (byte)type;
+            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(LengthSize + 1), callId);
+            prefix.Span.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize));
+            data.Span.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize + prefix.Length));
+            await stream.WriteAsync(buffer.AsMemory(0, LengthSize + body), cancellationToken).ConfigureAwait(false);
+            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads one frame, or null at a clean end of stream (between frames).</summary>
+    /// <exception cref="ProtocolViolationException">Oversized, malformed or truncated frame.</exception>
+    public static async ValueTask<Frame?> ReadAsync(Stream stream, int maxBody, CancellationToken cancellationToken)
+    {
+        var header = new byte[LengthSize + BodyHeaderSize];
+        var got = await ReadFullyAsync(stream, header.AsMemory(0, LengthSize), cancellationToken).ConfigureAwait(false);
+        if (got == 0)
+        {
+            return null;
+        }
+
+        if (got < LengthSize)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame header");
+        }
+
+        var body = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (body < BodyHeaderSize || body > maxBody)
+        {
+            throw new ProtocolViolationException(body > maxBody
+                ? $"a frame of {body} bytes exceeds the cap of {maxBody} bytes"
+                : $"a frame length of {body} is malformed");
+        }
+
+        if (await ReadFullyAsync(stream, header.AsMemory(LengthSize, BodyHeaderSize), cancellationToken).ConfigureAwait(false) < BodyHeaderSize)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        var type = (FrameType)header[LengthSize];
+        if (type is < FrameType.Hello or > FrameType.Shutdown)
+        {
+            throw new ProtocolViolationException($"unknown frame type {(byte)type}");
+        }
+
+        var callId = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(LengthSize + 1));
+        var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
+        if (await ReadFullyAsync(stream, data, cancellationToken).ConfigureAwait(false) < data.Length)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        return new Frame(type, callId, data);
+    }
+
+    /// <summary>Writes one frame synchronously (the worker side writes from one thread at a time, under a lock).</summary>
+    public static void Write(Stream stream, FrameType type, long callId, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, int maxBody)
+    {
+        var body = BodyHeaderSize + prefix.Length + data.Length;
+        if (body > maxBody)
+        {
+            throw new ProtocolViolationException($"a {type} frame of {body} bytes exceeds the cap of {maxBody} bytes");
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(LengthSize + body);
+        try
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(buffer, body);
+            buffer[LengthSize] = (byte)type;
+            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(LengthSize + 1), callId);
+            prefix.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize));
+            data.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize + prefix.Length));
+            stream.Write(buffer, 0, LengthSize + body);
+            stream.Flush();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads one frame synchronously, or null at a clean end of stream (a dedicated reader thread).</summary>
+    /// <exception cref="ProtocolViolationException">Oversized, malformed or truncated frame.</exception>
+    public static Frame? Read(Stream stream, int maxBody)
+    {
+        Span<byte> header = stackalloc byte[LengthSize + BodyHeaderSize];
+        var got = stream.ReadAtLeast(header[..LengthSize], LengthSize, throwOnEndOfStream: false);
+        if (got == 0)
+        {
+            return null;
+        }
+
+        if (got < LengthSize)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame header");
+        }
+
+        var body = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (body < BodyHeaderSize || body > maxBody)
+        {
+            throw new ProtocolViolationException(body > maxBody
+                ? $"a frame of {body} bytes exceeds the cap of {maxBody} bytes"
+                : $"a frame length of {body} is malformed");
+        }
+
+        if (stream.ReadAtLeast(header.Slice(LengthSize, BodyHeaderSize), BodyHeaderSize, throwOnEndOfStream: false) < BodyHeaderSize)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        var type = (FrameType)header[LengthSize];
+        if (type is < FrameType.Hello or > FrameType.Shutdown)
+        {
+            throw new ProtocolViolationException($"unknown frame type {(byte)type}");
+        }
+
+        var callId = BinaryPrimitives.ReadInt64LittleEndian(header[(LengthSize + 1)..]);
+        var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
+        if (data.Length > 0 && stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        return new Frame(type, callId, data);
+    }
+
+    private static async ValueTask<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await stream.ReadAsync(buffer[total..], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
+    }
+}

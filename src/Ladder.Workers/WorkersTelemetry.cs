@@ -1,0 +1,34 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Ladder.Workers;
+
+/// <summary>The <see cref="Meter"/> and <see cref="ActivitySource"/> named <c>Ladder.Workers</c>, and their instruments.</summary>
+internal static class WorkersTelemetry
+{
+    public const string Name = "Ladder.Workers";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    public static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> Calls = Meter.CreateCounter<long>("ladder.workers.calls", "{call}", "Calls finished, by outcome.");
+
+    public static readonly Counter<long> Timeouts = Meter.CreateCounter<long>("ladder.workers.timeouts", "{call}", "Attempts that passed their deadline.");
+
+    public static readonly Counter<long> Crashes = Meter.CreateCounter<long>("ladder.workers.crashes", "{worker}", "Workers that died or broke the protocol.");
+
+    public static readonly Counter<long> Recycles = Meter.CreateCounter<long>("ladder.workers.recycles", "{worker}", "Workers retired after N calls or above the memory threshold.");
+
+    public static readonly Counter<long> Kills = Meter.CreateCounter<long>("ladder.workers.kills", "{worker}", "Process groups killed by the pool.");
+
+    public static readonly Counter<long> Spawns = Meter.CreateCounter<long>("ladder.workers.spawns", "{worker}", "Workers started (ok and failed).");
+
+    public static readonly Histogram<double> SpawnDuration = Meter.CreateHistogram<double>("ladder.workers.spawn.duration", "s", "From process start to handshake.");
+
+    public static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("ladder.workers.queue.wait", "s", "Time a call waited for a worker.");
+
+    public static readonly Histogram<double> RunDuration = Meter.CreateHistogram<double>("ladder.workers.run.duration", "s", "Time an attempt spent in its worker.");
+
+    public static readonly UpDownCounter<long> PoolSize = Meter.CreateUpDownCounter<long>("ladder.workers.pool.size", "{worker}", "Workers serving calls (idle or busy).");
+}
