@@ -8,4 +8,10 @@ if (args.Length > 0 && args[0] == "stampede")
     return;
 }
 
+if (args.Length > 0 && args[0] == "race")
+{
+    await RaceHarness.RunAsync();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

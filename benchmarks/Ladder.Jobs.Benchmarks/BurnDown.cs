@@ -8,8 +8,14 @@ namespace Ladder.Jobs.Benchmarks;
 /// <summary>Enqueue N no-op jobs (batched), then process them with concurrency 4; jobs/s of the processing phase.</summary>
 internal static class BurnDown
 {
-    public static async Task<int> RunAsync(int jobs)
+    public static async Task<int> RunAsync(int jobs, bool rawOnly = false)
     {
+        if (rawOnly)
+        {
+            await RawSqliteAsync(jobs, explain: true);
+            return 0;
+        }
+
         Console.WriteLine($"burn-down: {jobs} no-op jobs, concurrency 4, synchronous=FULL unless noted; {Environment.ProcessorCount} cores");
         Console.WriteLine("| runner | enqueue jobs/s | process jobs/s |");
         Console.WriteLine("| --- | ---: | ---: |");
@@ -59,7 +65,7 @@ internal static class BurnDown
     }
 
     // The ceiling: one thread, the same three writes per job (insert, claim, complete) on the same schema, 64 jobs per transaction.
-    private static async Task RawSqliteAsync(int jobs)
+    private static async Task RawSqliteAsync(int jobs, bool explain = false)
     {
         var path = Harness.TempFile("raw.db");
         await using (JobQueue.Open(new LadderJobsOptions { Path = path }))
@@ -71,7 +77,8 @@ internal static class BurnDown
         connection.Open();
         Exec(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
         using var insert = Command(connection, "INSERT INTO ladder_jobs(queue, kind, payload, state, priority, run_at, max_attempts, created_at) VALUES('default', 'noop', $p, 1, 0, 0, 5, 0);", "$p");
-        using var claim = Command(connection, "UPDATE ladder_jobs SET state = 2, lease_token = 1, lease_expires_at = $e, attempts = attempts + 1, started_at = $e WHERE id IN (SELECT id FROM ladder_jobs WHERE queue = 'default' AND state IN (0, 1, 4) AND run_at <= $e ORDER BY priority DESC, run_at, id LIMIT 64) RETURNING id;", "$e");
+        using var select = Command(connection, "SELECT id FROM ladder_jobs WHERE queue = 'default' AND state IN (0, 1, 4) AND run_at <= $e ORDER BY priority DESC, run_at, id LIMIT 64;", "$e");
+        using var claim = Command(connection, "UPDATE ladder_jobs SET state = 2, lease_token = 1, lease_expires_at = $e, attempts = attempts + 1, started_at = $e WHERE id = $id;", "$e", "$id");
         using var complete = Command(connection, "UPDATE ladder_jobs SET state = 3, finished_at = $e, lease_token = NULL, lease_expires_at = NULL WHERE id = $id AND state = 2 AND lease_token = 1;", "$e", "$id");
         var enqueue = Stopwatch.GetTimestamp();
         for (var start = 0; start < jobs; start += 64)
@@ -87,13 +94,30 @@ internal static class BurnDown
         }
 
         var enqueueElapsed = Stopwatch.GetElapsedTime(enqueue);
+        if (explain)
+        {
+            using var plan = connection.CreateCommand();
+            plan.CommandText = "EXPLAIN QUERY PLAN " + select.CommandText;
+            plan.Parameters.AddWithValue("$e", 1L);
+            using var r = plan.ExecuteReader();
+            while (r.Read())
+            {
+                Console.Error.WriteLine("  plan: " + r.GetString(3));
+            }
+        }
+
         var process = Stopwatch.GetTimestamp();
         var ids = new List<long>(64);
+        var phases = new double[3];
         var processed = 0;
         while (processed < jobs)
         {
             // One transaction per batch: complete the previous 64, claim the next 64 (one fsync per 64 jobs).
-            Exec(connection, "BEGIN IMMEDIATE;");
+            var t0 = Stopwatch.GetTimestamp();
+            using var tx = connection.BeginTransaction();
+            select.Transaction = tx;
+            claim.Transaction = tx;
+            complete.Transaction = tx;
             foreach (var id in ids)
             {
                 complete.Parameters[0].Value = 2L;
@@ -103,8 +127,9 @@ internal static class BurnDown
 
             processed += ids.Count;
             ids.Clear();
-            claim.Parameters[0].Value = 1L;
-            using (var reader = claim.ExecuteReader())
+            var ts = Stopwatch.GetTimestamp();
+            select.Parameters[0].Value = 1L;
+            using (var reader = select.ExecuteReader())
             {
                 while (reader.Read())
                 {
@@ -112,7 +137,23 @@ internal static class BurnDown
                 }
             }
 
-            Exec(connection, "COMMIT;");
+            phases[0] += Stopwatch.GetElapsedTime(ts).TotalMilliseconds;
+            foreach (var id in ids)
+            {
+                claim.Parameters[0].Value = 1L;
+                claim.Parameters[1].Value = id;
+                claim.ExecuteNonQuery();
+            }
+
+            var t1 = Stopwatch.GetTimestamp();
+            tx.Commit();
+            phases[2] += Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
+            phases[1] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+
+        if (explain)
+        {
+            Console.Error.WriteLine($"  select {phases[0]:F0} ms, batch total {phases[1]:F0} ms, commit {phases[2]:F0} ms");
         }
 
         var processElapsed = Stopwatch.GetElapsedTime(process);
@@ -156,7 +197,7 @@ internal static class BurnDown
         command.CommandText = sql;
         foreach (var p in parameters)
         {
-            command.Parameters.Add(new SqliteParameter(p, null));
+            command.Parameters.Add(p == "$p" ? new SqliteParameter(p, SqliteType.Text) : new SqliteParameter(p, SqliteType.Integer));
         }
 
         return command;

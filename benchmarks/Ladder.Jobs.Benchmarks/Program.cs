@@ -9,6 +9,7 @@ using Ladder.Jobs.Benchmarks;
 return args.FirstOrDefault() switch
 {
     "burn-down" => await BurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
+    "raw" => await BurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, rawOnly: true),
     "latency" => await Latency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
     "memory" => await MemoryVsDepth.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]),
     _ => Run(args),

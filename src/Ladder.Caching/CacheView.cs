@@ -33,6 +33,12 @@ public sealed class CacheView<TKey, TValue>
     /// <exception cref="CacheReentrancyException">Called from the loader of the same key.</exception>
     public ValueTask<TValue> GetAsync(TKey key, CancellationToken cancellationToken = default)
     {
+        // The hit path, without the CacheResult round trip.
+        if (_core.TryGetCurrent(key, out var value))
+        {
+            return new ValueTask<TValue>(value);
+        }
+
         var result = _core.GetAsync(key, cancellationToken);
         return result.IsCompletedSuccessfully ? new ValueTask<TValue>(result.Result.Value) : Unwrap(result);
 
@@ -53,7 +59,7 @@ public sealed class CacheView<TKey, TValue>
     /// <returns>The value.</returns>
     /// <exception cref="CacheLoadTimeoutException">The load exceeded the view's load timeout (and no fail-safe value).</exception>
     /// <exception cref="CacheReentrancyException">Called from the loader of the same key.</exception>
-    public TValue Get(TKey key) => _core.Get(key).Value;
+    public TValue Get(TKey key) => _core.TryGetCurrent(key, out var value) ? value : _core.Get(key).Value;
 
     /// <summary>Synchronous <see cref="GetResultAsync"/>.</summary>
     /// <param name="key">The key.</param>
@@ -88,6 +94,11 @@ public sealed class CacheSingleView<TValue>
     /// <exception cref="CacheReentrancyException">Called from the view's own loader.</exception>
     public ValueTask<TValue> GetAsync(CancellationToken cancellationToken = default)
     {
+        if (_core.TryGetCurrent(SingleKey.Instance, out var value))
+        {
+            return new ValueTask<TValue>(value);
+        }
+
         var result = _core.GetAsync(SingleKey.Instance, cancellationToken);
         return result.IsCompletedSuccessfully ? new ValueTask<TValue>(result.Result.Value) : Unwrap(result);
 

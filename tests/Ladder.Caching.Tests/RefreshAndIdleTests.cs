@@ -158,4 +158,26 @@ public sealed class RefreshAndIdleTests
         (await profile.GetAsync(7, cancellationToken)).Name.Should().Be("after");
         db.ProfileLoads(7).Should().Be(3);
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SizeLimit_BoundsTheEntries_AndReadsStayCorrect(CancellationToken cancellationToken)
+    {
+        var db = LadderDb.Seed(20);
+        using var cache = new LadderCache(new LadderCachingOptions().View<int, Player>("profile", view => view
+            .DependsOn("player", id => id.ToString(System.Globalization.CultureInfo.InvariantCulture), "name")
+            .Load(db.LoadProfile)
+            .SizeLimit(5)));
+        var profile = cache.View<int, Player>("profile");
+
+        for (var id = 1; id <= 20; id++)
+        {
+            (await profile.GetAsync(id, cancellationToken)).Id.Should().Be(id);
+        }
+
+        profile.Core.Count.Should().BeLessThanOrEqualTo(5);
+        db.Players[20] = db.Players[20] with { Name = "twenty" };
+        cache.Publish(new Change("player", "20", "name"));
+        (await profile.GetAsync(20, cancellationToken)).Name.Should().Be("twenty");
+    }
 }

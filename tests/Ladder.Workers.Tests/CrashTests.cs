@@ -159,4 +159,45 @@ public sealed class CrashTests
         error.RemoteType.Should().Be("Ladder.Workers.ResponseTooLarge");
         (await pool.PidAsync()).Should().Be(ok.WorkerProcessId);
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenWorkerIsKilledFromOutside_ThrowsCrashWithSignal9(CancellationToken ct)
+    {
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+        var pid = await pool.PidAsync();
+
+        var call = pool.SleepAsync("hang", 60_000, Support.Generous, ct);
+        using (var worker = System.Diagnostics.Process.GetProcessById(pid))
+        {
+            worker.Kill();
+        }
+
+        var error = (await FluentActions.Awaiting(() => call).Should().ThrowAsync<WorkerCrashedException>()).Which;
+        error.Reason.Should().Be(WorkerExitReason.Signal);
+        error.Signal.Should().Be(9);
+        error.ProcessId.Should().Be(pid);
+        await pool.WhenReadyAsync(ct);
+        (await pool.PidAsync()).Should().NotBe(pid);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task IdleWorkers_WhenTheyDie_AreReplacedWithoutFailingAnyCall(CancellationToken ct)
+    {
+        await using var pool = await Support.StartAsync(Support.Options(workers: 1), ct);
+        var pids = pool.GetStats().ProcessIds.ToArray();
+
+        foreach (var pid in pids)
+        {
+            using var worker = System.Diagnostics.Process.GetProcessById(pid);
+            worker.Kill();
+        }
+
+        await pool.WaitUntilAsync(s => s.Crashes == 2, ct);
+        await pool.WhenReadyAsync(ct);
+        var stats = pool.GetStats();
+        stats.Crashes.Should().Be(2, "the idle worker and the spare died");
+        stats.ProcessIds.Should().NotIntersectWith(pids);
+        (await pool.PidAsync()).Should().BePositive();
+        Support.AssertNothingLeftOf(pids);
+    }
 }

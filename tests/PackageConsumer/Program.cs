@@ -2,6 +2,12 @@
 // It exercises each package's public entry point; any failure exits non-zero and fails .ci/run.
 using System.Reflection;
 
+// The same-exe worker pattern: this program is also Ladder.Workers' worker when started with the worker switch.
+if (await WorkersUsage.RunWorkerIfAskedAsync(args) is { } workerExit)
+{
+    return workerExit;
+}
+
 var failures = new List<string>();
 var packagesFolder = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "../../../../../artifacts/packages");
 var packageVersion = args.Length > 1 ? args[1] : "0.1.0";

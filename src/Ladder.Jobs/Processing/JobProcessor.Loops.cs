@@ -232,11 +232,11 @@ public sealed partial class JobProcessor
         }
     }
 
-    private void Release(RunningJob entry)
+    private void Release(RunningJob entry, bool releaseSlot = true)
     {
         _running.TryRemove(new KeyValuePair<long, RunningJob>(entry.Job.Id, entry));
         entry.Dispose();
-        if (_workers.TryGetValue(entry.Job.Queue, out var worker))
+        if (releaseSlot && _workers.TryGetValue(entry.Job.Queue, out var worker))
         {
             worker.Outstanding.Release();
         }

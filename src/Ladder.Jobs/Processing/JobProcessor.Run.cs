@@ -13,6 +13,14 @@ public sealed partial class JobProcessor
     private async Task RunAsync(QueueWorker worker, RunningJob entry)
     {
         var job = entry.Job;
+        if (entry.Reason is RunningJob.Cancelled or RunningJob.LeaseLost && entry.TryFinish())
+        {
+            // Cancelled or rescued elsewhere while it waited in the channel: never start it.
+            Release(entry);
+            JobReported?.Invoke(job.Id, JobOutcome.LeaseLost);
+            return;
+        }
+
         var tags = new TagList { JobsTelemetry.Queue(job.Queue), JobsTelemetry.Kind(job.Kind) };
         JobsTelemetry.Started.Add(1, tags);
         JobsTelemetry.QueueWait.Record(Math.Max(0, job.StartedAt - job.RunAt), tags);
@@ -96,6 +104,9 @@ public sealed partial class JobProcessor
             return; // Shutdown gave it back already.
         }
 
+        // The handler is done: its slot may be claimed again now, so the next claim shares a commit with this
+        // outcome (group commit). The lease itself is held, and heartbeated, until the outcome commits.
+        worker.Outstanding.Release();
         var report = ReportAsync(entry, error, context?.SnoozeDelay, tags);
         _reports.TryAdd(report, 0);
         _ = report.ContinueWith(t => _reports.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -174,7 +185,7 @@ public sealed partial class JobProcessor
         }
         finally
         {
-            Release(entry);
+            Release(entry, releaseSlot: false);
             JobReported?.Invoke(job.Id, reported);
         }
     }

@@ -36,6 +36,7 @@ public sealed partial class WorkerPool : IAsyncDisposable
 
     // Cancelled (and replaced) to wake every waiting call: the breaker opened, or the pool is disposed.
     private CancellationTokenSource _wake = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WorkerProcess? _spare;
     private int _active;
     private int _spawning;
@@ -159,8 +160,30 @@ public sealed partial class WorkerPool : IAsyncDisposable
         && _spawning == 0
         && _live.Count == _active + (_spare is null ? 0 : 1);
 
+    /// <summary>For tests: waits until the stats satisfy <paramref name="condition"/> (re-checked on every state change).</summary>
+    internal async Task WaitUntilAsync(Func<WorkerPoolStats, bool> condition, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                changed = _changed.Task;
+            }
+
+            if (condition(GetStats()))
+            {
+                return;
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private void SignalReadyLocked()
     {
+        _changed.TrySetResult();
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (_readyWaiters.Count == 0 || !IsReadyLocked())
         {
             return;
