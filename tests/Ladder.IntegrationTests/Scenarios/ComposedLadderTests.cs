@@ -95,6 +95,23 @@ public sealed class ComposedLadderTests
 
     [Test]
     [CancelAfter(120_000)]
+    public async Task Profile_IsCachedPerPlayer_AndReloadsOnlyForThatPlayersChanges(CancellationToken ct)
+    {
+        var (a, b) = (await LadderWorld.PlayerAsync(_client, "TW", ct), await LadderWorld.PlayerAsync(_client, "TW", ct));
+        var profileA = await _client.GetProfileAsync(a.Id, ct);
+        (await _client.GetProfileAsync(a.Id, ct)).Load.Should().Be(profileA.Load, "a second read is served from the cache");
+
+        await _client.UpdatePreferencesAsync(b.Id, new(["protoss"], NotifyOnMatch: true, FavoriteMap: null), ct);
+        (await _client.GetProfileAsync(a.Id, ct)).Load.Should().Be(profileA.Load, "another player's write is not a's business");
+
+        await _client.UpdatePreferencesAsync(a.Id, new(["terran"], NotifyOnMatch: true, FavoriteMap: null), ct);
+        var reloaded = await _client.GetProfileAsync(a.Id, ct);
+        reloaded.Load.Should().NotBe(profileA.Load);
+        reloaded.Player.Preferences.LastRaces.Should().Equal("terran");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
     public async Task FastParse_CompletesWithoutATimeout_AndRecordsTheResult(CancellationToken ct)
     {
         var (a, b) = (await LadderWorld.PlayerAsync(_client, "DE", ct), await LadderWorld.PlayerAsync(_client, "DE", ct));
