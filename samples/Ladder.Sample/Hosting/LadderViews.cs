@@ -45,9 +45,9 @@ internal sealed class LadderViews(LadderCache cache)
         return result.IsStale ? result.Value with { Stale = true } : result.Value;
     }
 
+    /// <exception cref="LadderProblemException">404: no such player (nothing is cached for it).</exception>
     public async Task<ProfileView> GetProfileAsync(long playerId, CancellationToken ct)
-        => (await _profiles.GetResultAsync(playerId, ct)).Value
-            ?? throw LadderProblemException.NotFound($"There is no player {playerId}.");
+        => (await _profiles.GetResultAsync(playerId, ct)).Value;
 
     /// <summary>After a player write commits: name and country matter to the leaderboard, preferences to nobody but the profile.</summary>
     public void PlayerChanged(long playerId, IReadOnlyList<string> fields)
