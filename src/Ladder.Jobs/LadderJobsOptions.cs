@@ -18,8 +18,12 @@ public sealed class LadderJobsOptions
     /// <summary>Queue names and their concurrency (handlers running at once). Default: <c>default</c> = 4.</summary>
     public IDictionary<string, int> Queues { get; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
 
-    /// <summary>Jobs claimed ahead of free handler slots per queue, so claims and completions batch. Default: 16.</summary>
-    public int Prefetch { get; set; } = 16;
+    /// <summary>
+    /// Jobs claimed ahead of free handler slots per queue. Claims and outcomes share commits, so this is roughly the
+    /// group-commit batch size: it sets throughput (see docs/benchmarks/jobs.md). Lower it when several processes
+    /// share a file and jobs are long, so one process does not hold work another could start. Default: 64.
+    /// </summary>
+    public int Prefetch { get; set; } = 64;
 
     /// <summary>Attempts of a job enqueued without <see cref="JobOptions.MaxAttempts"/>. Default: 5.</summary>
     public int DefaultMaxAttempts { get; set; } = 5;

@@ -27,9 +27,3 @@ internal static class LoadContext
 
     private sealed record Frame(ViewBase View, object Key, Frame? Parent);
 }
-
-/// <summary>Adapts <see cref="TimeProvider"/> to the clock MemoryCache still takes, so expiration follows a fake clock in tests.</summary>
-internal sealed class TimeProviderClock(TimeProvider time) : Microsoft.Extensions.Internal.ISystemClock
-{
-    public DateTimeOffset UtcNow => time.GetUtcNow();
-}

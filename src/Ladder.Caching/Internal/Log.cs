@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(5007, LogLevel.Debug, "Eager refresh of view '{View}' started {Count} loads.")]
     public static partial void EagerRefresh(ILogger logger, string view, int count);
+
+    [LoggerMessage(5008, LogLevel.Error, "Eager refresh of view '{View}' failed to start its loads.")]
+    public static partial void EagerRefreshFailed(ILogger logger, Exception exception, string view);
 }

@@ -138,7 +138,19 @@ internal abstract class ViewBase : IDisposable
             }
         }
 
-        var started = RefreshInvalidated();
-        Log.EagerRefresh(Context.Logger, Name, started);
+        // A timer callback must never throw: an exception here would take the process down.
+        try
+        {
+            var started = RefreshInvalidated();
+            Log.EagerRefresh(Context.Logger, Name, started);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The cache was disposed while this refresh was due: nothing left to refresh.
+        }
+        catch (Exception exception)
+        {
+            Log.EagerRefreshFailed(Context.Logger, exception, Name);
+        }
     }
 }

@@ -25,7 +25,7 @@ internal sealed class Writer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Task _loop;
     private readonly List<WriteOp> _batch = [];
-    private bool _syncFull;
+    private bool? _syncFull; // Unknown until set: the connection's own default is FULL.
     private int _disposed;
 
     public Writer(SqliteConnection connection, LadderJobsOptions options, TimeProvider time, ILogger logger)
