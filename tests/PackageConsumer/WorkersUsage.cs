@@ -3,18 +3,14 @@ using Ladder.Workers;
 /// <summary>Uses Ladder.Workers through its public API, as a user who installed the package would.</summary>
 internal static class WorkersUsage
 {
-    private static bool _hooked;
-
     /// <summary>
-    /// The same-exe worker pattern. When Program.cs calls this first
-    /// (<c>if (await WorkersUsage.RunWorkerIfAskedAsync(args) is { } code) return code;</c>), this program can start
-    /// itself as a worker and <see cref="RunAsync"/> also makes real calls through a pool.
+    /// The same-exe worker pattern: Program.cs calls this first, so this program can start itself as a worker and
+    /// <see cref="RunAsync"/> makes real calls through a pool.
     /// </summary>
     public static async Task<int?> RunWorkerIfAskedAsync(string[] args)
     {
         if (!WorkerHost.IsWorkerInvocation(args))
         {
-            _hooked = true;
             return null;
         }
 
@@ -29,14 +25,7 @@ internal static class WorkersUsage
         try
         {
             CheckApi(failures);
-            if (_hooked)
-            {
-                await CallThroughAPoolAsync(failures);
-            }
-            else
-            {
-                Console.WriteLine("Ladder.Workers: API checked (Program.cs does not route --ladder-worker, so no pool calls)");
-            }
+            await CallThroughAPoolAsync(failures);
         }
         catch (Exception ex)
         {
