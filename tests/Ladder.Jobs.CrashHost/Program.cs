@@ -18,18 +18,15 @@ var path = args[0];
 var count = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
 var runsLog = $"{args[2]}.{Environment.ProcessId}";
 var gate = args.Length >= 5 && args[3] == "gate" ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0;
-if (gate > 0)
-{
-    File.WriteAllText($"{runsLog}.started", "");
-}
-
 var gateOpen = gate == 0;
 
 var options = new LadderJobsOptions
 {
     Path = path,
-    LeaseDuration = TimeSpan.FromSeconds(2),
-    HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+    // Short enough that a killed process's jobs come back quickly; long enough (4 s of slack) that a heartbeat
+    // delayed by a starved thread pool on a busy 2-core CI machine does not let a live process's lease expire.
+    LeaseDuration = TimeSpan.FromSeconds(5),
+    HeartbeatInterval = TimeSpan.FromSeconds(1),
     RescueInterval = TimeSpan.FromMilliseconds(500),
     PollInterval = TimeSpan.FromMilliseconds(200),
     MaxRescues = 1000,
@@ -81,6 +78,12 @@ var handlers = new JobHandlerRegistry().Add<CrashJob>(async (job, context, ct) =
 
 await using var processor = new JobProcessor(queue, handlers);
 await processor.StartAsync(CancellationToken.None);
+if (gate > 0)
+{
+    // Announced once this process is claiming: its first claims are held until every process is, so all of them run jobs.
+    File.WriteAllText($"{runsLog}.started", "");
+}
+
 using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
 while (await timer.WaitForNextTickAsync())
 {
