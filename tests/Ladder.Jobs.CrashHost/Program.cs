@@ -3,6 +3,8 @@
 // Enqueues jobs "job-0".."job-{n-1}" (unique keys, so a restart adds nothing), runs them with concurrency 4, appends
 // each run's job number to <runsLogPrefix>.<pid> (one file per process: appends from two processes never interleave),
 // prints "ran <k>" after every run, and "done" (exit 0) once every job has succeeded.
+// With a 4th argument "gate <n>": handlers wait until n processes have started on the same runs log (each announces
+// itself with <runsLogPrefix>.<pid>.started) and then take 10 ms each, so the processes really run side by side.
 using System.Text;
 using Ladder.Jobs;
 
@@ -15,12 +17,16 @@ if (args.Length < 3)
 var path = args[0];
 var count = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
 var runsLog = $"{args[2]}.{Environment.ProcessId}";
+var gate = args.Length >= 5 && args[3] == "gate" ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0;
+var gateOpen = gate == 0;
 
 var options = new LadderJobsOptions
 {
     Path = path,
-    LeaseDuration = TimeSpan.FromSeconds(2),
-    HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+    // Short enough that a killed process's jobs come back quickly; long enough (4 s of slack) that a heartbeat
+    // delayed by a starved thread pool on a busy 2-core CI machine does not let a live process's lease expire.
+    LeaseDuration = TimeSpan.FromSeconds(5),
+    HeartbeatInterval = TimeSpan.FromSeconds(1),
     RescueInterval = TimeSpan.FromMilliseconds(500),
     PollInterval = TimeSpan.FromMilliseconds(200),
     MaxRescues = 1000,
@@ -38,11 +44,29 @@ for (var start = 0; start < count; start += 500)
 }
 
 await using var log = new FileStream(runsLog, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1);
-var gate = new object();
+var logLock = new object();
 var ran = 0;
-var handlers = new JobHandlerRegistry().Add<CrashJob>((job, context, ct) =>
+var handlers = new JobHandlerRegistry().Add<CrashJob>(async (job, context, ct) =>
 {
-    lock (gate)
+    while (!Volatile.Read(ref gateOpen))
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(runsLog))!;
+        var prefix = Path.GetFileName(args[2]) + ".";
+        if (Directory.GetFiles(dir, prefix + "*.started").Length >= gate)
+        {
+            Volatile.Write(ref gateOpen, true);
+            break;
+        }
+
+        await Task.Delay(20, ct);
+    }
+
+    if (gate > 0)
+    {
+        await Task.Delay(10, ct);
+    }
+
+    lock (logLock)
     {
         // Written before the handler returns, so a run that is killed before its completion commits is still counted.
         log.Write(Encoding.ASCII.GetBytes($"{job.Number}\n"));
@@ -50,12 +74,16 @@ var handlers = new JobHandlerRegistry().Add<CrashJob>((job, context, ct) =>
         ran++;
         Console.Out.WriteLine($"ran {ran}");
     }
-
-    return Task.CompletedTask;
 });
 
 await using var processor = new JobProcessor(queue, handlers);
 await processor.StartAsync(CancellationToken.None);
+if (gate > 0)
+{
+    // Announced once this process is claiming: its first claims are held until every process is, so all of them run jobs.
+    File.WriteAllText($"{runsLog}.started", "");
+}
+
 using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
 while (await timer.WaitForNextTickAsync())
 {

@@ -98,19 +98,21 @@ public sealed class RecoveryTests
         var db = _folder.File("jobs.db");
         var runs = _folder.File("runs");
         const int Jobs = 400;
-        using var a = CrashHost.Start(db, Jobs, runs);
-        using var b = CrashHost.Start(db, Jobs, runs);
+        // Gate: no handler runs before both processes have started, so both claim from the file side by side.
+        using var a = CrashHost.Start(db, Jobs, runs, gate: 2);
+        using var b = CrashHost.Start(db, Jobs, runs, gate: 2);
 
         (await a.WaitForRunsOrDoneAsync(int.MaxValue, ct)).Should().BeTrue();
         (await b.WaitForRunsOrDoneAsync(int.MaxValue, ct)).Should().BeTrue();
         (await a.WaitForExitAsync(ct)).Should().Be(0);
         (await b.WaitForExitAsync(ct)).Should().Be(0);
 
-        var perProcess = Directory.GetFiles(_folder.Path, "runs.*").Select(f => File.ReadAllLines(f).Select(int.Parse).ToList()).ToList();
+        var perProcess = Directory.GetFiles(_folder.Path, "runs.*").Where(f => !f.EndsWith(".started", StringComparison.Ordinal)).Select(f => File.ReadAllLines(f).Select(int.Parse).ToList()).ToList();
         var all = perProcess.SelectMany(r => r).ToList();
         all.Should().HaveCount(Jobs, "no crash happened, so every job ran exactly once across both processes");
         all.Should().OnlyHaveUniqueItems().And.BeEquivalentTo(Enumerable.Range(0, Jobs));
         TestContext.Progress.WriteLine($"runs per process: {string.Join(", ", perProcess.Select(p => p.Count))}");
+        perProcess.Should().HaveCount(2).And.OnlyContain(p => p.Count > 0, "both processes ran jobs from the one file");
     }
 
     private async Task RunCrashScenarioAsync(int jobs, int kills, CancellationToken ct)

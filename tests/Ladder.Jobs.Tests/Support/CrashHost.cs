@@ -23,13 +23,18 @@ internal sealed class CrashHost : IDisposable
         }
     }
 
-    public static CrashHost Start(string db, int jobs, string runsLogPrefix)
+    public static CrashHost Start(string db, int jobs, string runsLogPrefix, int gate = 0)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(AppPath);
         info.ArgumentList.Add(db);
         info.ArgumentList.Add(jobs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add(runsLogPrefix);
+        if (gate > 0)
+        {
+            info.ArgumentList.Add("gate");
+            info.ArgumentList.Add(gate.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         var process = Process.Start(info)!;
         process.ErrorDataReceived += (_, e) =>
         {
