@@ -105,18 +105,21 @@ public sealed partial class JobQueue
             });
     }
 
-    /// <summary>Extends the leases held; returns the ids whose lease was lost (rescued elsewhere or cancelled).</summary>
-    internal Task<List<long>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
+    /// <summary>
+    /// Extends the leases held; returns the runs (id and lease token) whose lease was lost (rescued elsewhere or
+    /// cancelled). The token matters: by the time the answer arrives, the same job may be held again under a new lease.
+    /// </summary>
+    internal Task<List<ClaimedJob>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
         _writer.Run(
             session =>
             {
                 var expires = Now() + (long)Options.LeaseDuration.TotalMilliseconds;
-                var lost = new List<long>();
+                var lost = new List<ClaimedJob>();
                 foreach (var job in jobs)
                 {
                     if (session.Execute(Sql.Heartbeat, job.Id, job.LeaseToken, expires) == 0)
                     {
-                        lost.Add(job.Id);
+                        lost.Add(job);
                     }
                 }
 

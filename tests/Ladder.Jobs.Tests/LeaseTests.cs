@@ -137,7 +137,7 @@ public sealed class LeaseTests
         lateFail.Should().Be(FailOutcome.LeaseLost);
         lateSnooze.Should().BeFalse();
         lateGiveBack.Should().BeFalse();
-        lostHeartbeat.Should().Equal(id);
+        lostHeartbeat.Should().Equal(oldRun);
         (await queue.GetJobAsync(id))!.Summary.State.Should().Be(JobState.Running, "the new run still holds the job");
         (await queue.CompleteAsync(newRun)).Should().BeTrue();
         (await queue.GetJobAsync(id))!.Summary.State.Should().Be(JobState.Succeeded);

@@ -40,7 +40,13 @@ public sealed partial class JobProcessor
                 foreach (var job in batch.Jobs)
                 {
                     var entry = new RunningJob(job, _interrupt.Token);
-                    _running[job.Id] = entry;
+                    _running.AddOrUpdate(job.Id, entry, (_, previous) =>
+                    {
+                        // The job is ours again under a new lease while an older run of it is still held here (its
+                        // outcome committed, its report not yet cleaned up): that run's lease is gone for good.
+                        previous.Cancel(RunningJob.LeaseLost);
+                        return entry;
+                    });
                     worker.Dispatch.Writer.TryWrite(entry);
                 }
 
@@ -135,19 +141,25 @@ public sealed partial class JobProcessor
         }
     }
 
-    internal async Task HeartbeatOnceAsync()
+    /// <summary>The runs held now, as a heartbeat sees them.</summary>
+    internal List<ClaimedJob> HeldJobsSnapshot() => [.. _running.Values.Select(static e => e.Job)];
+
+    /// <summary>Extends the leases of <paramref name="held"/> (default: a snapshot now) and cancels the runs found lost.</summary>
+    internal async Task HeartbeatOnceAsync(IReadOnlyList<ClaimedJob>? held = null)
     {
         try
         {
-            var held = _running.Values.Select(e => e.Job).ToList();
+            held ??= HeldJobsSnapshot();
             if (held.Count == 0)
             {
                 return;
             }
 
-            foreach (var id in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
+            foreach (var lost in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
             {
-                if (_running.TryGetValue(id, out var entry))
+                // Only the run the heartbeat was about: the job may have been re-claimed under a new lease meanwhile
+                // (a zero snooze or retry delay), and that run is healthy.
+                if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.LeaseToken == lost.LeaseToken)
                 {
                     entry.Cancel(RunningJob.LeaseLost);
                 }

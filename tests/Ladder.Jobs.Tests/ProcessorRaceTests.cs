@@ -1,0 +1,60 @@
+using Ladder.Jobs.Tests.Support;
+
+namespace Ladder.Jobs.Tests;
+
+/// <summary>Races between a job's runs, its heartbeats, its cancellation and shutdown, driven step by step with signals.</summary>
+public sealed class ProcessorRaceTests
+{
+    private TempFolder _folder = null!;
+
+    [SetUp]
+    public void SetUp() => _folder = new TempFolder();
+
+    [TearDown]
+    public void TearDown() => _folder.Dispose();
+
+    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), configure));
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Heartbeat_LostAnswerForAnOldRun_DoesNotCancelTheJobsNewRun(CancellationToken ct)
+    {
+        await using var queue = Open();
+        var runs = 0;
+        var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondStarted = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, context, token) =>
+        {
+            if (Interlocked.Increment(ref runs) == 1)
+            {
+                firstStarted.TrySetResult();
+                await releaseFirst.Task;
+                context.Snooze(TimeSpan.Zero);
+                return;
+            }
+
+            secondStarted.TrySetResult(token);
+            await releaseSecond.Task.WaitAsync(token);
+        }));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+        var id = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;
+
+        // A heartbeat takes its snapshot while the first run holds the job...
+        await firstStarted.Task.WaitAsync(ct);
+        var staleSnapshot = processor.HeldJobsSnapshot();
+        // ...the run snoozes for zero and the job is claimed again under a new lease...
+        releaseFirst.TrySetResult();
+        await reports.UntilAsync(id, JobOutcome.Snoozed, ct);
+        var secondToken = await secondStarted.Task.WaitAsync(ct);
+        // ...then the heartbeat's answer arrives: the first run's lease is lost.
+        await processor.HeartbeatOnceAsync(staleSnapshot);
+
+        secondToken.IsCancellationRequested.Should().BeFalse("only the old run lost its lease");
+        releaseSecond.TrySetResult();
+        await reports.UntilAsync(id, JobOutcome.Succeeded, ct);
+        runs.Should().Be(2);
+    }
+}
