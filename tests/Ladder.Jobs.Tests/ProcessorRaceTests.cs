@@ -57,4 +57,45 @@ public sealed class ProcessorRaceTests
         await reports.UntilAsync(id, JobOutcome.Succeeded, ct);
         runs.Should().Be(2);
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task CancellingARunningJob_WithAHandlerCallbackThatBlocks_DoesNotBlockTheWriter(CancellationToken ct)
+    {
+        await using var queue = Open();
+        using var callbackGate = new ManualResetEventSlim();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var callbackRan = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, _, token) =>
+        {
+            // Not disposed with the handler: disposing would unregister the callback before it runs.
+            _ = token.Register(() =>
+            {
+                callbackRan.TrySetResult();
+                callbackGate.Wait(CancellationToken.None);
+            });
+            started.TrySetResult();
+            await new TaskCompletionSource().Task.WaitAsync(token);
+        }));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+        var id = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;
+        await started.Task.WaitAsync(ct);
+
+        try
+        {
+            // The cancel commits on the writer thread, which signals the processor; the handler's callback blocks.
+            (await queue.CancelAsync(id, ct)).Should().BeTrue();
+            await callbackRan.Task.WaitAsync(ct);
+            var next = await queue.EnqueueAsync(new Echo(2), cancellationToken: ct);
+            next.JobId.Should().BeGreaterThan(id, "the writer kept committing while the handler's callback blocked");
+        }
+        finally
+        {
+            callbackGate.Set();
+        }
+
+        await reports.UntilAsync(id, JobOutcome.LeaseLost, ct);
+        (await queue.GetJobAsync(id, ct))!.Summary.State.Should().Be(JobState.Cancelled);
+    }
 }

@@ -27,7 +27,10 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
         Interlocked.CompareExchange(ref _reason, reason, None);
         try
         {
-            _cts.Cancel();
+            // Never run the handler's cancellation callbacks here: Cancel is called on the writer thread (a job
+            // cancelled), the heartbeat loop and StopAsync, and handler code must not block those. The token turns
+            // cancelled at once; its callbacks run on the thread pool, unawaited.
+            _ = _cts.CancelAsync().ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         catch (ObjectDisposedException)
         {
