@@ -221,9 +221,10 @@ public sealed partial class JobProcessor
 
     private async Task<bool> GiveBackQuietlyAsync(RunningJob entry)
     {
+        var given = false;
         try
         {
-            var given = await _queue.GiveBackAsync(entry.Job).ConfigureAwait(false);
+            given = await _queue.GiveBackAsync(entry.Job).ConfigureAwait(false);
             if (given)
             {
                 Interlocked.Increment(ref _givenBack);
@@ -241,6 +242,10 @@ public sealed partial class JobProcessor
         finally
         {
             Release(entry);
+            if (given)
+            {
+                JobReported?.Invoke(entry.Job.Id, JobOutcome.GivenBack);
+            }
         }
     }
 

@@ -142,7 +142,8 @@ public sealed partial class JobProcessor
                 return;
             }
 
-            if (error is OperationCanceledException && entry.Reason != RunningJob.None)
+            // Interrupted by shutdown, whatever the handler threw (it may wrap the cancellation): never spend an attempt.
+            if (entry.Reason == RunningJob.Interrupted || error is OperationCanceledException && entry.Reason != RunningJob.None)
             {
                 if (entry.Reason == RunningJob.Interrupted && await _queue.GiveBackAsync(job).ConfigureAwait(false))
                 {
