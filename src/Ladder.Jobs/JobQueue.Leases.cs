@@ -22,7 +22,10 @@ internal enum FailOutcome
 /// <summary>The lease protocol: claim, heartbeat, outcomes and rescue. Every outcome is a compare-and-set on (id, running, token).</summary>
 public sealed partial class JobQueue
 {
-    internal Task<ClaimBatch> ClaimAsync(string queue, int limit)
+    /// <param name="queue">The queue to claim from.</param>
+    /// <param name="limit">How many jobs at most.</param>
+    /// <param name="onClaimed">Runs on the writer thread once the claim commits, before any later write commits (a cancel of a claimed job is seen after it).</param>
+    internal Task<ClaimBatch> ClaimAsync(string queue, int limit, Action<ClaimBatch>? onClaimed = null)
     {
         ThrowIfDisposed();
         var token = Random.Shared.NextInt64(1, long.MaxValue);
@@ -53,6 +56,7 @@ public sealed partial class JobQueue
                 return new ClaimBatch(jobs, next);
             },
             durable: false,
+            onClaimed,
             singleStatement: true);
     }
 

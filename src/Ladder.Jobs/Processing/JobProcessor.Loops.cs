@@ -22,9 +22,12 @@ public sealed partial class JobProcessor
                 // Consume the wake-up before claiming: a commit that lands during the claim leaves a fresh signal.
                 worker.Wake.Reader.TryRead(out _);
                 ClaimBatch batch;
+                var entries = new List<RunningJob>(want);
                 try
                 {
-                    batch = await _queue.ClaimAsync(worker.Name, want).ConfigureAwait(false);
+                    // Held jobs are registered on the writer thread as the claim commits: a cancel committed after
+                    // the claim always finds its job registered (and the job is never started).
+                    batch = await _queue.ClaimAsync(worker.Name, want, claimed => Register(claimed, entries)).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -37,16 +40,8 @@ public sealed partial class JobProcessor
                     worker.Outstanding.Release(want - batch.Jobs.Count);
                 }
 
-                foreach (var job in batch.Jobs)
+                foreach (var entry in entries)
                 {
-                    var entry = new RunningJob(job, _interrupt.Token);
-                    _running.AddOrUpdate(job.Id, entry, (_, previous) =>
-                    {
-                        // The job is ours again under a new lease while an older run of it is still held here (its
-                        // outcome committed, its report not yet cleaned up): that run's lease is gone for good.
-                        previous.Cancel(RunningJob.LeaseLost);
-                        return entry;
-                    });
                     worker.Dispatch.Writer.TryWrite(entry);
                 }
 
@@ -75,6 +70,22 @@ public sealed partial class JobProcessor
                 Log.LoopFailed(_logger, e);
                 await DelayQuietlyAsync(_options.PollInterval, stop).ConfigureAwait(false);
             }
+        }
+    }
+
+    private void Register(ClaimBatch claimed, List<RunningJob> entries)
+    {
+        foreach (var job in claimed.Jobs)
+        {
+            var entry = new RunningJob(job, _interrupt.Token);
+            _running.AddOrUpdate(job.Id, entry, (_, previous) =>
+            {
+                // The job is ours again under a new lease while an older run of it is still held here (its
+                // outcome committed, its report not yet cleaned up): that run's lease is gone for good.
+                previous.Cancel(RunningJob.LeaseLost);
+                return entry;
+            });
+            entries.Add(entry);
         }
     }
 
