@@ -131,7 +131,8 @@ public sealed partial class JobQueue
     /// <summary>Runs a dead, cancelled or failed job again now, with its attempts and rescues reset.</summary>
     /// <param name="id">The job id.</param>
     /// <param name="cancellationToken">Stops waiting; the retry may still commit.</param>
-    /// <returns><see langword="true"/> if the job is ready again; <see langword="false"/> if it does not exist or is not dead, cancelled or failed.</returns>
+    /// <returns><see langword="true"/> if the job is ready again; <see langword="false"/> if it does not exist or is not dead, cancelled or failed,
+    /// or was cancelled while running and its old lease has not expired yet (its handler may still be running somewhere).</returns>
     public async Task<bool> RetryAsync(long id, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();

@@ -22,7 +22,10 @@ internal enum FailOutcome
 /// <summary>The lease protocol: claim, heartbeat, outcomes and rescue. Every outcome is a compare-and-set on (id, running, token).</summary>
 public sealed partial class JobQueue
 {
-    internal Task<ClaimBatch> ClaimAsync(string queue, int limit)
+    /// <param name="queue">The queue to claim from.</param>
+    /// <param name="limit">How many jobs at most.</param>
+    /// <param name="onClaimed">Runs on the writer thread once the claim commits, before any later write commits (a cancel of a claimed job is seen after it).</param>
+    internal Task<ClaimBatch> ClaimAsync(string queue, int limit, Action<ClaimBatch>? onClaimed = null)
     {
         ThrowIfDisposed();
         var token = Random.Shared.NextInt64(1, long.MaxValue);
@@ -53,6 +56,7 @@ public sealed partial class JobQueue
                 return new ClaimBatch(jobs, next);
             },
             durable: false,
+            onClaimed,
             singleStatement: true);
     }
 
@@ -105,18 +109,21 @@ public sealed partial class JobQueue
             });
     }
 
-    /// <summary>Extends the leases held; returns the ids whose lease was lost (rescued elsewhere or cancelled).</summary>
-    internal Task<List<long>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
+    /// <summary>
+    /// Extends the leases held; returns the runs (id and lease token) whose lease was lost (rescued elsewhere or
+    /// cancelled). The token matters: by the time the answer arrives, the same job may be held again under a new lease.
+    /// </summary>
+    internal Task<List<ClaimedJob>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
         _writer.Run(
             session =>
             {
                 var expires = Now() + (long)Options.LeaseDuration.TotalMilliseconds;
-                var lost = new List<long>();
+                var lost = new List<ClaimedJob>();
                 foreach (var job in jobs)
                 {
                     if (session.Execute(Sql.Heartbeat, job.Id, job.LeaseToken, expires) == 0)
                     {
-                        lost.Add(job.Id);
+                        lost.Add(job);
                     }
                 }
 

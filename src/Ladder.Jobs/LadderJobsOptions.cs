@@ -31,7 +31,7 @@ public sealed class LadderJobsOptions
     /// <summary>How long a claim holds a job without a heartbeat. Default: 30 s.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often a processor extends the leases it holds. Must be under <see cref="LeaseDuration"/>. Default: 10 s.</summary>
+    /// <summary>How often a processor extends the leases it holds. Must be at most half of <see cref="LeaseDuration"/>. Default: 10 s.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often expired leases are looked for (also done on open). Default: 15 s.</summary>
@@ -94,7 +94,8 @@ public sealed class LadderJobsOptions
         Check(Prefetch is >= 0 and <= 10_000, $"Prefetch must be 0..10000 (was {Prefetch}).");
         Check(DefaultMaxAttempts >= 1, $"DefaultMaxAttempts must be at least 1 (was {DefaultMaxAttempts}).");
         Check(LeaseDuration > TimeSpan.Zero, $"LeaseDuration must be positive (was {LeaseDuration}).");
-        Check(HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval < LeaseDuration, $"HeartbeatInterval must be positive and under LeaseDuration (was {HeartbeatInterval}, lease {LeaseDuration}).");
+        // At most half the lease: one late or failed heartbeat must not let a healthy job's lease expire.
+        Check(HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval * 2 <= LeaseDuration, $"HeartbeatInterval must be positive and at most half of LeaseDuration (was {HeartbeatInterval}, lease {LeaseDuration}).");
         Check(RescueInterval > TimeSpan.Zero, $"RescueInterval must be positive (was {RescueInterval}).");
         Check(MaxRescues >= 0, $"MaxRescues must not be negative (was {MaxRescues}).");
         Check(RetryBaseDelay >= TimeSpan.Zero, $"RetryBaseDelay must not be negative (was {RetryBaseDelay}).");

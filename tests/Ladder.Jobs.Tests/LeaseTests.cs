@@ -137,7 +137,7 @@ public sealed class LeaseTests
         lateFail.Should().Be(FailOutcome.LeaseLost);
         lateSnooze.Should().BeFalse();
         lateGiveBack.Should().BeFalse();
-        lostHeartbeat.Should().Equal(id);
+        lostHeartbeat.Should().Equal(oldRun);
         (await queue.GetJobAsync(id))!.Summary.State.Should().Be(JobState.Running, "the new run still holds the job");
         (await queue.CompleteAsync(newRun)).Should().BeTrue();
         (await queue.GetJobAsync(id))!.Summary.State.Should().Be(JobState.Succeeded);
@@ -261,5 +261,22 @@ public sealed class LeaseTests
         var all = (await fromA).Concat(await fromB).ToList();
 
         all.Should().HaveCount(200).And.OnlyHaveUniqueItems();
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Retry_OfAJobCancelledWhileRunning_WaitsForItsOldLeaseToExpire()
+    {
+        await using var queue = Open();
+        var id = (await queue.EnqueueAsync(new Echo(1))).JobId;
+        (await queue.ClaimAsync("default", 1)).Jobs.Should().ContainSingle("another process runs it");
+
+        (await queue.CancelAsync(id)).Should().BeTrue();
+        (await queue.RetryAsync(id)).Should().BeFalse("the other process's handler may run until its lease expires");
+        _time.Advance(TimeSpan.FromSeconds(31));
+
+        (await queue.RetryAsync(id)).Should().BeTrue();
+        (await queue.GetJobAsync(id))!.Summary.State.Should().Be(JobState.Ready);
+        (await queue.ClaimAsync("default", 1)).Jobs.Should().ContainSingle().Which.Id.Should().Be(id);
     }
 }

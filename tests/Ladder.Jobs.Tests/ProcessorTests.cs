@@ -184,19 +184,37 @@ public sealed class ProcessorTests
 
     [Test]
     [CancelAfter(60_000)]
-    public async Task Job_WhoseHandlerIgnoresItsTimeout_IsFailedAfterTheGraceWithoutIt(CancellationToken ct)
+    public async Task Job_WhoseHandlerIgnoresItsTimeout_FreesItsSlotAfterTheGraceAndFailsWhenTheHandlerEnds(CancellationToken ct)
     {
-        await using var queue = Open(o => o.TimeoutGrace = TimeSpan.FromMilliseconds(200));
+        await using var queue = Open(o =>
+        {
+            o.TimeoutGrace = TimeSpan.FromMilliseconds(200);
+            o.Queues["default"] = 1;
+        });
         using var release = new SemaphoreSlim(0);
-        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, _, _) => await release.WaitAsync(ct)));
+        var otherStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (args, _, _) =>
+        {
+            if (args.N == 2)
+            {
+                otherStarted.TrySetResult();
+                return;
+            }
+
+            await release.WaitAsync(ct);
+        }));
         using var reports = new Reports(processor);
         await processor.StartAsync(ct);
 
         var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { Timeout = TimeSpan.FromMilliseconds(200), MaxAttempts = 1 }, ct)).JobId;
+        await queue.EnqueueAsync(new Echo(2), cancellationToken: ct);
 
+        // The only slot was freed after the grace: the other job ran while the handler still ignores its timeout.
+        await otherStarted.Task.WaitAsync(ct);
+        (await queue.GetJobAsync(id, ct))!.Summary.State.Should().Be(JobState.Running, "the job stays held until its handler ends");
+        release.Release();
         await reports.UntilAsync(id, JobOutcome.Dead, ct);
         (await queue.GetJobAsync(id, ct))!.Summary.LastError.Should().Contain("ignored cancellation");
-        release.Release();
     }
 
     [Test]

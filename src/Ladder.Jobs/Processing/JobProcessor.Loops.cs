@@ -22,9 +22,12 @@ public sealed partial class JobProcessor
                 // Consume the wake-up before claiming: a commit that lands during the claim leaves a fresh signal.
                 worker.Wake.Reader.TryRead(out _);
                 ClaimBatch batch;
+                var entries = new List<RunningJob>(want);
                 try
                 {
-                    batch = await _queue.ClaimAsync(worker.Name, want).ConfigureAwait(false);
+                    // Held jobs are registered on the writer thread as the claim commits: a cancel committed after
+                    // the claim always finds its job registered (and the job is never started).
+                    batch = await _queue.ClaimAsync(worker.Name, want, claimed => Register(claimed, entries)).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -37,10 +40,8 @@ public sealed partial class JobProcessor
                     worker.Outstanding.Release(want - batch.Jobs.Count);
                 }
 
-                foreach (var job in batch.Jobs)
+                foreach (var entry in entries)
                 {
-                    var entry = new RunningJob(job, _interrupt.Token);
-                    _running[job.Id] = entry;
                     worker.Dispatch.Writer.TryWrite(entry);
                 }
 
@@ -69,6 +70,22 @@ public sealed partial class JobProcessor
                 Log.LoopFailed(_logger, e);
                 await DelayQuietlyAsync(_options.PollInterval, stop).ConfigureAwait(false);
             }
+        }
+    }
+
+    private void Register(ClaimBatch claimed, List<RunningJob> entries)
+    {
+        foreach (var job in claimed.Jobs)
+        {
+            var entry = new RunningJob(job, _interrupt.Token);
+            _running.AddOrUpdate(job.Id, entry, (_, previous) =>
+            {
+                // The job is ours again under a new lease while an older run of it is still held here (its
+                // outcome committed, its report not yet cleaned up): that run's lease is gone for good.
+                previous.Cancel(RunningJob.LeaseLost);
+                return entry;
+            });
+            entries.Add(entry);
         }
     }
 
@@ -135,19 +152,25 @@ public sealed partial class JobProcessor
         }
     }
 
-    internal async Task HeartbeatOnceAsync()
+    /// <summary>The runs held now, as a heartbeat sees them.</summary>
+    internal List<ClaimedJob> HeldJobsSnapshot() => [.. _running.Values.Select(static e => e.Job)];
+
+    /// <summary>Extends the leases of <paramref name="held"/> (default: a snapshot now) and cancels the runs found lost.</summary>
+    internal async Task HeartbeatOnceAsync(IReadOnlyList<ClaimedJob>? held = null)
     {
         try
         {
-            var held = _running.Values.Select(e => e.Job).ToList();
+            held ??= HeldJobsSnapshot();
             if (held.Count == 0)
             {
                 return;
             }
 
-            foreach (var id in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
+            foreach (var lost in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
             {
-                if (_running.TryGetValue(id, out var entry))
+                // Only the run the heartbeat was about: the job may have been re-claimed under a new lease meanwhile
+                // (a zero snooze or retry delay), and that run is healthy.
+                if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.LeaseToken == lost.LeaseToken)
                 {
                     entry.Cancel(RunningJob.LeaseLost);
                 }
@@ -209,9 +232,10 @@ public sealed partial class JobProcessor
 
     private async Task<bool> GiveBackQuietlyAsync(RunningJob entry)
     {
+        var given = false;
         try
         {
-            var given = await _queue.GiveBackAsync(entry.Job).ConfigureAwait(false);
+            given = await _queue.GiveBackAsync(entry.Job).ConfigureAwait(false);
             if (given)
             {
                 Interlocked.Increment(ref _givenBack);
@@ -229,6 +253,10 @@ public sealed partial class JobProcessor
         finally
         {
             Release(entry);
+            if (given)
+            {
+                JobReported?.Invoke(entry.Job.Id, JobOutcome.GivenBack);
+            }
         }
     }
 

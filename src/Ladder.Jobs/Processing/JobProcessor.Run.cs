@@ -39,6 +39,7 @@ public sealed partial class JobProcessor
         Exception? error = null;
         JobContext? context = null;
         var handlerStopped = true;
+        Task? abandoned = null;
         try
         {
             context = new JobContext(job, scope?.ServiceProvider);
@@ -63,7 +64,7 @@ public sealed partial class JobProcessor
                 {
                     handlerStopped = false;
                     Log.HandlerIgnoredTimeout(_logger, job.Id);
-                    _ = handler.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    abandoned = handler;
                 }
 
                 await abandonCts.CancelAsync().ConfigureAwait(false);
@@ -87,13 +88,23 @@ public sealed partial class JobProcessor
         }
         finally
         {
-            if (scope is { } s)
+            if (abandoned is null && scope is { } s)
             {
                 await s.DisposeAsync().ConfigureAwait(false);
             }
         }
 
         JobsTelemetry.RunDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds, tags);
+        if (abandoned is not null)
+        {
+            // The handler ignored its timeout: its slot is free for other jobs, but the job stays held (its lease
+            // heartbeated, its scope alive) until the handler really ends, so it never runs twice at once.
+            worker.Outstanding.Release();
+            _ = FinishAbandonedAsync(entry, abandoned, scope, error!, tags);
+            activity?.SetStatus(ActivityStatusCode.Error, error!.Message);
+            return;
+        }
+
         if (error is OperationCanceledException && timeoutCts?.IsCancellationRequested == true && entry.Reason == RunningJob.None)
         {
             error = new JobTimeoutException(timeout!.Value, handlerStopped: true);
@@ -111,6 +122,35 @@ public sealed partial class JobProcessor
         _reports.TryAdd(report, 0);
         _ = report.ContinueWith(t => _reports.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         activity?.SetStatus(error is null ? ActivityStatusCode.Ok : ActivityStatusCode.Error, error?.Message);
+    }
+
+    private async Task FinishAbandonedAsync(RunningJob entry, Task handler, AsyncServiceScope? scope, Exception error, TagList tags)
+    {
+        try
+        {
+            await handler.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Its outcome is the timeout, whatever it did after.
+        }
+
+        try
+        {
+            if (scope is { } s)
+            {
+                await s.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            Log.LoopFailed(_logger, e);
+        }
+
+        if (entry.TryFinish())
+        {
+            await ReportAsync(entry, error, snooze: null, tags).ConfigureAwait(false);
+        }
     }
 
     // The handler has returned; its outcome is committed in the background so the worker can start the next job.
@@ -142,7 +182,8 @@ public sealed partial class JobProcessor
                 return;
             }
 
-            if (error is OperationCanceledException && entry.Reason != RunningJob.None)
+            // Interrupted by shutdown, whatever the handler threw (it may wrap the cancellation): never spend an attempt.
+            if (entry.Reason == RunningJob.Interrupted || error is OperationCanceledException && entry.Reason != RunningJob.None)
             {
                 if (entry.Reason == RunningJob.Interrupted && await _queue.GiveBackAsync(job).ConfigureAwait(false))
                 {

@@ -9,6 +9,7 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
     public const int Interrupted = 3;
 
     private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
+    private Task? _cancelling;
     private int _reason;
     private int _finished;
 
@@ -27,7 +28,15 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
         Interlocked.CompareExchange(ref _reason, reason, None);
         try
         {
-            _cts.Cancel();
+            // Never run the handler's cancellation callbacks here: Cancel is called on the writer thread (a job
+            // cancelled), the heartbeat loop and StopAsync, and handler code must not block those. The token turns
+            // cancelled at once; its callbacks run on the thread pool, unawaited.
+            lock (_cts)
+            {
+                var cancelling = _cts.CancelAsync();
+                _ = cancelling.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                _cancelling ??= cancelling;
+            }
         }
         catch (ObjectDisposedException)
         {
@@ -35,5 +44,20 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
         }
     }
 
-    public void Dispose() => _cts.Dispose();
+    public void Dispose()
+    {
+        lock (_cts)
+        {
+            // Disposing drops the callbacks a CancelAsync has not run yet: the handler would never see its token
+            // cancelled. Dispose only once they ran.
+            if (_cancelling is { IsCompleted: false } cancelling)
+            {
+                _ = cancelling.ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Dispose(), _cts, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            else
+            {
+                _cts.Dispose();
+            }
+        }
+    }
 }

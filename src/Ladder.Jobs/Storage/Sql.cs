@@ -55,11 +55,15 @@ internal static class Sql
         "last_error = CASE WHEN rescues + 1 > @p1 THEN 'Poison: its lease expired ' || (rescues + 1) || ' times (the processor running it died or hung each time).' ELSE last_error END " +
         "WHERE state = 2 AND lease_expires_at < @p0 RETURNING id, state;";
 
+    // A running job keeps its lease expiry when cancelled: its handler (maybe in another process, told only at its
+    // next heartbeat) may still run until then, so a retry must wait for it or the job would run twice at once.
     public const string Cancel =
-        "UPDATE ladder_jobs SET state = 6, finished_at = @p1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state IN (0, 1, 2, 4) RETURNING queue;";
+        "UPDATE ladder_jobs SET state = 6, finished_at = @p1, lease_token = NULL, lease_expires_at = CASE WHEN state = 2 THEN lease_expires_at END " +
+        "WHERE id = @p0 AND state IN (0, 1, 2, 4) RETURNING queue;";
 
     public const string RetryDead =
-        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, finished_at = NULL WHERE id = @p0 AND state IN (4, 5, 6) RETURNING queue;";
+        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, finished_at = NULL, lease_expires_at = NULL " +
+        "WHERE id = @p0 AND state IN (4, 5, 6) AND (lease_expires_at IS NULL OR lease_expires_at < @p1) RETURNING queue;";
 
     // Retention deletes in small batches (one write transaction each) so claims and completions never wait long.
     public const string PurgeAttemptsBatch =

@@ -205,8 +205,10 @@ internal sealed class Writer : IAsyncDisposable
     private static bool IsBusy(Exception e) => e is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked };
 
     // Errors of the connection or the file abort the whole batch; anything else is the operation's own.
+    // NOMEM and INTERRUPT may roll back the whole transaction (sqlite.org/lang_transaction.html), not just the
+    // statement: the ops before the failed one would be reported committed while they were not.
     private static bool IsBatchFatal(Exception e) =>
-        e is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked or 10 /* IOERR */ or 13 /* FULL */ or 11 /* CORRUPT */ or 8 /* READONLY */ };
+        e is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked or 10 /* IOERR */ or 13 /* FULL */ or 11 /* CORRUPT */ or 8 /* READONLY */ or 7 /* NOMEM */ or 9 /* INTERRUPT */ };
 
     public async ValueTask DisposeAsync()
     {
