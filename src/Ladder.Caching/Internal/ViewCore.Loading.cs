@@ -94,33 +94,40 @@ internal sealed partial class ViewCore<TKey, TValue>
 
     private async Task RunAsync(TKey key, Flight flight)
     {
-        LoadContext.Enter(this, key);
         var started = Context.Time.GetTimestamp();
-        using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
-        activity?.SetTag("ladder.caching.view", Name);
         CancellationTokenSource? timeout = null;
         CancellationTokenRegistration onTimeout = default;
-        if (Options.LoadTimeout is { } limit)
-        {
-            timeout = new CancellationTokenSource(limit, Context.Time);
-            onTimeout = timeout.Token.UnsafeRegister(static state => ((TimeoutState)state!).Fire(), new TimeoutState(this, key, flight, limit, started));
-        }
-
         try
         {
+            // Everything that can throw runs inside this try: a throw before it would leave a current flight that
+            // never completes (every reader of the key hangs). The timeout starts before the yield, so it also
+            // covers the time the load waits for a thread.
+            if (Options.LoadTimeout is { } limit)
+            {
+                timeout = new CancellationTokenSource(limit, Context.Time);
+                onTimeout = timeout.Token.UnsafeRegister(static state => ((TimeoutState)state!).Fire(), new TimeoutState(this, key, flight, limit, started));
+            }
+
+            // Never run the loader on the reader's thread: a loader that blocks synchronously would otherwise block
+            // the reader before it reaches WaitAsync, so neither its cancellation nor the load timeout could release
+            // it. The execution context still flows, so reentrancy detection sees the reader's load marks.
+            await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            LoadContext.Enter(this, key, flight);
+            using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
+            activity?.SetTag("ladder.caching.view", Name);
             var value = await _load(key, timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
             Complete(key, flight, value, started);
         }
         catch (Exception exception)
         {
-            // Nothing is stored: a failed load poisons no entry. The waiters get the error (or fail-safe values).
+            // Nothing is stored: a failed load poisons no entry. The flight leaves the map before it faults, so a
+            // waiter that retries at once never joins the faulted flight.
+            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
             if (flight.Tcs.TrySetException(exception))
             {
                 Context.Metrics.Loaded(Tag, "failed", Context.Time.GetElapsedTime(started));
                 Log.LoadFailed(Context.Logger, exception, Name, key);
             }
-
-            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
         }
         finally
         {
@@ -207,16 +214,25 @@ internal sealed partial class ViewCore<TKey, TValue>
     private void OnTimedOut(TKey key, Flight flight, TimeSpan limit, long started)
     {
         // Release the waiters now, whether or not the loader honours its token; the key is free for a new load.
+        // The flight leaves the map first (a waiter that retries never joins it); this runs on a timer, so it never
+        // throws: a throwing logger or listener is swallowed here.
+        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
         if (flight.Tcs.TrySetException(new CacheLoadTimeoutException(Name, key, limit)))
         {
-            Context.Metrics.Loaded(Tag, "timed_out", Context.Time.GetElapsedTime(started));
-            Log.LoadTimedOut(Context.Logger, Name, key, limit);
+            try
+            {
+                Context.Metrics.Loaded(Tag, "timed_out", Context.Time.GetElapsedTime(started));
+                Log.LoadTimedOut(Context.Logger, Name, key, limit);
+            }
+#pragma warning disable CA1031 // A timer callback must not throw: the waiters are released, only the report is lost.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
         }
-
-        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
     }
 
-    private sealed class Flight(Stamp stamp)
+    private sealed class Flight(Stamp stamp) : LoadFlight
     {
         public readonly Stamp Stamp = stamp;
 

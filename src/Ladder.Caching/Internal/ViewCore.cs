@@ -88,6 +88,7 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
             return new CacheResult<TValue>(current.Value, isStale: false, isFailSafe: false);
         }
 
+        var waiting = LoadContext.BeginWait(flight!, Name, key);
         try
         {
             return new CacheResult<TValue>(flight!.Task.GetAwaiter().GetResult(), isStale: false, isFailSafe: false);
@@ -95,6 +96,10 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         catch (Exception) when (TryFailSafe(key, out var last))
         {
             return new CacheResult<TValue>(last.Value, isStale: true, isFailSafe: true);
+        }
+        finally
+        {
+            LoadContext.EndWait(waiting);
         }
     }
 
@@ -188,6 +193,9 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
             return new CacheResult<TValue>(current.Value, isStale: false, isFailSafe: false);
         }
 
+        // A loader waiting on another load records the wait, so a cycle of loads across flows fails instead of
+        // deadlocking (LoadContext.BeginWait).
+        var waiting = LoadContext.BeginWait(flight!, Name, key);
         try
         {
             var value = await flight!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -196,6 +204,10 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         catch (Exception) when (!cancellationToken.IsCancellationRequested && TryFailSafe(key, out var last))
         {
             return new CacheResult<TValue>(last.Value, isStale: true, isFailSafe: true);
+        }
+        finally
+        {
+            LoadContext.EndWait(waiting);
         }
     }
 
