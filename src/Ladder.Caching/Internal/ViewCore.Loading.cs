@@ -123,6 +123,7 @@ internal sealed partial class ViewCore<TKey, TValue>
             // Nothing is stored: a failed load poisons no entry. The flight leaves the map before it faults, so a
             // waiter that retries at once never joins the faulted flight.
             _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+            Release(key, flight.Stamp);
             if (flight.Tcs.TrySetException(exception))
             {
                 Context.Metrics.Loaded(Tag, "failed", Context.Time.GetElapsedTime(started));
@@ -157,6 +158,11 @@ internal sealed partial class ViewCore<TKey, TValue>
 
         // After the store, never before: see Acquire for why this order makes one load per stampede.
         _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+        if (!stored)
+        {
+            // A discarded load's counters would otherwise stay in the map with nothing to release them.
+            Release(key, flight.Stamp);
+        }
     }
 
     private void Store(TKey key, TValue value, Stamp stamp, long started)
@@ -179,22 +185,50 @@ internal sealed partial class ViewCore<TKey, TValue>
         }
     }
 
+    /// <summary>Post-eviction callbacks that ran to the end (tests wait on it: the callback runs asynchronously).</summary>
+    public int EvictionsHandled => Volatile.Read(ref _evictionsHandled);
+
     /// <summary>An entry left the store (evicted, expired): its key counters go too, so their number stays bounded.</summary>
-    private void Forget(object? value, EvictionReason reason)
+    private void Forget(object key, object? value, EvictionReason reason)
     {
-        if (reason == EvictionReason.Replaced || value is not Entry { Stamp: { Counters: { } counters, EntityKeys: { } keys } })
+        if (reason != EvictionReason.Replaced && value is Entry { Stamp: { } stamp })
+        {
+            Release((TKey)key, stamp);
+        }
+
+        Interlocked.Increment(ref _evictionsHandled);
+    }
+
+    /// <summary>
+    /// Kills and removes the key counters of <paramref name="stamp"/> unless the key's current flight or stored entry
+    /// still uses them. The eviction callback runs asynchronously: by then a reader may already have started (or
+    /// stored) a reload stamped with the same counter, and killing it would discard that reload. Keeping a counter
+    /// is always safe (it only grows); killing one is safe too, it only costs a reload, so this check may race.
+    /// </summary>
+    private void Release(TKey key, Stamp stamp)
+    {
+        if (stamp.Counters is not { } counters || stamp.EntityKeys is not { } keys)
         {
             return;
         }
 
         for (var slot = 0; slot < counters.Length; slot++)
         {
+            var counter = counters[slot];
+            if ((_flights.TryGetValue(key, out var flight) && Uses(flight.Stamp, counter))
+                || (_store.TryGetValue(key, out var stored) && stored is Entry entry && Uses(entry.Stamp, counter)))
+            {
+                continue;
+            }
+
             // Kill first, then remove. The other order leaves a window where a publish finds no counter (so bumps
             // nothing) while an entry still holding the live counter passes its check: a stale read.
-            counters[slot].Kill();
-            KeyCounters[slot].TryRemove(new KeyValuePair<string, KeyCounter>(keys[slot], counters[slot]));
+            counter.Kill();
+            KeyCounters[slot].TryRemove(new KeyValuePair<string, KeyCounter>(keys[slot], counter));
         }
     }
+
+    private static bool Uses(Stamp stamp, KeyCounter counter) => stamp.Counters is { } counters && Array.IndexOf(counters, counter) >= 0;
 
     protected override int RefreshInvalidated()
     {
@@ -217,6 +251,7 @@ internal sealed partial class ViewCore<TKey, TValue>
         // The flight leaves the map first (a waiter that retries never joins it); this runs on a timer, so it never
         // throws: a throwing logger or listener is swallowed here.
         _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+        Release(key, flight.Stamp);
         if (flight.Tcs.TrySetException(new CacheLoadTimeoutException(Name, key, limit)))
         {
             try

@@ -20,13 +20,14 @@ namespace Ladder.Caching.Internal;
 internal sealed partial class ViewCore<TKey, TValue> : ViewBase
     where TKey : notnull
 {
-    private static readonly PostEvictionDelegate OnEvicted = static (_, value, reason, state) => ((ViewCore<TKey, TValue>)state!).Forget(value, reason);
+    private static readonly PostEvictionDelegate OnEvicted = static (key, value, reason, state) => ((ViewCore<TKey, TValue>)state!).Forget(key, value, reason);
 
     private readonly MemoryCache _store;
     private readonly ConcurrentDictionary<TKey, Flight> _flights = new();
     private readonly Func<TKey, CancellationToken, ValueTask<TValue>> _load;
     private readonly Func<TKey, string>[] _entityKeyOf;
     private readonly Func<TValue, long>? _sizeOf;
+    private int _evictionsHandled;
 
     public ViewCore(ViewDefinition<TKey, TValue> definition, ViewContext context)
         : base(definition, context)
