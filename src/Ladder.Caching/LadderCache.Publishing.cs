@@ -7,10 +7,6 @@ public sealed partial class LadderCache
 {
     private void Apply(in Change change)
     {
-        // Dekker with TakeStamp: the publisher committed its data, then looks for key counters; a first load creates
-        // its counter, then reads the data. Full fences on both sides guarantee that one of them sees the other's
-        // write (the loader the new data, or the publisher the counter), whatever fences the data layer has.
-        Interlocked.MemoryBarrier();
         if (!_index.TryGetEntity(change.Entity, out var entity))
         {
             _metrics.IgnoredUnknownEntity();

@@ -74,7 +74,7 @@ internal sealed partial class ViewCore<TKey, TValue>
             }
         }
 
-        // Dekker with LadderCache.Apply: the counters this load created are visible before its loader reads data.
+        // Dekker with ViewBase.BumpKey: the counters this load created are visible before its loader reads data.
         Interlocked.MemoryBarrier();
         return new Stamp(version, counters, values, entityKeys);
     }
