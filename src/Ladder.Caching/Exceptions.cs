@@ -65,7 +65,8 @@ public sealed class CacheLoadTimeoutException : LadderCachingException
 }
 
 /// <summary>
-/// A loader read the key it is loading (directly or through other views): it would wait for itself forever.
+/// A loader read the key it is loading (directly or through other views, in its own flow or through a cycle of loads
+/// started by other readers, e.g. A's loader reads B while B's loader reads A): it would wait for itself forever.
 /// </summary>
 public sealed class CacheReentrancyException : LadderCachingException
 {

@@ -92,7 +92,7 @@ public sealed class ViewBuilder<TKey, TValue>
     }
 
     /// <summary>Eager refresh: gather changes for <paramref name="debounce"/>, then reload the invalidated entries once.</summary>
-    /// <param name="debounce">The window; positive.</param>
+    /// <param name="debounce">The window; positive and under 49 days.</param>
     /// <returns>This builder.</returns>
     public ViewBuilder<TKey, TValue> EagerRefresh(TimeSpan debounce)
     {

@@ -22,7 +22,7 @@ public sealed class ViewOptions
 
     /// <summary>
     /// Eager refresh only: how long to gather changes before recomputing (a fixed window opened by the first change).
-    /// Default 100 ms. Must be positive.
+    /// Default 100 ms. Must be positive and under 49 days (a timer cannot be due later).
     /// </summary>
     public TimeSpan RefreshDebounce { get; set; } = TimeSpan.FromMilliseconds(100);
 

@@ -214,7 +214,7 @@ public sealed class FaultTests
             "NodeId must not be empty.",
             "View 'a' has no loader (call Load(...)).",
             "View 'a' depends on 'player.mmr', but entity 'player' declares no field 'mmr'.",
-            "View 'a': RefreshDebounce must be positive for eager refresh (was 00:00:00).",
+            "View 'a': RefreshDebounce must be positive and under 49 days for eager refresh (was 00:00:00).",
             "View 'a': LoadTimeout must be positive and under 49 days when set (was -00:00:01).",
             "View 'a' is declared twice.",
             "View 'a' depends on nothing: no change would ever invalidate it (call DependsOn(...)).",

@@ -104,9 +104,11 @@ internal static class OptionsValidation
             failures.Add($"{label}: Refresh must be Lazy or Eager (was {options.Refresh}).");
         }
 
-        if (options.Refresh == RefreshMode.Eager && options.RefreshDebounce <= TimeSpan.Zero)
+        // The same upper bound as LoadTimeout: a timer due later than uint.MaxValue - 1 ms cannot be created, and
+        // the eager refresh timer is created inside Publish, after the counters were bumped.
+        if (options.Refresh == RefreshMode.Eager && (options.RefreshDebounce <= TimeSpan.Zero || options.RefreshDebounce.TotalMilliseconds > uint.MaxValue - 1))
         {
-            failures.Add($"{label}: RefreshDebounce must be positive for eager refresh (was {options.RefreshDebounce}).");
+            failures.Add($"{label}: RefreshDebounce must be positive and under 49 days for eager refresh (was {options.RefreshDebounce}).");
         }
 
         if (options.StaleWhileRevalidate is { } stale && stale <= TimeSpan.Zero)

@@ -61,6 +61,10 @@ internal abstract class ViewBase : IDisposable
     {
         // No counter means no load has stamped this key yet. A load that stamps it later creates the counter after
         // this lookup, i.e. after the publish and so after the commit: it reads the new data. Nothing to invalidate.
+        // That is a Dekker pattern with ViewCore.TakeStamp (publisher: commit, then look up the counter; first load:
+        // create the counter, then read the data), so both sides fence between their write and their read, whatever
+        // fences the data layer has. Only keyed publishes pay it: a view-wide bump needs no lookup.
+        Interlocked.MemoryBarrier();
         if (KeyCounters[slot].TryGetValue(entityKey, out var counter))
         {
             Interlocked.Increment(ref counter.Value);

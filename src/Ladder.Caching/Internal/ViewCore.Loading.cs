@@ -74,6 +74,8 @@ internal sealed partial class ViewCore<TKey, TValue>
             }
         }
 
+        // Dekker with ViewBase.BumpKey: the counters this load created are visible before its loader reads data.
+        Interlocked.MemoryBarrier();
         return new Stamp(version, counters, values, entityKeys);
     }
 
@@ -94,33 +96,41 @@ internal sealed partial class ViewCore<TKey, TValue>
 
     private async Task RunAsync(TKey key, Flight flight)
     {
-        LoadContext.Enter(this, key);
         var started = Context.Time.GetTimestamp();
-        using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
-        activity?.SetTag("ladder.caching.view", Name);
         CancellationTokenSource? timeout = null;
         CancellationTokenRegistration onTimeout = default;
-        if (Options.LoadTimeout is { } limit)
-        {
-            timeout = new CancellationTokenSource(limit, Context.Time);
-            onTimeout = timeout.Token.UnsafeRegister(static state => ((TimeoutState)state!).Fire(), new TimeoutState(this, key, flight, limit, started));
-        }
-
         try
         {
+            // Everything that can throw runs inside this try: a throw before it would leave a current flight that
+            // never completes (every reader of the key hangs). The timeout starts before the yield, so it also
+            // covers the time the load waits for a thread.
+            if (Options.LoadTimeout is { } limit)
+            {
+                timeout = new CancellationTokenSource(limit, Context.Time);
+                onTimeout = timeout.Token.UnsafeRegister(static state => ((TimeoutState)state!).Fire(), new TimeoutState(this, key, flight, limit, started));
+            }
+
+            // Never run the loader on the reader's thread: a loader that blocks synchronously would otherwise block
+            // the reader before it reaches WaitAsync, so neither its cancellation nor the load timeout could release
+            // it. The execution context still flows, so reentrancy detection sees the reader's load marks.
+            await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            LoadContext.Enter(this, key, flight);
+            using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
+            activity?.SetTag("ladder.caching.view", Name);
             var value = await _load(key, timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
             Complete(key, flight, value, started);
         }
         catch (Exception exception)
         {
-            // Nothing is stored: a failed load poisons no entry. The waiters get the error (or fail-safe values).
+            // Nothing is stored: a failed load poisons no entry. The flight leaves the map before it faults, so a
+            // waiter that retries at once never joins the faulted flight.
+            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+            Release(key, flight.Stamp);
             if (flight.Tcs.TrySetException(exception))
             {
                 Context.Metrics.Loaded(Tag, "failed", Context.Time.GetElapsedTime(started));
                 Log.LoadFailed(Context.Logger, exception, Name, key);
             }
-
-            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
         }
         finally
         {
@@ -150,6 +160,11 @@ internal sealed partial class ViewCore<TKey, TValue>
 
         // After the store, never before: see Acquire for why this order makes one load per stampede.
         _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+        if (!stored)
+        {
+            // A discarded load's counters would otherwise stay in the map with nothing to release them.
+            Release(key, flight.Stamp);
+        }
     }
 
     private void Store(TKey key, TValue value, Stamp stamp, long started)
@@ -172,22 +187,50 @@ internal sealed partial class ViewCore<TKey, TValue>
         }
     }
 
+    /// <summary>Post-eviction callbacks that ran to the end (tests wait on it: the callback runs asynchronously).</summary>
+    public int EvictionsHandled => Volatile.Read(ref _evictionsHandled);
+
     /// <summary>An entry left the store (evicted, expired): its key counters go too, so their number stays bounded.</summary>
-    private void Forget(object? value, EvictionReason reason)
+    private void Forget(object key, object? value, EvictionReason reason)
     {
-        if (reason == EvictionReason.Replaced || value is not Entry { Stamp: { Counters: { } counters, EntityKeys: { } keys } })
+        if (reason != EvictionReason.Replaced && value is Entry { Stamp: { } stamp })
+        {
+            Release((TKey)key, stamp);
+        }
+
+        Interlocked.Increment(ref _evictionsHandled);
+    }
+
+    /// <summary>
+    /// Kills and removes the key counters of <paramref name="stamp"/> unless the key's current flight or stored entry
+    /// still uses them. The eviction callback runs asynchronously: by then a reader may already have started (or
+    /// stored) a reload stamped with the same counter, and killing it would discard that reload. Keeping a counter
+    /// is always safe (it only grows); killing one is safe too, it only costs a reload, so this check may race.
+    /// </summary>
+    private void Release(TKey key, Stamp stamp)
+    {
+        if (stamp.Counters is not { } counters || stamp.EntityKeys is not { } keys)
         {
             return;
         }
 
         for (var slot = 0; slot < counters.Length; slot++)
         {
+            var counter = counters[slot];
+            if ((_flights.TryGetValue(key, out var flight) && Uses(flight.Stamp, counter))
+                || (_store.TryGetValue(key, out var stored) && stored is Entry entry && Uses(entry.Stamp, counter)))
+            {
+                continue;
+            }
+
             // Kill first, then remove. The other order leaves a window where a publish finds no counter (so bumps
             // nothing) while an entry still holding the live counter passes its check: a stale read.
-            counters[slot].Kill();
-            KeyCounters[slot].TryRemove(new KeyValuePair<string, KeyCounter>(keys[slot], counters[slot]));
+            counter.Kill();
+            KeyCounters[slot].TryRemove(new KeyValuePair<string, KeyCounter>(keys[slot], counter));
         }
     }
+
+    private static bool Uses(Stamp stamp, KeyCounter counter) => stamp.Counters is { } counters && Array.IndexOf(counters, counter) >= 0;
 
     protected override int RefreshInvalidated()
     {
@@ -207,16 +250,26 @@ internal sealed partial class ViewCore<TKey, TValue>
     private void OnTimedOut(TKey key, Flight flight, TimeSpan limit, long started)
     {
         // Release the waiters now, whether or not the loader honours its token; the key is free for a new load.
+        // The flight leaves the map first (a waiter that retries never joins it); this runs on a timer, so it never
+        // throws: a throwing logger or listener is swallowed here.
+        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+        Release(key, flight.Stamp);
         if (flight.Tcs.TrySetException(new CacheLoadTimeoutException(Name, key, limit)))
         {
-            Context.Metrics.Loaded(Tag, "timed_out", Context.Time.GetElapsedTime(started));
-            Log.LoadTimedOut(Context.Logger, Name, key, limit);
+            try
+            {
+                Context.Metrics.Loaded(Tag, "timed_out", Context.Time.GetElapsedTime(started));
+                Log.LoadTimedOut(Context.Logger, Name, key, limit);
+            }
+#pragma warning disable CA1031 // A timer callback must not throw: the waiters are released, only the report is lost.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
         }
-
-        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
     }
 
-    private sealed class Flight(Stamp stamp)
+    private sealed class Flight(Stamp stamp) : LoadFlight
     {
         public readonly Stamp Stamp = stamp;
 

@@ -20,13 +20,14 @@ namespace Ladder.Caching.Internal;
 internal sealed partial class ViewCore<TKey, TValue> : ViewBase
     where TKey : notnull
 {
-    private static readonly PostEvictionDelegate OnEvicted = static (_, value, reason, state) => ((ViewCore<TKey, TValue>)state!).Forget(value, reason);
+    private static readonly PostEvictionDelegate OnEvicted = static (key, value, reason, state) => ((ViewCore<TKey, TValue>)state!).Forget(key, value, reason);
 
     private readonly MemoryCache _store;
     private readonly ConcurrentDictionary<TKey, Flight> _flights = new();
     private readonly Func<TKey, CancellationToken, ValueTask<TValue>> _load;
     private readonly Func<TKey, string>[] _entityKeyOf;
     private readonly Func<TValue, long>? _sizeOf;
+    private int _evictionsHandled;
 
     public ViewCore(ViewDefinition<TKey, TValue> definition, ViewContext context)
         : base(definition, context)
@@ -88,6 +89,7 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
             return new CacheResult<TValue>(current.Value, isStale: false, isFailSafe: false);
         }
 
+        var waiting = LoadContext.BeginWait(flight!, Name, key);
         try
         {
             return new CacheResult<TValue>(flight!.Task.GetAwaiter().GetResult(), isStale: false, isFailSafe: false);
@@ -95,6 +97,10 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         catch (Exception) when (TryFailSafe(key, out var last))
         {
             return new CacheResult<TValue>(last.Value, isStale: true, isFailSafe: true);
+        }
+        finally
+        {
+            LoadContext.EndWait(waiting);
         }
     }
 
@@ -188,6 +194,9 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
             return new CacheResult<TValue>(current.Value, isStale: false, isFailSafe: false);
         }
 
+        // A loader waiting on another load records the wait, so a cycle of loads across flows fails instead of
+        // deadlocking (LoadContext.BeginWait).
+        var waiting = LoadContext.BeginWait(flight!, Name, key);
         try
         {
             var value = await flight!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -196,6 +205,10 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         catch (Exception) when (!cancellationToken.IsCancellationRequested && TryFailSafe(key, out var last))
         {
             return new CacheResult<TValue>(last.Value, isStale: true, isFailSafe: true);
+        }
+        finally
+        {
+            LoadContext.EndWait(waiting);
         }
     }
 
