@@ -61,26 +61,14 @@ internal static class FrameIO
             throw new ProtocolViolationException("the stream ended inside a frame header");
         }
 
-        var body = BinaryPrimitives.ReadInt32LittleEndian(header);
-        if (body < BodyHeaderSize || body > maxBody)
-        {
-            throw new ProtocolViolationException(body > maxBody
-                ? $"a frame of {body} bytes exceeds the cap of {maxBody} bytes"
-                : $"a frame length of {body} is malformed");
-        }
+        var body = BodyLength(header, maxBody);
 
         if (await ReadFullyAsync(stream, header.AsMemory(LengthSize, BodyHeaderSize), cancellationToken).ConfigureAwait(false) < BodyHeaderSize)
         {
             throw new ProtocolViolationException("the stream ended inside a frame");
         }
 
-        var type = (FrameType)header[LengthSize];
-        if (type is < FrameType.Hello or > FrameType.Shutdown)
-        {
-            throw new ProtocolViolationException($"unknown frame type {(byte)type}");
-        }
-
-        var callId = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(LengthSize + 1));
+        var (type, callId) = TypeAndCall(header);
         var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
         if (await ReadFullyAsync(stream, data, cancellationToken).ConfigureAwait(false) < data.Length)
         {
@@ -132,6 +120,26 @@ internal static class FrameIO
             throw new ProtocolViolationException("the stream ended inside a frame header");
         }
 
+        var body = BodyLength(header, maxBody);
+
+        if (stream.ReadAtLeast(header.Slice(LengthSize, BodyHeaderSize), BodyHeaderSize, throwOnEndOfStream: false) < BodyHeaderSize)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        var (type, callId) = TypeAndCall(header);
+        var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
+        if (data.Length > 0 && stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
+        {
+            throw new ProtocolViolationException("the stream ended inside a frame");
+        }
+
+        return new Frame(type, callId, data);
+    }
+
+    // One validation for both readers (the async one reads the handshake, the sync one every later frame).
+    private static int BodyLength(ReadOnlySpan<byte> header, int maxBody)
+    {
         var body = BinaryPrimitives.ReadInt32LittleEndian(header);
         if (body < BodyHeaderSize || body > maxBody)
         {
@@ -140,25 +148,18 @@ internal static class FrameIO
                 : $"a frame length of {body} is malformed");
         }
 
-        if (stream.ReadAtLeast(header.Slice(LengthSize, BodyHeaderSize), BodyHeaderSize, throwOnEndOfStream: false) < BodyHeaderSize)
-        {
-            throw new ProtocolViolationException("the stream ended inside a frame");
-        }
+        return body;
+    }
 
+    private static (FrameType Type, long CallId) TypeAndCall(ReadOnlySpan<byte> header)
+    {
         var type = (FrameType)header[LengthSize];
         if (type is < FrameType.Hello or > FrameType.Shutdown)
         {
             throw new ProtocolViolationException($"unknown frame type {(byte)type}");
         }
 
-        var callId = BinaryPrimitives.ReadInt64LittleEndian(header[(LengthSize + 1)..]);
-        var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
-        if (data.Length > 0 && stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
-        {
-            throw new ProtocolViolationException("the stream ended inside a frame");
-        }
-
-        return new Frame(type, callId, data);
+        return (type, BinaryPrimitives.ReadInt64LittleEndian(header[(LengthSize + 1)..]));
     }
 
     private static async ValueTask<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
