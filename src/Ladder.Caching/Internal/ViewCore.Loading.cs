@@ -153,17 +153,24 @@ internal sealed partial class ViewCore<TKey, TValue>
             Log.LoadDiscarded(Context.Logger, Name, key);
         }
 
+        if (!stored)
+        {
+            // A discarded load leaves the map and releases its counters (nothing else would) before its waiters are
+            // released, so a waiter that looks at the view afterwards never sees the dead load's leftovers. Leaving
+            // early is safe here: its result is not current, so no reader may join the flight or wait for an entry.
+            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+            Release(key, flight.Stamp);
+        }
+
         if (flight.Tcs.TrySetResult(value))
         {
             Context.Metrics.Loaded(Tag, stored ? "stored" : "discarded", Context.Time.GetElapsedTime(started));
         }
 
-        // After the store, never before: see Acquire for why this order makes one load per stampede.
-        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
-        if (!stored)
+        if (stored)
         {
-            // A discarded load's counters would otherwise stay in the map with nothing to release them.
-            Release(key, flight.Stamp);
+            // After the store, never before: see Acquire for why this order makes one load per stampede.
+            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
         }
     }
 
