@@ -38,7 +38,14 @@ internal sealed class CachingMetrics : IDisposable
         _coalesced = _meter.CreateCounter<long>("ladder.caching.changes.coalesced", "{change}", "Changes absorbed into an eager refresh already pending.");
     }
 
-    public void Hit(in KeyValuePair<string, object?> view) => _hits.Add(1, view);
+    public void Hit(in KeyValuePair<string, object?> view)
+    {
+        // The hit path's only cost beyond the lookup: skip the instrument's call chain while nobody listens.
+        if (_hits.Enabled)
+        {
+            _hits.Add(1, view);
+        }
+    }
 
     public void Miss(in KeyValuePair<string, object?> view) => _misses.Add(1, view);
 

@@ -26,7 +26,7 @@ internal sealed partial class ViewCore<TKey, TValue>
                 return existing;
             }
 
-            if (_store.TryGetValue(key, out var stored) && stored is Entry entry && IsCurrent(entry.Stamp))
+            if (TryGetEntry(key, out var entry) && IsCurrent(entry.Stamp))
             {
                 current = entry;
                 return null;
@@ -225,7 +225,7 @@ internal sealed partial class ViewCore<TKey, TValue>
         {
             var counter = counters[slot];
             if ((_flights.TryGetValue(key, out var flight) && Uses(flight.Stamp, counter))
-                || (_store.TryGetValue(key, out var stored) && stored is Entry entry && Uses(entry.Stamp, counter)))
+                || (TryGetEntry(key, out var entry) && Uses(entry.Stamp, counter)))
             {
                 continue;
             }

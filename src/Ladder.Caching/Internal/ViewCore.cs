@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Caching.Memory;
 
 namespace Ladder.Caching.Internal;
@@ -48,7 +49,7 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
     /// <summary>The hit path: one MemoryCache lookup and integer compares, no allocation (for reference-type keys).</summary>
     public ValueTask<CacheResult<TValue>> GetAsync(TKey key, CancellationToken cancellationToken)
     {
-        if (_store.TryGetValue(key, out var stored) && stored is Entry entry)
+        if (TryGetEntry(key, out var entry))
         {
             if (IsCurrent(entry.Stamp))
             {
@@ -65,9 +66,19 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         return LoadAsync(key, cancellationToken);
     }
 
+    /// <summary>The miss path of <see cref="CacheView{TKey, TValue}.GetAsync"/>, kept out of the hit path's frame.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask<TValue> GetValueAsync(TKey key, CancellationToken cancellationToken)
+    {
+        var result = GetAsync(key, cancellationToken);
+        return result.IsCompletedSuccessfully ? new ValueTask<TValue>(result.Result.Value) : Unwrap(result);
+
+        static async ValueTask<TValue> Unwrap(ValueTask<CacheResult<TValue>> pending) => (await pending.ConfigureAwait(false)).Value;
+    }
+
     public CacheResult<TValue> Get(TKey key)
     {
-        if (_store.TryGetValue(key, out var stored) && stored is Entry entry)
+        if (TryGetEntry(key, out var entry))
         {
             if (IsCurrent(entry.Stamp))
             {
@@ -106,7 +117,7 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
 
     public bool TryGetCurrent(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
-        if (_store.TryGetValue(key, out var stored) && stored is Entry entry && IsCurrent(entry.Stamp))
+        if (TryGetEntry(key, out var entry) && IsCurrent(entry.Stamp))
         {
             Context.Metrics.Hit(Tag);
             value = entry.Value;
@@ -121,6 +132,23 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
     {
         base.Dispose();
         _store.Dispose();
+    }
+
+    /// <summary>The stored entry of <paramref name="key"/>, current or not.</summary>
+    /// <remarks>
+    /// No type check: the store is private and <see cref="Store"/> is its only writer, so every value is an Entry. A
+    /// checked cast to a type nested in a shared generic costs a runtime type lookup on every hit.
+    /// </remarks>
+    private bool TryGetEntry(TKey key, [NotNullWhen(true)] out Entry? entry)
+    {
+        if (_store.TryGetValue(key, out var stored) && stored is not null)
+        {
+            entry = Unsafe.As<Entry>(stored);
+            return true;
+        }
+
+        entry = null;
+        return false;
     }
 
     /// <summary>Whether no change the stamp depends on was published since it was taken: integer compares only.</summary>
