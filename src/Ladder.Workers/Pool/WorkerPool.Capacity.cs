@@ -198,6 +198,7 @@ public sealed partial class WorkerPool
     {
         TimeSpan backoff = default;
         CancellationTokenSource? wake = null;
+        Task? probeDelay = null;
         bool opened = false;
         int failures;
         int stillStarting;
@@ -228,6 +229,11 @@ public sealed partial class WorkerPool
 
                 _readyWaiters.Clear();
                 _breakerOpenings++;
+
+                // The probe's timer starts before anyone can see the breaker open: whoever observes the opening and
+                // then moves the clock (a FakeTimeProvider in tests, or a slow thread against a real one) moves it
+                // past a timer that already exists, never past one that is created afterwards.
+                probeDelay = Task.Delay(backoff, _time, _shutdown.Token);
             }
 
             _breakerOpenedSignal.TrySetResult();
@@ -255,14 +261,14 @@ public sealed partial class WorkerPool
         }
 
         Log.BreakerOpened(_logger, backoff.TotalMilliseconds);
-        Track(ProbeAfterAsync(backoff));
+        Track(ProbeAfterAsync(probeDelay!));
     }
 
-    private async Task ProbeAfterAsync(TimeSpan backoff)
+    private async Task ProbeAfterAsync(Task delay)
     {
         try
         {
-            await Task.Delay(backoff, _time, _shutdown.Token).ConfigureAwait(false);
+            await delay.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
