@@ -99,6 +99,8 @@ internal sealed partial class ViewCore<TKey, TValue>
         var started = Context.Time.GetTimestamp();
         CancellationTokenSource? timeout = null;
         CancellationTokenRegistration onTimeout = default;
+        TValue value = default!;
+        Exception? failure = null;
         try
         {
             // Everything that can throw runs inside this try: a throw before it would leave a current flight that
@@ -117,25 +119,39 @@ internal sealed partial class ViewCore<TKey, TValue>
             LoadContext.Enter(this, key, flight);
             using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
             activity?.SetTag("ladder.caching.view", Name);
-            var value = await _load(key, timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
-            Complete(key, flight, value, started);
+            value = await _load(key, timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
-            // Nothing is stored: a failed load poisons no entry. The flight leaves the map before it faults, so a
-            // waiter that retries at once never joins the faulted flight.
-            _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
-            Release(key, flight.Stamp);
-            if (flight.Tcs.TrySetException(exception))
+            failure = exception;
+        }
+
+        // The load's timer goes before its readers are released: once they resume, a finished load owns no live timer
+        // (a clock moved past the limit afterwards must not fire it; the idle guarantee counts timer callbacks).
+        await onTimeout.DisposeAsync().ConfigureAwait(false);
+        timeout?.Dispose();
+
+        if (failure is null)
+        {
+            try
             {
-                Context.Metrics.Loaded(Tag, "failed", Context.Time.GetElapsedTime(started));
-                Log.LoadFailed(Context.Logger, exception, Name, key);
+                Complete(key, flight, value, started);
+                return;
+            }
+            catch (Exception exception)
+            {
+                failure = exception;
             }
         }
-        finally
+
+        // Nothing is stored: a failed load poisons no entry. The flight leaves the map before it faults, so a waiter
+        // that retries at once never joins the faulted flight.
+        _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
+        Release(key, flight.Stamp);
+        if (flight.Tcs.TrySetException(failure))
         {
-            await onTimeout.DisposeAsync().ConfigureAwait(false);
-            timeout?.Dispose();
+            Context.Metrics.Loaded(Tag, "failed", Context.Time.GetElapsedTime(started));
+            Log.LoadFailed(Context.Logger, failure, Name, key);
         }
     }
 
