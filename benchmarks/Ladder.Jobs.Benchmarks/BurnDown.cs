@@ -202,12 +202,14 @@ internal static class BurnDown
         var enqueueElapsed = Stopwatch.GetElapsedTime(enqueue);
         var process = Stopwatch.GetTimestamp();
         await quartz.Scheduler.Start();
+        var startElapsed = Stopwatch.GetElapsedTime(process);
         var ceiling = TimeSpan.FromMinutes(3);
         var finished = await Task.WhenAny(QuartzNoopJob.All.Task, Task.Delay(ceiling)) == QuartzNoopJob.All.Task;
         var processElapsed = Stopwatch.GetElapsedTime(process);
         var done = jobs - QuartzNoopJob.Remaining;
         await quartz.Scheduler.Standby();
         var note = finished ? $"{jobs:N0} jobs" : $"stopped at {ceiling.TotalMinutes:F0} min: {done:N0} of {jobs:N0} jobs";
+        Console.Error.WriteLine($"  (Quartz): {quartz.DescribeStorage()}; Start() returned after {startElapsed.TotalMilliseconds:F0} ms");
         Console.WriteLine($"| Quartz.NET 4.7 ADO store on SQLite, 4 threads ({note}) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(done, processElapsed):N0} |");
     }
 

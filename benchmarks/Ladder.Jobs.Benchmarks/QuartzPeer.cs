@@ -58,6 +58,21 @@ internal sealed class QuartzPeer : IAsyncDisposable
         return new QuartzPeer(provider, scheduler, path);
     }
 
+    /// <summary>What a fresh connection to the file reports, as Quartz's own connections would see it (printed with the row).</summary>
+    public string DescribeStorage()
+    {
+        using var connection = new SqliteConnection($"Data Source={Path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode;";
+        var journal = command.ExecuteScalar();
+        command.CommandText = "PRAGMA synchronous;";
+        var synchronous = command.ExecuteScalar();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'QRTZ_%';";
+        var tables = command.ExecuteScalar();
+        return $"journal_mode={journal}, synchronous={synchronous} (2 = FULL), {tables} QRTZ_ tables";
+    }
+
     /// <summary>Schedules <paramref name="count"/> one-shot jobs (job detail + fire-now trigger), 1,000 per call.</summary>
     public async Task ScheduleAsync(int first, int count)
     {
