@@ -8,7 +8,7 @@ namespace Ladder.Jobs.Benchmarks;
 /// <summary>Enqueue N no-op jobs (batched), then process them with concurrency 4; jobs/s of the processing phase.</summary>
 internal static class BurnDown
 {
-    public static async Task<int> RunAsync(int jobs, bool rawOnly = false)
+    public static async Task<int> RunAsync(int jobs, bool rawOnly = false, int quartzJobs = 10_000)
     {
         if (rawOnly)
         {
@@ -25,6 +25,13 @@ internal static class BurnDown
         await LadderAsync(jobs, SynchronousMode.Full, prefetch: 256);
         await LadderAsync(jobs, SynchronousMode.Normal, prefetch: 256);
         await HangfireAsync(jobs);
+        await QuartzAsync(Math.Min(jobs, quartzJobs));
+        return 0;
+    }
+
+    public static async Task<int> RunQuartzOnlyAsync(int jobs)
+    {
+        await QuartzAsync(jobs);
         return 0;
     }
 
@@ -184,6 +191,28 @@ internal static class BurnDown
         }
     }
 
+    // Quartz's ADO store does a few transactions per fired trigger, so it runs fewer jobs (stated in the row) and
+    // stops at a ceiling: the rate is over what finished.
+    private static async Task QuartzAsync(int jobs)
+    {
+        QuartzNoopJob.Reset(jobs);
+        await using var quartz = await QuartzPeer.CreateAsync(threads: 4);
+        var enqueue = Stopwatch.GetTimestamp();
+        await quartz.ScheduleAsync(0, jobs);
+        var enqueueElapsed = Stopwatch.GetElapsedTime(enqueue);
+        var process = Stopwatch.GetTimestamp();
+        await quartz.Scheduler.Start();
+        var startElapsed = Stopwatch.GetElapsedTime(process);
+        var ceiling = TimeSpan.FromMinutes(3);
+        var finished = await Task.WhenAny(QuartzNoopJob.All.Task, Task.Delay(ceiling)) == QuartzNoopJob.All.Task;
+        var processElapsed = Stopwatch.GetElapsedTime(process);
+        var done = jobs - QuartzNoopJob.Remaining;
+        await quartz.Scheduler.Standby();
+        var note = finished ? $"{jobs:N0} jobs" : $"stopped at {ceiling.TotalMinutes:F0} min: {done:N0} of {jobs:N0} jobs";
+        Console.Error.WriteLine($"  (Quartz): {quartz.DescribeStorage()}; Start() returned after {startElapsed.TotalMilliseconds:F0} ms");
+        Console.WriteLine($"| Quartz.NET 4.7 ADO store on SQLite, 4 threads ({note}) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(done, processElapsed):N0} |");
+    }
+
     private static void Exec(SqliteConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
@@ -209,6 +238,10 @@ public static class HangfireCounter
     private static int _remaining;
 
     public static TaskCompletionSource All { get; private set; } = new();
+
+    public static TaskCompletionSource<long> Started { get; set; } = new();
+
+    public static void Start() => Started.TrySetResult(Stopwatch.GetTimestamp());
 
     public static void Reset(int jobs)
     {

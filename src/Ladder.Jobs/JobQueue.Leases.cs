@@ -60,9 +60,9 @@ public sealed partial class JobQueue
             singleStatement: true);
     }
 
-    /// <summary>Reads a pragma on the writer connection (tests).</summary>
-    internal Task<long> ReadWriterPragmaAsync(string name) =>
-        _writer.Run(session => (long)session.Command($"PRAGMA {name};").ExecuteScalar()!, durable: true);
+    /// <summary>Reads a pragma on the writer connection, inside a batch of the given durability (tests).</summary>
+    internal Task<long> ReadWriterPragmaAsync(string name, bool durable = true) =>
+        _writer.Run(session => (long)session.Command($"PRAGMA {name};").ExecuteScalar()!, durable);
 
     internal Task<bool> CompleteAsync(ClaimedJob job) =>
         _writer.Run(session => session.Execute(Sql.Complete, job.Id, job.LeaseToken, Now()) == 1, durable: true, singleStatement: true);

@@ -45,6 +45,9 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     internal (long Batches, long Operations) WriterStats => (_writer.Batches, _writer.Operations);
 
+    /// <summary>Commits so far, and how many of them ran at <c>synchronous=FULL</c> (tests).</summary>
+    internal (long Batches, long Flushed) WriterCommits => (_writer.Batches, _writer.FlushedBatches);
+
     internal bool IsWriterRunning => _writer.IsRunning && Volatile.Read(ref _disposed) == 0;
 
     /// <summary>Raised after a commit that made jobs of a queue runnable (enqueue, retry). Argument: the queue name.</summary>

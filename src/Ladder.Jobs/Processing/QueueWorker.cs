@@ -14,7 +14,11 @@ internal sealed class QueueWorker(string name, int concurrency, int prefetch)
 
     public SemaphoreSlim Outstanding { get; } = new(concurrency + prefetch, concurrency + prefetch);
 
-    /// <summary>Claimed jobs to the handler tasks: one writer (the fetcher), <see cref="Concurrency"/> readers.</summary>
+    /// <summary>
+    /// Claimed jobs to the handler tasks: one writer at a time (the commit callback of this queue's one claim in
+    /// flight, on the writer thread), <see cref="Concurrency"/> readers. Reader continuations run on the thread pool
+    /// (no AllowSynchronousContinuations), never inline on the writer thread.
+    /// </summary>
     public Channel<RunningJob> Dispatch { get; } = Channel.CreateUnbounded<RunningJob>(new UnboundedChannelOptions { SingleWriter = true });
 
     /// <summary>A one-slot signal: set after a commit makes jobs of this queue runnable.</summary>

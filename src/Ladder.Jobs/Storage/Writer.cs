@@ -46,6 +46,9 @@ internal sealed class Writer : IAsyncDisposable
     /// <summary>Operations committed (diagnostics and benchmarks).</summary>
     public long Operations { get; private set; }
 
+    /// <summary>Batches committed with <c>synchronous=FULL</c> in effect, i.e. flushed before acknowledged (tests).</summary>
+    public long FlushedBatches { get; private set; }
+
     /// <summary>Whether the loop is still running (for the health check).</summary>
     public bool IsRunning => !_loop.IsCompleted;
 
@@ -151,6 +154,10 @@ internal sealed class Writer : IAsyncDisposable
 
             Batches++;
             Operations += batch.Count;
+            if (_syncFull == true)
+            {
+                FlushedBatches++;
+            }
 
             // Acknowledge only after the commit: at-least-once checkpoint for every operation in the batch.
             for (var i = 0; i < batch.Count; i++)

@@ -1,0 +1,47 @@
+using Ladder.Jobs.Tests.Support;
+
+namespace Ladder.Jobs.Tests;
+
+/// <summary>Claimed jobs are handed to the handler tasks from the claim's commit callback, on the writer thread.</summary>
+public sealed class DispatchTests
+{
+    private TempFolder _folder = null!;
+
+    [SetUp]
+    public void SetUp() => _folder = new TempFolder();
+
+    [TearDown]
+    public void TearDown() => _folder.Dispose();
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AHandlerThatBlocksItsThread_NeverBlocksTheWriter(CancellationToken ct)
+    {
+        // If dispatch ran the handler inline on the writer thread, the enqueue below could never commit.
+        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        using var release = new ManualResetEventSlim();
+        var blocking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var released = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((args, _, _) =>
+        {
+            if (args.N == 1)
+            {
+                blocking.TrySetResult();
+                // Bounded, so a regression fails the assertion below instead of hanging the run.
+                released.TrySetResult(release.Wait(TimeSpan.FromSeconds(20), CancellationToken.None));
+            }
+
+            return Task.CompletedTask;
+        }));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+
+        var first = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;
+        await blocking.Task.WaitAsync(ct);
+        var second = (await queue.EnqueueAsync(new Echo(2), cancellationToken: ct)).JobId;
+        release.Set();
+
+        (await released.Task.WaitAsync(ct)).Should().BeTrue("the second enqueue committed while the first handler blocked its thread");
+        await reports.UntilAsync(first, JobOutcome.Succeeded, ct);
+    }
+}
