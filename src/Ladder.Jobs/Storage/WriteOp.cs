@@ -38,8 +38,16 @@ internal sealed class WriteOp<T>(Func<WriterSession, T> execute, bool durable, A
 
     public override void Committed()
     {
-        onCommitted?.Invoke(_result);
-        _completion.TrySetResult(_result);
+        // The commit happened whatever the callback does: a throwing callback (logged by the writer) must never leave
+        // the operation's caller waiting for ever.
+        try
+        {
+            onCommitted?.Invoke(_result);
+        }
+        finally
+        {
+            _completion.TrySetResult(_result);
+        }
     }
 
     public override void Failed(Exception error) => _completion.TrySetException(error);
