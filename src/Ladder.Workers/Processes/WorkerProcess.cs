@@ -13,6 +13,10 @@ namespace Ladder.Workers.Processes;
 internal sealed partial class WorkerProcess
 #pragma warning restore CA1001
 {
+    private const int HandshakePending = 0;
+    private const int HandshakeAccepted = 1;
+    private const int HandshakeAbandoned = 2;
+
     private readonly Process _process;
     private readonly Stream _stdin;
     private readonly Stream _stdout;
@@ -27,6 +31,7 @@ internal sealed partial class WorkerProcess
     private Task _stderrPump = Task.CompletedTask;
     private CallState? _current;
     private long _nextCallId;
+    private int _handshake;
 
     private WorkerProcess(Process process, WorkerPoolOptions options, ILogger logger, TimeProvider time)
     {
@@ -81,13 +86,14 @@ internal sealed partial class WorkerProcess
         return worker;
     }
 
-    /// <summary>Waits for the handshake, then starts the reader loop.</summary>
+    /// <summary>Starts the reader thread and waits for the handshake it reads; the same thread then reads every response.</summary>
     /// <exception cref="WorkerStartException">No valid handshake in time; the process is gone.</exception>
-    public async Task HandshakeAsync()
+    public Task HandshakeAsync()
     {
-        await ReadHelloAsync().ConfigureAwait(false);
+        var hello = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         // A dedicated thread blocked in read(2) wakes the moment a response lands, without an epoll hop.
-        _ = Task.Factory.StartNew(ReadLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _ = Task.Factory.StartNew(() => ReadLoopAsync(hello), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        return ReadHelloAsync(hello.Task);
     }
 
     /// <summary>Sends a call; the returned state completes with the response frame or fails with the crash.</summary>
