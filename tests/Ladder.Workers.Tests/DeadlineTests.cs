@@ -70,6 +70,21 @@ public sealed class DeadlineTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenSynchronousHandlerHonoursCancel_ReadsTheCancelFrameAndKeepsTheWorker(CancellationToken ct)
+    {
+        // The handler blocks the thread that read its call: the cancel frame must still be read (by the other thread).
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+
+        var result = await pool.SleepAsync("block", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
+
+        result.WasTimeout.Should().BeTrue();
+        await pool.WhenReadyAsync(ct);
+        pool.GetStats().Kills.Should().Be(0, "the synchronous handler saw its token cancelled and stopped within the grace");
+        var next = await pool.SleepAsync("block", 0, Support.Generous, ct);
+        next.Value.Should().Be(result.WorkerProcessId, "the same worker serves the next call");
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task Invoke_WithThrowBehavior_ThrowsTimeoutExceptionNamingTheDeadline(CancellationToken ct)
     {
         await using var pool = await Support.StartAsync(Support.Options(), ct);
