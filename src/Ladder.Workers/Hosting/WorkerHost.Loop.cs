@@ -25,13 +25,13 @@ public sealed partial class WorkerHost
     /// thread hop, and a handler that blocks synchronously still never stops cancel frames being read. The pool sends
     /// a call only after the previous one answered, so the other thread is always back (or on its way) to take over.
     /// </summary>
-#pragma warning disable CA1001 // _current is disposed when the session ends; _readTurn has no wait handle and is never disposed, since a handler still running after the end may come back to wait on it.
+#pragma warning disable CA1001 // _current is disposed when the session ends, not by the owner of the session.
     private sealed class Session(WorkerHost host, Stream input, Stream output, int maxFrame)
 #pragma warning restore CA1001
     {
         private readonly Lock _writeLock = new();
         private readonly Lock _callLock = new();
-        private readonly SemaphoreSlim _readTurn = new(0);
+        private readonly ReadTurn _readTurn = new();
         private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private CancellationTokenSource? _current;
         private long _currentId = -1;
@@ -226,10 +226,42 @@ public sealed partial class WorkerHost
         host.RunCallAsync(buffer, new Lock(), 1, operation, payload, int.MaxValue, cts.Token, static (_, _) => Task.FromResult(NoPayload)).GetAwaiter().GetResult();
         buffer.Position = 0;
         _ = Messages.ReadMemoryPrefixed(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
-        using var turn = new SemaphoreSlim(0);
+        var turn = new ReadTurn();
         turn.Release();
         turn.Wait();
         Task.Run(static () => { }).Wait();
+    }
+
+    /// <summary>
+    /// The right to read, passed between the host's two threads. A plain monitor wait, no spinning: SemaphoreSlim spins
+    /// (sched_yield) before it blocks, and on a small machine that spin takes the core the pool needs for the response.
+    /// </summary>
+    private sealed class ReadTurn
+    {
+        private readonly object _gate = new();
+        private int _count;
+
+        public void Release()
+        {
+            lock (_gate)
+            {
+                _count++;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        public void Wait()
+        {
+            lock (_gate)
+            {
+                while (_count == 0)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                _count--;
+            }
+        }
     }
 
     private static void Write(Stream output, Lock writeLock, FrameType type, long callId, byte[] prefix, byte[] data, int maxFrame)
