@@ -64,6 +64,13 @@ return await new WorkerHost()
         await Task.Delay(request.Ms, ct);
         return Environment.ProcessId;
     })
+    .Map<SleepRequest, int>("block", (request, ct) =>
+    {
+        // Synchronous and honours cancellation: blocks its thread until the cancel frame arrives (or the time is up).
+        ct.WaitHandle.WaitOne(request.Ms);
+        ct.ThrowIfCancellationRequested();
+        return Environment.ProcessId;
+    })
     .Map<SleepRequest, int>("hang", (request, _) =>
     {
         // Ignores cancellation: only a kill ends it early.

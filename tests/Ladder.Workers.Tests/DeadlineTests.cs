@@ -70,6 +70,45 @@ public sealed class DeadlineTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenSynchronousHandlerHonoursCancel_ReadsTheCancelFrameAndKeepsTheWorker(CancellationToken ct)
+    {
+        // The handler blocks the thread that read its call: the cancel frame must still be read (by the other thread).
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+
+        var result = await pool.SleepAsync("block", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
+
+        result.WasTimeout.Should().BeTrue();
+        await pool.WhenReadyAsync(ct);
+        pool.GetStats().Kills.Should().Be(0, "the synchronous handler saw its token cancelled and stopped within the grace");
+        var next = await pool.SleepAsync("block", 0, Support.Generous, ct);
+        next.Value.Should().Be(result.WorkerProcessId, "the same worker serves the next call");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task Invoke_WhenWorkerIsKilled_ItsReplacementStartsBeforeTheKilledWorkerExits(CancellationToken ct)
+    {
+        // Without a spare, capacity comes back as fast as a spawn only if the spawn does not wait for the kill.
+        var options = Support.Options(spare: false);
+        options.CancelGrace = TimeSpan.FromSeconds(60);
+        var pool = await Support.StartAsync(options, ct);
+        await using var _ = pool;
+
+        var result = await pool.SleepAsync("hang", 60_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(200) }, ct);
+
+        result.WasTimeout.Should().BeTrue();
+        await pool.WaitUntilAsync(s => s.IdleWorkers == 1, ct);
+        var stats = pool.GetStats();
+        stats.Quarantined.Should().Be(1, "the timed-out worker is still in its grace");
+        stats.Kills.Should().Be(0);
+        Support.IsAlive(result.WorkerProcessId).Should().BeTrue();
+        var next = await pool.SleepAsync("sleep", 0, Support.Generous, ct);
+        next.Value.Should().NotBe(result.WorkerProcessId, "the replacement serves while the stuck worker waits for its kill");
+
+        await pool.DisposeAsync();
+        Support.AssertNothingLeftOf(result.WorkerProcessId, next.Value);
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task Invoke_WithThrowBehavior_ThrowsTimeoutExceptionNamingTheDeadline(CancellationToken ct)
     {
         await using var pool = await Support.StartAsync(Support.Options(), ct);

@@ -4,86 +4,167 @@ namespace Ladder.Workers;
 
 public sealed partial class WorkerHost
 {
+    private const string WarmUpOperation = "ladder-warm-up";
     private static readonly byte[] NoPayload = [];
 
     /// <summary>
-    /// The worker's loop, on a dedicated thread with plain blocking reads: a worker process has nothing else to do,
-    /// and a blocking read of a pipe wakes faster than the console stream's async emulation.
+    /// The worker's loop, on dedicated threads with plain blocking reads: a worker process has nothing else to do, and
+    /// a blocking read of a pipe wakes faster than the console stream's async emulation.
     /// </summary>
-    internal Task<int> RunAsync(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(() => Run(input, output, maxFrame, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    private int Run(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken)
+    internal Task<int> RunAsync(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken)
     {
-        WarmUp();
-        var writeLock = new Lock();
-        Write(output, writeLock, FrameType.Hello, 0, Messages.Hello(Environment.ProcessId), NoPayload, maxFrame);
+        var session = new Session(this, input, output, maxFrame);
+        var thread = new Thread(static s => ((Session)s!).Start()) { IsBackground = true, Name = "ladder-worker" };
+        thread.Start(session);
+        return session.RunAsync(cancellationToken);
+    }
 
-        // Stopping the host closes stdin, which ends the blocking read below.
-        using var stop = cancellationToken.Register(static s => ((Stream)s!).Dispose(), input);
-        CancellationTokenSource? current = null;
-        long currentId = -1;
-        try
+    /// <summary>
+    /// One pool connection. Two threads take turns (leader/follower): the one that reads a call hands reading over to
+    /// the other and runs the call itself, so a call goes from read(2) to its handler and its response without a
+    /// thread hop, and a handler that blocks synchronously still never stops cancel frames being read. The pool sends
+    /// a call only after the previous one answered, so the other thread is always back (or on its way) to take over.
+    /// </summary>
+#pragma warning disable CA1001 // _current is disposed when the session ends, not by the owner of the session.
+    private sealed class Session(WorkerHost host, Stream input, Stream output, int maxFrame)
+#pragma warning restore CA1001
+    {
+        private readonly Lock _writeLock = new();
+        private readonly Lock _callLock = new();
+        private readonly ReadTurn _readTurn = new();
+        private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private CancellationTokenSource? _current;
+        private long _currentId = -1;
+        private int _stopped;
+
+        public async Task<int> RunAsync(CancellationToken cancellationToken)
         {
-            while (true)
+            // Stopping the host closes stdin, which ends the blocking read.
+            using var stop = cancellationToken.Register(static s => ((Stream)s!).Dispose(), input);
+            try
             {
-                Frame? read;
-                try
+                return await _exit.Task.ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_callLock)
                 {
-                    read = FrameIO.Read(input, maxFrame);
-                }
-                catch (ProtocolViolationException ex)
-                {
-                    Console.Error.WriteLine($"ladder-worker: protocol error: {ex.Message}");
-                    return ExitProtocolError;
-                }
-                catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-                {
-                    return 0;
-                }
-
-                // End of stdin: the pool is gone (or closed us); never outlive it.
-                if (read is not { } frame || frame.Type == FrameType.Shutdown)
-                {
-                    return 0;
-                }
-
-                switch (frame.Type)
-                {
-                    case FrameType.Call:
-                        var (operation, payload) = Messages.ReadCall(frame.Data);
-                        current?.Dispose();
-                        current = new CancellationTokenSource();
-                        currentId = frame.CallId;
-                        var token = current.Token;
-                        var callId = frame.CallId;
-                        // On the thread pool: a handler that blocks synchronously must not stop cancel frames being read.
-                        _ = Task.Run(() => RunCallAsync(output, writeLock, callId, operation, payload, maxFrame, token), CancellationToken.None);
-                        break;
-                    case FrameType.Cancel when frame.CallId == currentId:
-                        current!.Cancel();
-                        break;
-                    case FrameType.Cancel:
-                        break;
-                    default:
-                        Console.Error.WriteLine($"ladder-worker: protocol error: unexpected {frame.Type} frame");
-                        return ExitProtocolError;
+                    _current?.Dispose();
+                    _current = null;
                 }
             }
         }
-        finally
+
+        public void Start()
         {
-            current?.Dispose();
+            WarmUp(host);
+            try
+            {
+                Write(output, _writeLock, FrameType.Hello, 0, Messages.Hello(Environment.ProcessId), NoPayload, maxFrame);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                // The pool is already gone.
+                Stop(0);
+                return;
+            }
+
+            var follower = new Thread(static s => ((Session)s!).Follow()) { IsBackground = true, Name = "ladder-worker" };
+            follower.Start(this);
+            Lead();
+        }
+
+        private void Follow()
+        {
+            _readTurn.Wait();
+            Lead();
+        }
+
+        /// <summary>Reads until a call arrives, runs it on this thread, then waits for its next turn to read.</summary>
+        private void Lead()
+        {
+            while (Volatile.Read(ref _stopped) == 0)
+            {
+                if (ReadUntilCall() is not { } call)
+                {
+                    return;
+                }
+
+                _readTurn.Release();
+                _ = host.RunCallAsync(output, _writeLock, call.Id, call.Operation, call.Payload, maxFrame, call.Token);
+                _readTurn.Wait();
+            }
+        }
+
+        private (long Id, string Operation, ReadOnlyMemory<byte> Payload, CancellationToken Token)? ReadUntilCall()
+        {
+            try
+            {
+                while (true)
+                {
+                    // End of stdin: the pool is gone (or closed us); never outlive it.
+                    if (FrameIO.Read(input, maxFrame) is not { } frame || frame.Type == FrameType.Shutdown)
+                    {
+                        return Stop(0);
+                    }
+
+                    switch (frame.Type)
+                    {
+                        case FrameType.Call:
+                            var (operation, payload) = Messages.ReadCall(frame.Data);
+                            lock (_callLock)
+                            {
+                                _current?.Dispose();
+                                _current = new CancellationTokenSource();
+                                _currentId = frame.CallId;
+                                return (frame.CallId, operation, payload, _current.Token);
+                            }
+
+                        case FrameType.Cancel:
+                            CancellationTokenSource? cancel;
+                            lock (_callLock)
+                            {
+                                cancel = frame.CallId == _currentId ? _current : null;
+                            }
+
+                            // Outside the lock: the handler's cancellation callbacks run here.
+                            cancel?.Cancel();
+                            break;
+                        default:
+                            throw new ProtocolViolationException($"unexpected {frame.Type} frame");
+                    }
+                }
+            }
+            catch (ProtocolViolationException ex)
+            {
+                Console.Error.WriteLine($"ladder-worker: protocol error: {ex.Message}");
+                return Stop(ExitProtocolError);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                return Stop(0);
+            }
+        }
+
+        private (long, string, ReadOnlyMemory<byte>, CancellationToken)? Stop(int exitCode)
+        {
+            // The other thread may be waiting for its turn: wake it so it sees the stop and ends.
+            Volatile.Write(ref _stopped, 1);
+            _readTurn.Release();
+            _exit.TrySetResult(exitCode);
+            return null;
         }
     }
 
-    private async Task RunCallAsync(Stream output, Lock writeLock, long callId, string operation, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken token)
+    private async Task RunCallAsync(
+        Stream output, Lock writeLock, long callId, string operation, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken token,
+        Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>>? handler = null)
     {
         FrameType type;
         byte[] data;
         try
         {
-            if (!_handlers.TryGetValue(operation, out var handler))
+            if (handler is null && !_handlers.TryGetValue(operation, out handler))
             {
                 throw new UnknownOperationException($"No handler is mapped for '{operation}'.");
             }
@@ -130,18 +211,57 @@ public sealed partial class WorkerHost
     }
 
     /// <summary>
-    /// Runs the host's own frame path once in memory before the handshake, so a fresh worker (the warm spare taking
-    /// over after a kill) does not pay for JIT compilation on its first real call.
+    /// Runs the host's own frame and call path once in memory before the handshake (a no-op handler, its result frame),
+    /// so a fresh worker (a replacement, or the warm spare taking over after a kill) does not pay for JIT compilation
+    /// on its first real call.
     /// </summary>
-    private static void WarmUp()
+    private static void WarmUp(WorkerHost host)
     {
         using var buffer = new MemoryStream();
-        FrameIO.Write(buffer, FrameType.Call, 1, Messages.CallPrefix("warm-up"), NoPayload, int.MaxValue);
-        FrameIO.Write(buffer, FrameType.Result, 1, Messages.MemoryPrefix(0), NoPayload, int.MaxValue);
+        FrameIO.Write(buffer, FrameType.Call, 1, Messages.CallPrefix(WarmUpOperation), NoPayload, int.MaxValue);
         buffer.Position = 0;
-        _ = Messages.ReadCall(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
+        var (operation, payload) = Messages.ReadCall(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
+        buffer.SetLength(0);
+        using var cts = new CancellationTokenSource();
+        host.RunCallAsync(buffer, new Lock(), 1, operation, payload, int.MaxValue, cts.Token, static (_, _) => Task.FromResult(NoPayload)).GetAwaiter().GetResult();
+        buffer.Position = 0;
         _ = Messages.ReadMemoryPrefixed(FrameIO.Read(buffer, int.MaxValue)!.Value.Data);
+        var turn = new ReadTurn();
+        turn.Release();
+        turn.Wait();
         Task.Run(static () => { }).Wait();
+    }
+
+    /// <summary>
+    /// The right to read, passed between the host's two threads. A plain monitor wait, no spinning: SemaphoreSlim spins
+    /// (sched_yield) before it blocks, and on a small machine that spin takes the core the pool needs for the response.
+    /// </summary>
+    private sealed class ReadTurn
+    {
+        private readonly object _gate = new();
+        private int _count;
+
+        public void Release()
+        {
+            lock (_gate)
+            {
+                _count++;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        public void Wait()
+        {
+            lock (_gate)
+            {
+                while (_count == 0)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                _count--;
+            }
+        }
     }
 
     private static void Write(Stream output, Lock writeLock, FrameType type, long callId, byte[] prefix, byte[] data, int maxFrame)

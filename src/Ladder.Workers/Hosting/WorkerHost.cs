@@ -74,7 +74,7 @@ public sealed partial class WorkerHost
         });
     }
 
-    /// <summary>Maps a synchronous typed handler (run on the thread pool, so cancel frames are still read).</summary>
+    /// <summary>Maps a synchronous typed handler (run on the host thread that read the call; another thread keeps reading, so cancel frames are still read).</summary>
     /// <typeparam name="TRequest">The request type.</typeparam>
     /// <typeparam name="TResponse">The response type.</typeparam>
     /// <param name="operation">The operation name callers use.</param>

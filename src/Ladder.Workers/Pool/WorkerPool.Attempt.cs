@@ -178,7 +178,9 @@ public sealed partial class WorkerPool
     /// <summary>Soft cancel, grace, then kill the process group; a worker that stopped in time rejoins the pool.</summary>
     private async Task SettleAsync(WorkerProcess worker, CallState call)
     {
-        await worker.SendCancelAsync(call.Id).ConfigureAwait(false);
+        // Not awaited: a worker that stopped reading stdin (frozen, its pipe full) would hold the write, and the kill
+        // below, which breaks the pipe and so ends the write, must not wait for it.
+        _ = Task.Run(() => worker.SendCancelAsync(call.Id));
         using var graceCts = new CancellationTokenSource();
         var grace = Task.Delay(_options.CancelGrace, _time, graceCts.Token);
         await Task.WhenAny(call.Response.Task, grace).ConfigureAwait(false);

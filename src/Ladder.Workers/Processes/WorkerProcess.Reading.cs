@@ -4,12 +4,12 @@ namespace Ladder.Workers.Processes;
 
 internal sealed partial class WorkerProcess
 {
-    private async Task ReadHelloAsync()
+    private async Task ReadHelloAsync(Task<string?> hello)
     {
         using var timeoutCts = new CancellationTokenSource();
-        var hello = FrameIO.ReadAsync(_stdout, _options.MaxFrameBytes, CancellationToken.None).AsTask();
         var timeout = Task.Delay(_options.StartupTimeout, _time, timeoutCts.Token);
-        if (await Task.WhenAny(hello, timeout).ConfigureAwait(false) == timeout)
+        if (await Task.WhenAny(hello, timeout).ConfigureAwait(false) == timeout
+            && Interlocked.CompareExchange(ref _handshake, HandshakeAbandoned, HandshakePending) == HandshakePending)
         {
             await KillAsync().ConfigureAwait(false);
             Release();
@@ -18,28 +18,7 @@ internal sealed partial class WorkerProcess
         }
 
         await timeoutCts.CancelAsync().ConfigureAwait(false);
-        string? problem;
-        try
-        {
-            var frame = await hello.ConfigureAwait(false);
-            problem = frame switch
-            {
-                null => null,
-                { Type: not FrameType.Hello } f => $"sent a {f.Type} frame instead of its handshake",
-                { } f when Messages.ReadHello(f.Data).Version != FrameIO.ProtocolVersion =>
-                    $"speaks protocol version {Messages.ReadHello(f.Data).Version}, the pool speaks {FrameIO.ProtocolVersion}",
-                _ => "",
-            };
-        }
-        catch (ProtocolViolationException ex)
-        {
-            problem = $"sent a malformed handshake ({ex.Message})";
-        }
-        catch (IOException ex)
-        {
-            problem = $"closed its output ({ex.Message})";
-        }
-
+        var problem = await hello.ConfigureAwait(false);
         if (problem == "")
         {
             return;
@@ -60,8 +39,44 @@ internal sealed partial class WorkerProcess
         throw new WorkerStartException($"Worker {Pid} {problem}; it was killed.", StderrTail);
     }
 
-    private async Task ReadLoopAsync()
+    /// <summary>
+    /// The reader thread: the handshake, then every response. stdout is only ever read synchronously, so its pipe stays
+    /// a blocking descriptor and read(2) wakes this thread directly: one async read (even the handshake's) would make
+    /// the descriptor non-blocking for good and route every later read through the socket engine's epoll thread, an
+    /// extra thread hop on every call.
+    /// </summary>
+    private async Task ReadLoopAsync(TaskCompletionSource<string?> hello)
     {
+        // "" = a valid handshake, null = end of stdout before it, otherwise what was wrong with it.
+        string? problem;
+        try
+        {
+            problem = FrameIO.Read(_stdout, _options.MaxFrameBytes) switch
+            {
+                null => null,
+                { Type: not FrameType.Hello } f => $"sent a {f.Type} frame instead of its handshake",
+                { } f when Messages.ReadHello(f.Data).Version is var version && version != FrameIO.ProtocolVersion =>
+                    $"speaks protocol version {version}, the pool speaks {FrameIO.ProtocolVersion}",
+                _ => "",
+            };
+        }
+        catch (ProtocolViolationException ex)
+        {
+            problem = $"sent a malformed handshake ({ex.Message})";
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            problem = $"closed its output ({ex.Message})";
+        }
+
+        // Decided before the handshake side hears of it: a start that timed out (and is being killed) never gets a loop.
+        var accepted = problem == "" && Interlocked.CompareExchange(ref _handshake, HandshakeAccepted, HandshakePending) == HandshakePending;
+        hello.TrySetResult(problem);
+        if (!accepted)
+        {
+            return;
+        }
+
         string? violation = null;
         try
         {

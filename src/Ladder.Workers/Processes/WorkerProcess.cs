@@ -13,6 +13,13 @@ namespace Ladder.Workers.Processes;
 internal sealed partial class WorkerProcess
 #pragma warning restore CA1001
 {
+    private const int HandshakePending = 0;
+    private const int HandshakeAccepted = 1;
+    private const int HandshakeAbandoned = 2;
+
+    // Length prefix included: no more than PIPE_BUF and the one-page buffer a pipe gets when the user's pipe quota is spent.
+    private const int SyncWriteLimit = 4096 - 4;
+
     private readonly Process _process;
     private readonly Stream _stdin;
     private readonly Stream _stdout;
@@ -27,6 +34,7 @@ internal sealed partial class WorkerProcess
     private Task _stderrPump = Task.CompletedTask;
     private CallState? _current;
     private long _nextCallId;
+    private int _handshake;
 
     private WorkerProcess(Process process, WorkerPoolOptions options, ILogger logger, TimeProvider time)
     {
@@ -81,13 +89,14 @@ internal sealed partial class WorkerProcess
         return worker;
     }
 
-    /// <summary>Waits for the handshake, then starts the reader loop.</summary>
+    /// <summary>Starts the reader thread and waits for the handshake it reads; the same thread then reads every response.</summary>
     /// <exception cref="WorkerStartException">No valid handshake in time; the process is gone.</exception>
-    public async Task HandshakeAsync()
+    public Task HandshakeAsync()
     {
-        await ReadHelloAsync().ConfigureAwait(false);
+        var hello = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         // A dedicated thread blocked in read(2) wakes the moment a response lands, without an epoll hop.
-        _ = Task.Factory.StartNew(ReadLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _ = Task.Factory.StartNew(() => ReadLoopAsync(hello), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        return ReadHelloAsync(hello.Task);
     }
 
     /// <summary>Sends a call; the returned state completes with the response frame or fails with the crash.</summary>
@@ -154,17 +163,35 @@ internal sealed partial class WorkerProcess
 
     private void KillGroup() => ProcessTree.Kill(_process, Pid);
 
-    private async Task TryWriteAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
+    private Task TryWriteAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
     {
-        try
+        // A small frame goes out with one plain write(2) on the caller's thread: it fits in the pipe's smallest buffer
+        // (one page), and the worker's reader drains the pipe continuously, so the write does not block. An async write
+        // would also turn stdin into a non-blocking descriptor registered with the socket engine, for good.
+        if (FrameIO.BodyHeaderSize + prefix.Length + data.Length <= SyncWriteLimit && _writeLock.Wait(0))
         {
-            await _writeLock.WaitAsync().ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
+            try
+            {
+                FrameIO.Write(_stdin, type, callId, prefix.Span, data.Span, int.MaxValue);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+
+            return Task.CompletedTask;
         }
 
+        return TryWriteSlowAsync(type, callId, prefix, data);
+    }
+
+    private async Task TryWriteSlowAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
             await FrameIO.WriteAsync(_stdin, type, callId, prefix, data, int.MaxValue, CancellationToken.None).ConfigureAwait(false);

@@ -45,39 +45,6 @@ internal static class FrameIO
         }
     }
 
-    /// <summary>Reads one frame, or null at a clean end of stream (between frames).</summary>
-    /// <exception cref="ProtocolViolationException">Oversized, malformed or truncated frame.</exception>
-    public static async ValueTask<Frame?> ReadAsync(Stream stream, int maxBody, CancellationToken cancellationToken)
-    {
-        var header = new byte[LengthSize + BodyHeaderSize];
-        var got = await ReadFullyAsync(stream, header.AsMemory(0, LengthSize), cancellationToken).ConfigureAwait(false);
-        if (got == 0)
-        {
-            return null;
-        }
-
-        if (got < LengthSize)
-        {
-            throw new ProtocolViolationException("the stream ended inside a frame header");
-        }
-
-        var body = BodyLength(header, maxBody);
-
-        if (await ReadFullyAsync(stream, header.AsMemory(LengthSize, BodyHeaderSize), cancellationToken).ConfigureAwait(false) < BodyHeaderSize)
-        {
-            throw new ProtocolViolationException("the stream ended inside a frame");
-        }
-
-        var (type, callId) = TypeAndCall(header);
-        var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
-        if (await ReadFullyAsync(stream, data, cancellationToken).ConfigureAwait(false) < data.Length)
-        {
-            throw new ProtocolViolationException("the stream ended inside a frame");
-        }
-
-        return new Frame(type, callId, data);
-    }
-
     /// <summary>Writes one frame synchronously (the worker side writes from one thread at a time, under a lock).</summary>
     public static void Write(Stream stream, FrameType type, long callId, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, int maxBody)
     {
@@ -137,7 +104,6 @@ internal static class FrameIO
         return new Frame(type, callId, data);
     }
 
-    // One validation for both readers (the async one reads the handshake, the sync one every later frame).
     private static int BodyLength(ReadOnlySpan<byte> header, int maxBody)
     {
         var body = BinaryPrimitives.ReadInt32LittleEndian(header);
@@ -160,22 +126,5 @@ internal static class FrameIO
         }
 
         return (type, BinaryPrimitives.ReadInt64LittleEndian(header[(LengthSize + 1)..]));
-    }
-
-    private static async ValueTask<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var n = await stream.ReadAsync(buffer[total..], cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                break;
-            }
-
-            total += n;
-        }
-
-        return total;
     }
 }
