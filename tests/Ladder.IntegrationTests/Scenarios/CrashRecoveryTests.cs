@@ -108,7 +108,8 @@ public sealed class CrashRecoveryTests
 
             foreach (var hash in hashes)
             {
-                (await LadderWorld.FinalAsync(host.Client, hash, ct, ceilingSeconds: 300)).JobState.Should().Be("succeeded");
+                var final = await LadderWorld.FinalAsync(host.Client, hash, ct, ceilingSeconds: 300);
+                final.JobState.Should().Be("succeeded", "every upload is processed (job {0}: {1} attempts, {2} runs, reason: {3})", final.JobId, final.Attempts, final.Runs, final.Reason);
             }
 
             // Exactly once in effect: each rating is 1500 plus the changes of that player's completed matches, and
