@@ -78,6 +78,44 @@ public sealed class AbandonedHandlerTests
         overlaps.Should().Be(0);
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Shutdown_WhileAHandlerIgnoringItsTimeoutStillHoldsItsJob_GivesItBackWithoutFreeingItsSlotTwice(CancellationToken ct)
+    {
+        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), o =>
+        {
+            o.TimeoutGrace = TimeSpan.FromMilliseconds(100);
+            o.ShutdownGrace = TimeSpan.FromMilliseconds(100);
+            o.Prefetch = 0;
+            o.Queues["default"] = 1;
+        }));
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var otherRan = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (args, _, _) =>
+        {
+            if (args.N == 2)
+            {
+                otherRan.TrySetResult();
+                return;
+            }
+
+            started.TrySetResult();
+            await release.Task; // Ignores its token, through the timeout and the shutdown.
+        }));
+        await processor.StartAsync(ct);
+        var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { Timeout = TimeSpan.FromMilliseconds(100) }, ct)).JobId;
+        await started.Task.WaitAsync(ct);
+        await queue.EnqueueAsync(new Echo(2), cancellationToken: ct);
+        await otherRan.Task.WaitAsync(ct); // The abandoned handler's slot was freed: the only slot ran job 2.
+
+        // Shutdown gives the still-held job back; freeing its slot again would overflow the slot semaphore and throw.
+        await FluentActions.Awaiting(() => processor.StopAsync(ct)).Should().NotThrowAsync();
+        release.TrySetResult();
+
+        (await queue.GetJobAsync(id, ct))!.Summary.State.Should().Be(JobState.Ready, "shutdown gave the interrupted job back");
+    }
+
     private sealed class Probe : IDisposable
     {
         public bool Disposed { get; private set; }

@@ -75,7 +75,7 @@ public sealed partial class JobProcessor
     {
         foreach (var job in claimed.Jobs)
         {
-            var entry = new RunningJob(job, _interrupt.Token);
+            var entry = new RunningJob(job, _interruptToken);
             _running.AddOrUpdate(job.Id, entry, (_, previous) =>
             {
                 // The job is ours again under a new lease while an older run of it is still held here (its
@@ -265,6 +265,14 @@ public sealed partial class JobProcessor
         _running.TryRemove(new KeyValuePair<long, RunningJob>(entry.Job.Id, entry));
         entry.Dispose();
         if (releaseSlot && _workers.TryGetValue(entry.Job.Queue, out var worker))
+        {
+            ReleaseSlot(worker, entry);
+        }
+    }
+
+    private static void ReleaseSlot(QueueWorker worker, RunningJob entry)
+    {
+        if (entry.TryReleaseSlot())
         {
             worker.Outstanding.Release();
         }

@@ -99,7 +99,7 @@ public sealed partial class JobProcessor
         {
             // The handler ignored its timeout: its slot is free for other jobs, but the job stays held (its lease
             // heartbeated, its scope alive) until the handler really ends, so it never runs twice at once.
-            worker.Outstanding.Release();
+            ReleaseSlot(worker, entry);
             _ = FinishAbandonedAsync(entry, abandoned, scope, error!, tags);
             activity?.SetStatus(ActivityStatusCode.Error, error!.Message);
             return;
@@ -117,7 +117,7 @@ public sealed partial class JobProcessor
 
         // The handler is done: its slot may be claimed again now, so the next claim shares a commit with this
         // outcome (group commit). The lease itself is held, and heartbeated, until the outcome commits.
-        worker.Outstanding.Release();
+        ReleaseSlot(worker, entry);
         var report = ReportAsync(entry, error, context?.SnoozeDelay, tags);
         _reports.TryAdd(report, 0);
         _ = report.ContinueWith(t => _reports.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -22,6 +22,10 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _reports = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _interrupt = new();
+
+    // Taken once: the claim's commit callback builds entries from it, and a token stays usable after its source is
+    // disposed (reading _interrupt.Token then would throw on the writer thread).
+    private readonly CancellationToken _interruptToken;
     private Task _heartbeat = Task.CompletedTask;
     private Task _maintenance = Task.CompletedTask;
     private int _started;
@@ -45,6 +49,7 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         _queue = queue;
         _handlers = handlers;
         _services = services;
+        _interruptToken = _interrupt.Token;
         _options = queue.Options;
         _time = queue.Time;
         _logger = queue.LoggerFactory.CreateLogger<JobProcessor>();

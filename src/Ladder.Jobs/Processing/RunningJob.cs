@@ -12,6 +12,7 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
     private Task? _cancelling;
     private int _reason;
     private int _finished;
+    private int _slotReleased;
 
     public ClaimedJob Job { get; } = job;
 
@@ -22,6 +23,12 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
 
     /// <summary>Claims the right to report this job's outcome once (a worker, or shutdown giving it back).</summary>
     public bool TryFinish() => Interlocked.Exchange(ref _finished, 1) == 0;
+
+    /// <summary>
+    /// Claims the right to free this job's handler slot once. A handler that ignored its timeout frees its slot early
+    /// and keeps its job held; shutdown may then give that job back, and must not free the slot a second time.
+    /// </summary>
+    public bool TryReleaseSlot() => Interlocked.Exchange(ref _slotReleased, 1) == 0;
 
     public void Cancel(int reason)
     {
