@@ -64,6 +64,13 @@ return await new WorkerHost()
         await Task.Delay(request.Ms, ct);
         return Environment.ProcessId;
     })
+    .Map<SleepRequest, int>("cancel-throws", async (request, ct) =>
+    {
+        // Honours cancellation, but one of its cancellation callbacks throws: the handler's bug, not the worker's.
+        using var registration = ct.Register(static () => throw new InvalidOperationException("a cancellation callback failed"));
+        await Task.Delay(request.Ms, ct);
+        return Environment.ProcessId;
+    })
     .Map<SleepRequest, int>("block", (request, ct) =>
     {
         // Synchronous and honours cancellation: blocks its thread until the cancel frame arrives (or the time is up).

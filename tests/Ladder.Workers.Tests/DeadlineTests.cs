@@ -77,7 +77,9 @@ public sealed class DeadlineTests
     public async Task Invoke_WhenSynchronousHandlerHonoursCancel_ReadsTheCancelFrameAndKeepsTheWorker(CancellationToken ct)
     {
         // The handler blocks the thread that read its call: the cancel frame must still be read (by the other thread).
-        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+        var options = Support.Options(spare: false);
+        options.CancelGrace = TimeSpan.FromSeconds(10); // Generous: a clean stop ends the wait at once.
+        await using var pool = await Support.StartAsync(options, ct);
 
         var result = await pool.SleepAsync("block", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
 
@@ -86,6 +88,27 @@ public sealed class DeadlineTests
         pool.GetStats().Kills.Should().Be(0, "the synchronous handler saw its token cancelled and stopped within the grace");
         var next = await pool.SleepAsync("block", 0, Support.Generous, ct);
         next.Value.Should().Be(result.WorkerProcessId, "the same worker serves the next call");
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenACancellationCallbackThrows_TheWorkerSurvivesIt(CancellationToken ct)
+    {
+        // The worker host cancels a call's token off its reading thread: a callback that throws must not take the
+        // reading thread, and with it the worker, down.
+        var options = Support.Options(spare: false);
+        options.CancelGrace = TimeSpan.FromSeconds(10);
+        await using var pool = await Support.StartAsync(options, ct);
+
+        var result = await pool.SleepAsync("cancel-throws", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
+
+        result.WasTimeout.Should().BeTrue();
+        await pool.WaitUntilAsync(s => s.Quarantined == 0, ct);
+        var stats = pool.GetStats();
+        stats.Crashes.Should().Be(0, "the throwing callback is the handler's problem; the worker answered the cancel");
+        stats.Kills.Should().Be(0, "the handler stopped within the grace");
+        var next = await pool.SleepAsync("sleep", 0, Support.Generous, ct);
+        next.Value.Should().Be(result.WorkerProcessId, "the worker that answered the cancel lives on and serves the next call");
+        pool.GetStats().Crashes.Should().Be(0);
     }
 
     [Test, CancelAfter(120_000)]

@@ -127,8 +127,18 @@ public sealed partial class WorkerHost
                                 cancel = frame.CallId == _currentId ? _current : null;
                             }
 
-                            // Outside the lock: the handler's cancellation callbacks run here.
-                            cancel?.Cancel();
+                            // Outside the lock, and not inline: the handler's cancellation callbacks (and the
+                            // continuations awaiting its token) run on the thread pool, so a callback that blocks
+                            // cannot stall this reading thread and one that throws cannot kill it (and the worker).
+                            try
+                            {
+                                _ = cancel?.CancelAsync();
+                            }
+                            catch (ObjectDisposedException)
+                            {
+                                // The call ended meanwhile: nothing left to cancel.
+                            }
+
                             break;
                         default:
                             throw new ProtocolViolationException($"unexpected {frame.Type} frame");

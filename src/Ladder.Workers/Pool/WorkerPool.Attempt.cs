@@ -178,11 +178,20 @@ public sealed partial class WorkerPool
     /// <summary>Soft cancel, grace, then kill the process group; a worker that stopped in time rejoins the pool.</summary>
     private async Task SettleAsync(WorkerProcess worker, CallState call)
     {
-        // Not awaited: a worker that stopped reading stdin (frozen, its pipe full) would hold the write, and the kill
-        // below, which breaks the pipe and so ends the write, must not wait for it.
-        _ = Task.Run(() => worker.SendCancelAsync(call.Id));
+        // Off this thread and never awaited alone: a worker that stopped reading stdin (frozen, its pipe full) would
+        // hold the write, and the kill below, which breaks the pipe and so ends the write, must not wait for it.
+        var sent = Task.Run(() => worker.SendCancelAsync(call.Id));
         using var graceCts = new CancellationTokenSource();
         var grace = Task.Delay(_options.CancelGrace, _time, graceCts.Token);
+
+        // The grace is the worker's time to react to the cancel, so it runs from the write (on a busy machine the
+        // write itself may come late); a write still pending after one grace (a frozen worker) holds nothing.
+        await Task.WhenAny(sent, grace, call.Response.Task).ConfigureAwait(false);
+        if (!grace.IsCompleted && !call.Response.Task.IsCompleted)
+        {
+            grace = Task.Delay(_options.CancelGrace, _time, graceCts.Token);
+        }
+
         await Task.WhenAny(call.Response.Task, grace).ConfigureAwait(false);
         await graceCts.CancelAsync().ConfigureAwait(false);
 

@@ -130,7 +130,10 @@ internal sealed partial class WorkerProcess
     /// <summary>Asks the worker to exit, waits up to <paramref name="wait"/>, then kills it. True when the exit was observed.</summary>
     public async Task<bool> StopAsync(TimeSpan wait)
     {
-        await SendShutdownAsync().ConfigureAwait(false);
+        // Not awaited, and off the caller's thread (a small frame is written synchronously): a worker that stopped
+        // reading stdin (frozen, its pipe full) would hold the write, and the bounded wait and the kill must not
+        // wait for it; Dispose stops every worker from one loop.
+        _ = Task.Run(SendShutdownAsync);
         if (await WaitForExitAsync(wait).ConfigureAwait(false))
         {
             KillGroup();
