@@ -115,6 +115,11 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         }
     }
 
+    /// <remarks>
+    /// Never inlined: MemoryCache's lookup inlines into it, and inlined once more into a caller's method the whole body
+    /// made the caller's frame big and spill-heavy (measured: an awaited hit at 1.67× MemoryCache inlined, 1.19× not).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public bool TryGetCurrent(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         if (TryGetEntry(key, out var entry) && IsCurrent(entry.Stamp))
