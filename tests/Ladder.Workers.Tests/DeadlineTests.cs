@@ -111,6 +111,30 @@ public sealed class DeadlineTests
         pool.GetStats().Crashes.Should().Be(0);
     }
 
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_OfALargeRequestToAFrozenWorker_TimesOutAtItsDeadline_AndTheWorkerIsKilled(CancellationToken ct)
+    {
+        // A frozen worker (SIGSTOP: it reads nothing) cannot take a request larger than its stdin pipe's buffer. The
+        // deadline runs while the request is written, so the call still ends on time and the kill ends the write.
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+        var pid = await pool.PidAsync();
+        using (var freeze = Process.Start("kill", ["-STOP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await freeze.WaitForExitAsync(ct);
+            freeze.ExitCode.Should().Be(0);
+        }
+
+        var result = await pool.InvokeBytesAsync("bytes", new byte[4 * 1024 * 1024], new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(500) }, ct);
+
+        result.WasTimeout.Should().BeTrue();
+        await pool.WaitUntilAsync(s => s.Quarantined == 0 && s.IdleWorkers == 1, ct);
+        pool.GetStats().Kills.Should().Be(1, "a frozen worker never answers the cancel: the grace ends in a kill");
+        var next = await pool.SleepAsync("sleep", 0, Support.Generous, ct);
+        next.Value.Should().NotBe(pid);
+        await pool.DisposeAsync();
+        Support.AssertNothingLeftOf(pid, next.Value);
+    }
+
     [Test, CancelAfter(120_000)]
     public async Task Invoke_WhenWorkerIsKilled_ItsReplacementStartsBeforeTheKilledWorkerExits(CancellationToken ct)
     {

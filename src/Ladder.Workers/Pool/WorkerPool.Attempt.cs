@@ -72,7 +72,7 @@ public sealed partial class WorkerPool
         WorkerProcess worker, string operation, byte[] prefix, ReadOnlyMemory<byte> payload, TimeSpan deadline, int attempt, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var call = await worker.StartCallAsync(operation, payload, prefix).ConfigureAwait(false);
+        var call = worker.StartCall(operation, payload, prefix);
         var response = call.Response.Task;
         try
         {

@@ -99,8 +99,12 @@ internal sealed partial class WorkerProcess
         return ReadHelloAsync(hello.Task);
     }
 
-    /// <summary>Sends a call; the returned state completes with the response frame or fails with the crash.</summary>
-    public async Task<CallState> StartCallAsync(string operation, ReadOnlyMemory<byte> payload, byte[] operationPrefix)
+    /// <summary>
+    /// Sends a call; the returned state completes with the response frame or fails with the crash. The write may still
+    /// be in progress when this returns (a large frame): the caller's deadline runs meanwhile, so a worker that stopped
+    /// reading its stdin (frozen) cannot hold the call past it; the kill ends the write.
+    /// </summary>
+    public CallState StartCall(string operation, ReadOnlyMemory<byte> payload, byte[] operationPrefix)
     {
         var state = new CallState(Interlocked.Increment(ref _nextCallId), operation);
         Volatile.Write(ref _current, state);
@@ -111,8 +115,9 @@ internal sealed partial class WorkerProcess
             return state;
         }
 
-        // A broken pipe means the worker died: the reader sees the end of stdout and fails the call with the exit details.
-        await TryWriteAsync(FrameType.Call, state.Id, operationPrefix, payload).ConfigureAwait(false);
+        // A broken pipe means the worker died: the reader sees the end of stdout and fails the call with the exit
+        // details. The write never throws (TryWriteAsync logs what fails), so nothing needs to observe it.
+        _ = TryWriteAsync(FrameType.Call, state.Id, operationPrefix, payload);
         return state;
     }
 
