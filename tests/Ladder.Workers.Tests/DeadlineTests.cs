@@ -57,11 +57,7 @@ public sealed class DeadlineTests
     [Test, CancelAfter(60_000)]
     public async Task Invoke_WhenHandlerHonoursCancel_KeepsTheWorkerAlive(CancellationToken ct)
     {
-        var options = Support.Options(spare: false);
-        // A generous grace: a clean stop ends the wait at once, and a cold first cancel on a busy machine may take a
-        // while; this test is about the worker surviving a cancel it honours, not about how fast it answers.
-        options.CancelGrace = TimeSpan.FromSeconds(10);
-        await using var pool = await Support.StartAsync(options, ct);
+        await using var pool = await Support.StartPatientAsync(ct);
 
         var result = await pool.SleepAsync("sleep", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(500) }, ct);
 
@@ -77,9 +73,7 @@ public sealed class DeadlineTests
     public async Task Invoke_WhenSynchronousHandlerHonoursCancel_ReadsTheCancelFrameAndKeepsTheWorker(CancellationToken ct)
     {
         // The handler blocks the thread that read its call: the cancel frame must still be read (by the other thread).
-        var options = Support.Options(spare: false);
-        options.CancelGrace = TimeSpan.FromSeconds(10); // Generous: a clean stop ends the wait at once.
-        await using var pool = await Support.StartAsync(options, ct);
+        await using var pool = await Support.StartPatientAsync(ct);
 
         var result = await pool.SleepAsync("block", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
 
@@ -95,9 +89,7 @@ public sealed class DeadlineTests
     {
         // The worker host cancels a call's token off its reading thread: a callback that throws must not take the
         // reading thread, and with it the worker, down.
-        var options = Support.Options(spare: false);
-        options.CancelGrace = TimeSpan.FromSeconds(10);
-        await using var pool = await Support.StartAsync(options, ct);
+        await using var pool = await Support.StartPatientAsync(ct);
 
         var result = await pool.SleepAsync("cancel-throws", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
 

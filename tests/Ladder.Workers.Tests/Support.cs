@@ -11,6 +11,20 @@ internal static class Support
 
     public static readonly WorkerCallOptions Generous = new() { Deadline = TimeSpan.FromSeconds(60) };
 
+    /// <summary>
+    /// A generous cancel grace for tests about a worker that honours its cancel: a clean stop ends the wait at once,
+    /// and a cold first cancel on a busy machine may take a while; such tests are not about how fast it answers.
+    /// </summary>
+    public static readonly TimeSpan GenerousGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>One warm worker (no spare) whose cancels get <see cref="GenerousGrace"/>.</summary>
+    public static Task<WorkerPool> StartPatientAsync(CancellationToken cancellationToken)
+    {
+        var options = Options(spare: false);
+        options.CancelGrace = GenerousGrace;
+        return StartAsync(options, cancellationToken);
+    }
+
     public static WorkerPoolOptions Options(int workers = 1, bool spare = true)
     {
         var options = new WorkerPoolOptions
