@@ -94,6 +94,43 @@ public sealed class FaultTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task LoadHonouringItsTimeoutToken_FailsWithTheTimeout_NotWithItsOwnCancellation(CancellationToken cancellationToken)
+    {
+        var time = new CountingTimeProvider();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        using var cache = new LadderCache(
+            new LadderCachingOptions().View<string, string>("page", view => view
+                .DependsOn("player")
+                .Load(async (key, ct) =>
+                {
+                    if (Interlocked.Increment(ref calls) == 1)
+                    {
+                        started.TrySetResult();
+                        await Task.Delay(Timeout.InfiniteTimeSpan, ct); // Ends as soon as the timeout cancels its token.
+                    }
+
+                    return key;
+                })
+                .LoadTimeout(TimeSpan.FromSeconds(5))),
+            time);
+        var page = cache.View<string, string>("page");
+
+        var waiters = Enumerable.Range(0, 4).Select(_ => page.GetAsync("a", cancellationToken).AsTask()).ToArray();
+        await started.Task.WaitAsync(cancellationToken);
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        foreach (var waiter in waiters)
+        {
+            var act = () => waiter;
+            (await act.Should().ThrowAsync<CacheLoadTimeoutException>()).Which.Timeout.Should().Be(TimeSpan.FromSeconds(5));
+        }
+
+        (await page.GetAsync("a", cancellationToken)).Should().Be("a", "the key is free for a new load");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task TimedOutLoad_WithFailSafe_ServesLastGoodValue(CancellationToken cancellationToken)
     {
         var time = new CountingTimeProvider();

@@ -144,6 +144,15 @@ internal sealed partial class ViewCore<TKey, TValue>
             }
         }
 
+        if (failure is OperationCanceledException && timeout is { IsCancellationRequested: true } && Options.LoadTimeout is { } limit)
+        {
+            // The loader honoured its timeout token and may have ended before the timeout's own callback ran (the
+            // token's callbacks run latest-registered first, so its continuation can get here and unregister that
+            // callback): this is the timeout, reported as such, not a failure of the load.
+            OnTimedOut(key, flight, limit, started);
+            return;
+        }
+
         // Nothing is stored: a failed load poisons no entry. The flight leaves the map before it faults, so a waiter
         // that retries at once never joins the faulted flight.
         _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));

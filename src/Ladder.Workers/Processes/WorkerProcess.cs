@@ -197,20 +197,36 @@ internal sealed partial class WorkerProcess
         return TryWriteSlowAsync(type, callId, prefix, data);
     }
 
-    private async Task TryWriteSlowAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
+    private Task TryWriteSlowAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        // The frame (a copy of the request) is built before the wait for the write lock: once StartCall returns, the
+        // caller may reuse its buffer (a call can time out and return while an earlier write still holds the lock).
+        var frame = FrameIO.RentFrame(type, callId, prefix.Span, data.Span, int.MaxValue, out var length);
+        return WriteFrameAsync(type, frame, length);
+    }
+
+    private async Task WriteFrameAsync(FrameType type, byte[] frame, int length)
+    {
         try
         {
-            await FrameIO.WriteAsync(_stdin, type, callId, prefix, data, int.MaxValue, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
+            await _writeLock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                await _stdin.WriteAsync(frame.AsMemory(0, length)).ConfigureAwait(false);
+                await _stdin.FlushAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
         }
         finally
         {
-            _writeLock.Release();
+            FrameIO.ReturnFrame(frame);
         }
     }
 

@@ -18,9 +18,12 @@ internal static class FrameIO
 
     private const int LengthSize = 4;
 
-    /// <summary>Writes one frame; <paramref name="prefix"/> and <paramref name="data"/> are concatenated as the frame's data.</summary>
-    public static async ValueTask WriteAsync(
-        Stream stream, FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data, int maxBody, CancellationToken cancellationToken)
+    /// <summary>
+    /// Builds one frame in a buffer rented from the shared pool (return it with <see cref="ReturnFrame"/>);
+    /// <paramref name="prefix"/> and <paramref name="data"/> are concatenated as the frame's data.
+    /// </summary>
+    /// <exception cref="ProtocolViolationException">The frame would exceed <paramref name="maxBody"/>.</exception>
+    public static byte[] RentFrame(FrameType type, long callId, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, int maxBody, out int length)
     {
         var body = BodyHeaderSize + prefix.Length + data.Length;
         if (body > maxBody)
@@ -28,46 +31,31 @@ internal static class FrameIO
             throw new ProtocolViolationException($"a {type} frame of {body} bytes exceeds the cap of {maxBody} bytes");
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(LengthSize + body);
-        try
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(buffer, body);
-            buffer[LengthSize] = (byte)type;
-            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(LengthSize + 1), callId);
-            prefix.Span.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize));
-            data.Span.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize + prefix.Length));
-            await stream.WriteAsync(buffer.AsMemory(0, LengthSize + body), cancellationToken).ConfigureAwait(false);
-            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        length = LengthSize + body;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        BinaryPrimitives.WriteInt32LittleEndian(buffer, body);
+        buffer[LengthSize] = (byte)type;
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(LengthSize + 1), callId);
+        prefix.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize));
+        data.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize + prefix.Length));
+        return buffer;
     }
 
+    public static void ReturnFrame(byte[] frame) => ArrayPool<byte>.Shared.Return(frame);
+
     /// <summary>Writes one frame synchronously (the worker side writes from one thread at a time, under a lock).</summary>
+    /// <exception cref="ProtocolViolationException">The frame would exceed <paramref name="maxBody"/>.</exception>
     public static void Write(Stream stream, FrameType type, long callId, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, int maxBody)
     {
-        var body = BodyHeaderSize + prefix.Length + data.Length;
-        if (body > maxBody)
-        {
-            throw new ProtocolViolationException($"a {type} frame of {body} bytes exceeds the cap of {maxBody} bytes");
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(LengthSize + body);
+        var buffer = RentFrame(type, callId, prefix, data, maxBody, out var length);
         try
         {
-            BinaryPrimitives.WriteInt32LittleEndian(buffer, body);
-            buffer[LengthSize] = (byte)type;
-            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(LengthSize + 1), callId);
-            prefix.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize));
-            data.CopyTo(buffer.AsSpan(LengthSize + BodyHeaderSize + prefix.Length));
-            stream.Write(buffer, 0, LengthSize + body);
+            stream.Write(buffer, 0, length);
             stream.Flush();
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ReturnFrame(buffer);
         }
     }
 
