@@ -144,12 +144,12 @@ internal sealed partial class ViewCore<TKey, TValue>
             }
         }
 
-        if (failure is OperationCanceledException && timeout is { IsCancellationRequested: true } && Options.LoadTimeout is { } limit)
+        if (failure is OperationCanceledException && timeout is { IsCancellationRequested: true } && Options.LoadTimeout is { } timedOutAfter)
         {
             // The loader honoured its timeout token and may have ended before the timeout's own callback ran (the
             // token's callbacks run latest-registered first, so its continuation can get here and unregister that
             // callback): this is the timeout, reported as such, not a failure of the load.
-            OnTimedOut(key, flight, limit, started);
+            OnTimedOut(key, flight, timedOutAfter, started);
             return;
         }
 
