@@ -104,13 +104,16 @@ public sealed class FaultTests
                 .DependsOn("player")
                 .Load(async (key, ct) =>
                 {
-                    if (Interlocked.Increment(ref calls) == 1)
+                    if (Interlocked.Increment(ref calls) > 1)
                     {
-                        started.TrySetResult();
-                        await Task.Delay(Timeout.InfiniteTimeSpan, ct); // Ends as soon as the timeout cancels its token.
+                        return key;
                     }
 
-                    return key;
+                    // Ends inside its token's cancellation, before the cache's own timeout callback would run.
+                    var gate = new TaskCompletionSource<string>(); // Continuations inline: the loader ends within the cancel.
+                    await using var registration = ct.Register(() => gate.TrySetCanceled(ct));
+                    started.TrySetResult();
+                    return await gate.Task;
                 })
                 .LoadTimeout(TimeSpan.FromSeconds(5))),
             time);
