@@ -43,10 +43,8 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     internal string FullPath { get; }
 
-    internal (long Batches, long Operations) WriterStats => (_writer.Batches, _writer.Operations);
-
-    /// <summary>Commits so far, and how many of them ran at <c>synchronous=FULL</c> (tests).</summary>
-    internal (long Batches, long Flushed) WriterCommits => (_writer.Batches, _writer.FlushedBatches);
+    /// <summary>Commits so far, the operations they held, and how many ran at <c>synchronous=FULL</c> (tests, benchmarks).</summary>
+    internal (long Batches, long Operations, long Flushed) WriterStats => (_writer.Batches, _writer.Operations, _writer.FlushedBatches);
 
     internal bool IsWriterRunning => _writer.IsRunning && Volatile.Read(ref _disposed) == 0;
 

@@ -146,9 +146,9 @@ internal sealed partial class ViewCore<TKey, TValue>
 
         if (failure is OperationCanceledException && timeout is { IsCancellationRequested: true } && Options.LoadTimeout is { } timedOutAfter)
         {
-            // The loader honoured its timeout token and may have ended before the timeout's own callback ran (the
-            // token's callbacks run latest-registered first, so its continuation can get here and unregister that
-            // callback): this is the timeout, reported as such, not a failure of the load.
+            // The loader honoured its timeout token and got here before the timeout's own callback ran (it saw the
+            // token cancelled on another thread, or another callback on the token ended it first), and disposing
+            // the registration above may have cancelled that callback: this is the timeout, reported as such.
             OnTimedOut(key, flight, timedOutAfter, started);
             return;
         }

@@ -132,11 +132,12 @@ public sealed partial class WorkerHost
                             // cannot stall this reading thread and one that throws cannot kill it (and the worker).
                             try
                             {
-                                _ = cancel?.CancelAsync();
+                                // A throwing callback faults this task; observed, so it is not reported as unobserved.
+                                cancel?.CancelAsync().ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                             }
                             catch (ObjectDisposedException)
                             {
-                                // The call ended meanwhile: nothing left to cancel.
+                                // The session is ending (it disposes the last call's source): nothing left to cancel.
                             }
 
                             break;

@@ -17,8 +17,9 @@ internal sealed partial class WorkerProcess
     private const int HandshakeAccepted = 1;
     private const int HandshakeAbandoned = 2;
 
-    // Length prefix included: no more than PIPE_BUF and the one-page buffer a pipe gets when the user's pipe quota is spent.
-    private const int SyncWriteLimit = 4096 - 4;
+    // Whole frames, length prefix included: no more than PIPE_BUF and the one-page buffer a pipe gets when the user's
+    // pipe quota is spent.
+    private const int SyncWriteLimit = 4096;
 
     private readonly Process _process;
     private readonly Stream _stdin;
@@ -173,61 +174,62 @@ internal sealed partial class WorkerProcess
 
     private Task TryWriteAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
     {
+        // The frame (a copy of the request) is built at once: once StartCall returns, the caller may reuse its buffer
+        // (a call can time out and return while an earlier write still holds the lock).
+        var frame = FrameIO.RentFrame(type, callId, prefix.Span, data.Span, int.MaxValue, out var length);
+
         // A small frame goes out with one plain write(2) on the caller's thread: it fits in the pipe's smallest buffer
         // (one page), and the worker's reader drains the pipe continuously, so the write does not block. An async write
         // would also turn stdin into a non-blocking descriptor registered with the socket engine, for good.
-        if (FrameIO.BodyHeaderSize + prefix.Length + data.Length <= SyncWriteLimit && _writeLock.Wait(0))
+        if (length <= SyncWriteLimit && _writeLock.Wait(0))
         {
-            try
-            {
-                FrameIO.Write(_stdin, type, callId, prefix.Span, data.Span, int.MaxValue);
-            }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-            {
-                Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
-            }
-            finally
-            {
-                _writeLock.Release();
-            }
-
+            WriteFrame(type, frame, length);
             return Task.CompletedTask;
         }
 
-        return TryWriteSlowAsync(type, callId, prefix, data);
-    }
-
-    private Task TryWriteSlowAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
-    {
-        // The frame (a copy of the request) is built before the wait for the write lock: once StartCall returns, the
-        // caller may reuse its buffer (a call can time out and return while an earlier write still holds the lock).
-        var frame = FrameIO.RentFrame(type, callId, prefix.Span, data.Span, int.MaxValue, out var length);
         return WriteFrameAsync(type, frame, length);
     }
 
     private async Task WriteFrameAsync(FrameType type, byte[] frame, int length)
     {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _writeLock.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                await _stdin.WriteAsync(frame.AsMemory(0, length)).ConfigureAwait(false);
-                await _stdin.FlushAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-            {
-                Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
-            }
-            finally
-            {
-                _writeLock.Release();
-            }
+            await _stdin.WriteAsync(frame.AsMemory(0, length)).ConfigureAwait(false);
+            await _stdin.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
         }
         finally
         {
-            FrameIO.ReturnFrame(frame);
+            Written(frame);
         }
+    }
+
+    /// <summary>Writes a rented frame under the write lock (held by the caller).</summary>
+    private void WriteFrame(FrameType type, byte[] frame, int length)
+    {
+        try
+        {
+            _stdin.Write(frame, 0, length);
+            _stdin.Flush();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
+        }
+        finally
+        {
+            Written(frame);
+        }
+    }
+
+    private void Written(byte[] frame)
+    {
+        _writeLock.Release();
+        FrameIO.ReturnFrame(frame);
     }
 
     private static ProcessStartInfo CreateStartInfo(WorkerPoolOptions options)
