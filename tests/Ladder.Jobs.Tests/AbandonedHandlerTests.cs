@@ -4,21 +4,13 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Ladder.Jobs.Tests;
 
 /// <summary>A handler that ignores its timeout: its slot is freed, but its job is not run again until it ends.</summary>
-public sealed class AbandonedHandlerTests
+public sealed class AbandonedHandlerTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
     [Test]
     [CancelAfter(60_000)]
     public async Task HandlerIgnoringItsTimeout_KeepsItsScopeAndItsJob_UntilItEnds(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), o =>
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o =>
         {
             o.TimeoutGrace = TimeSpan.FromMilliseconds(100);
             o.RetryBaseDelay = TimeSpan.Zero;
@@ -82,7 +74,7 @@ public sealed class AbandonedHandlerTests
     [CancelAfter(60_000)]
     public async Task Shutdown_WhileAHandlerIgnoringItsTimeoutStillHoldsItsJob_GivesItBackWithoutFreeingItsSlotTwice(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), o =>
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o =>
         {
             o.TimeoutGrace = TimeSpan.FromMilliseconds(100);
             o.ShutdownGrace = TimeSpan.FromMilliseconds(100);

@@ -6,16 +6,8 @@ using Microsoft.Extensions.Options;
 
 namespace Ladder.Jobs.Tests;
 
-public sealed class DependencyInjectionTests
+public sealed class DependencyInjectionTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
     public sealed class EchoHandler(Recorder recorder) : IJobHandler<Echo>
     {
         public Task HandleAsync(Echo args, JobContext context, CancellationToken cancellationToken)
@@ -37,7 +29,7 @@ public sealed class DependencyInjectionTests
         var other = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSingleton<Recorder>();
-        builder.Services.AddLadderJobs(o => o.Path = _folder.File("jobs.db"))
+        builder.Services.AddLadderJobs(o => o.Path = Folder.File("jobs.db"))
             .AddHandler<Echo, EchoHandler>()
             .AddHandler<Other>((args, context, _) =>
             {
@@ -84,7 +76,7 @@ public sealed class DependencyInjectionTests
     [CancelAfter(60_000)]
     public async Task HealthCheck_AfterTheQueueIsDisposed_IsUnhealthy(CancellationToken ct)
     {
-        var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
         var check = new JobQueueHealthCheck(queue);
         (await check.CheckHealthAsync(new HealthCheckContext(), ct)).Status.Should().Be(HealthStatus.Healthy);
 

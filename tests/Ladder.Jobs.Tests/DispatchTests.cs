@@ -3,22 +3,14 @@ using Ladder.Jobs.Tests.Support;
 namespace Ladder.Jobs.Tests;
 
 /// <summary>Claimed jobs are handed to the handler tasks from the claim's commit callback, on the writer thread.</summary>
-public sealed class DispatchTests
+public sealed class DispatchTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
     [Test]
     [CancelAfter(60_000)]
     public async Task AHandlerThatBlocksItsThread_NeverBlocksTheWriter(CancellationToken ct)
     {
         // If dispatch ran the handler inline on the writer thread, the enqueue below could never commit.
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
         using var release = new ManualResetEventSlim();
         var blocking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var released = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -3,21 +3,13 @@ using Microsoft.Data.Sqlite;
 
 namespace Ladder.Jobs.Tests;
 
-public sealed class EnqueueTests
+public sealed class EnqueueTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
     [Test]
     [CancelAfter(60_000)]
     public async Task Enqueue_TypedArgs_StoresKindPayloadAndOptions(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
 
         var result = await queue.EnqueueAsync(new Echo(7), new JobOptions { Queue = "q", Priority = 3, MaxAttempts = 2, Timeout = TimeSpan.FromSeconds(9) }, ct);
 
@@ -36,7 +28,7 @@ public sealed class EnqueueTests
     [CancelAfter(60_000)]
     public async Task Enqueue_SameUniqueKeyTwice_InsertsOnceAndReturnsTheExistingJob(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
 
         var first = await queue.EnqueueAsync(new Echo(1), new JobOptions { UniqueKey = "replay-hash" }, ct);
         var second = await queue.EnqueueAsync(new Echo(2), new JobOptions { UniqueKey = "replay-hash" }, ct);
@@ -52,7 +44,7 @@ public sealed class EnqueueTests
     [CancelAfter(60_000)]
     public async Task EnqueueBatch_ManyConcurrentDuplicates_InsertsEachKeyExactlyOnce(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
         using var gate = new SemaphoreSlim(0);
         var tasks = Enumerable.Range(0, 8).Select(async _ =>
         {
@@ -72,7 +64,7 @@ public sealed class EnqueueTests
     [CancelAfter(60_000)]
     public async Task Enqueue_WithInvalidOptions_ThrowsAndEnqueuesNothing(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
 
         var both = () => queue.EnqueueBatchAsync([JobRequest.For(new Echo(1)), JobRequest.For(new Echo(2), new JobOptions { RunAt = DateTimeOffset.UnixEpoch, Delay = TimeSpan.FromSeconds(1) })], ct);
         var attempts = () => queue.EnqueueAsync(new Echo(1), new JobOptions { MaxAttempts = 0 }, ct);
@@ -86,7 +78,7 @@ public sealed class EnqueueTests
     [CancelAfter(60_000)]
     public async Task Enqueue_AfterDispose_ThrowsObjectDisposed()
     {
-        var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
         await queue.DisposeAsync();
         await queue.DisposeAsync();
 
@@ -99,7 +91,7 @@ public sealed class EnqueueTests
     [CancelAfter(60_000)]
     public async Task Enqueue_WhileAnotherConnectionHoldsTheWriteLock_WaitsAndSucceeds(CancellationToken ct)
     {
-        var path = _folder.File("jobs.db");
+        var path = Folder.File("jobs.db");
         await using var queue = JobQueue.Open(TestOptions.For(path));
         await using var other = new SqliteConnection($"Data Source={path};Pooling=false");
         other.Open();

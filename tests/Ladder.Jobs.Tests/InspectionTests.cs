@@ -3,22 +3,14 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Ladder.Jobs.Tests;
 
-public sealed class InspectionTests
+public sealed class InspectionTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
     private FakeTimeProvider _time = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        _folder = new TempFolder();
-        _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    }
+    public void SetUp() => _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
-    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), configure), _time);
+    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), configure), _time);
 
     [Test]
     [CancelAfter(60_000)]
@@ -121,7 +113,7 @@ public sealed class InspectionTests
     [CancelAfter(60_000)]
     public async Task Checkpoint_TruncatesTheWal(CancellationToken ct)
     {
-        var path = _folder.File("jobs.db");
+        var path = Folder.File("jobs.db");
         await using var queue = Open();
         await queue.EnqueueBatchAsync([.. Enumerable.Range(0, 500).Select(i => JobRequest.For(new Echo(i)))], ct);
         new FileInfo(path + "-wal").Length.Should().BeGreaterThan(0);

@@ -3,21 +3,13 @@ using Ladder.Jobs.Tests.Support;
 namespace Ladder.Jobs.Tests;
 
 /// <summary>Jobs interrupted by shutdown go back to the queue without spending an attempt.</summary>
-public sealed class InterruptTests
+public sealed class InterruptTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
     [Test]
     [CancelAfter(60_000)]
     public async Task Stop_WithHandlerWrappingItsCancellationInAnotherException_GivesTheJobBackWithoutSpendingAnAttempt(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), o => o.ShutdownGrace = TimeSpan.FromMilliseconds(100)));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o => o.ShutdownGrace = TimeSpan.FromMilliseconds(100)));
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var threw = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, _, token) =>

@@ -4,23 +4,15 @@ using Microsoft.Extensions.Time.Testing;
 namespace Ladder.Jobs.Tests;
 
 /// <summary>The lease protocol through the queue's internal API, with time from a FakeTimeProvider.</summary>
-public sealed class LeaseTests
+public sealed class LeaseTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
     private FakeTimeProvider _time = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        _folder = new TempFolder();
-        _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    }
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
+    public void SetUp() => _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     private JobQueue Open(Action<LadderJobsOptions>? configure = null) =>
-        JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), o =>
+        JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o =>
         {
             o.LeaseDuration = TimeSpan.FromSeconds(30);
             o.RetryBaseDelay = TimeSpan.FromSeconds(10);
@@ -240,7 +232,7 @@ public sealed class LeaseTests
     public async Task TwoQueueInstancesOnOneFile_NeverClaimTheSameJob()
     {
         await using var a = Open();
-        await using var b = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")), _time);
+        await using var b = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")), _time);
         await a.EnqueueBatchAsync([.. Enumerable.Range(0, 200).Select(i => JobRequest.For(new Echo(i)))]);
         using var gate = new SemaphoreSlim(0);
         async Task<List<long>> Drain(JobQueue queue)

@@ -3,17 +3,9 @@ using Ladder.Jobs.Tests.Support;
 namespace Ladder.Jobs.Tests;
 
 /// <summary>Races between a job's runs, its heartbeats, its cancellation and shutdown, driven step by step with signals.</summary>
-public sealed class ProcessorRaceTests
+public sealed class ProcessorRaceTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
-    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), configure));
+    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), configure));
 
     [Test]
     [CancelAfter(60_000)]

@@ -4,17 +4,9 @@ using Microsoft.Data.Sqlite;
 namespace Ladder.Jobs.Tests;
 
 /// <summary>The processor end to end, in real time. PollInterval is 30 s in these tests: quick results prove wake-ups.</summary>
-public sealed class ProcessorTests
+public sealed class ProcessorTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
-    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), configure));
+    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), configure));
 
     [Test]
     [CancelAfter(60_000)]
@@ -405,7 +397,7 @@ public sealed class ProcessorTests
     public async Task TransactionalEnqueue_OnAnotherFile_IsRefused()
     {
         await using var queue = Open();
-        await using var connection = new SqliteConnection($"Data Source={_folder.File("other.db")};Pooling=false");
+        await using var connection = new SqliteConnection($"Data Source={Folder.File("other.db")};Pooling=false");
         connection.Open();
         using var transaction = connection.BeginTransaction();
 

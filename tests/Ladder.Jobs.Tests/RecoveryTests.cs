@@ -4,22 +4,14 @@ using Microsoft.Data.Sqlite;
 namespace Ladder.Jobs.Tests;
 
 /// <summary>Crashes, restarts, and several processes on one file.</summary>
-public sealed class RecoveryTests
+public sealed class RecoveryTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
     [TestCase(1)]
     [TestCase(3)]
     [CancelAfter(60_000)]
     public async Task JobsEnqueued_QueueClosedBeforeRunning_NewInstanceRunsThemAll(int jobs, CancellationToken ct)
     {
-        var path = _folder.File("jobs.db");
+        var path = Folder.File("jobs.db");
         await using (var first = JobQueue.Open(TestOptions.For(path)))
         {
             await first.EnqueueBatchAsync([.. Enumerable.Range(0, jobs).Select(i => JobRequest.For(new Echo(i)))], ct);
@@ -44,7 +36,7 @@ public sealed class RecoveryTests
     [CancelAfter(60_000)]
     public async Task JobsRunning_WhenTheProcessDies_NewInstanceRescuesAndCompletesThem(int jobs, CancellationToken ct)
     {
-        var path = _folder.File("jobs.db");
+        var path = Folder.File("jobs.db");
         var options = TestOptions.For(path, o =>
         {
             o.LeaseDuration = TimeSpan.FromMilliseconds(500);
@@ -95,8 +87,8 @@ public sealed class RecoveryTests
     [CancelAfter(120_000)]
     public async Task TwoProcessesOnOneFile_NeverRunTheSameJob(CancellationToken ct)
     {
-        var db = _folder.File("jobs.db");
-        var runs = _folder.File("runs");
+        var db = Folder.File("jobs.db");
+        var runs = Folder.File("runs");
         const int Jobs = 400;
         // Gate: no handler runs before both processes have started, so both claim from the file side by side.
         using var a = CrashHost.Start(db, Jobs, runs, gate: 2);
@@ -107,7 +99,7 @@ public sealed class RecoveryTests
         (await a.WaitForExitAsync(ct)).Should().Be(0);
         (await b.WaitForExitAsync(ct)).Should().Be(0);
 
-        var perProcess = Directory.GetFiles(_folder.Path, "runs.*").Where(f => !f.EndsWith(".started", StringComparison.Ordinal)).Select(f => File.ReadAllLines(f).Select(int.Parse).ToList()).ToList();
+        var perProcess = Directory.GetFiles(Folder.Path, "runs.*").Where(f => !f.EndsWith(".started", StringComparison.Ordinal)).Select(f => File.ReadAllLines(f).Select(int.Parse).ToList()).ToList();
         var all = perProcess.SelectMany(r => r).ToList();
         all.Should().HaveCount(Jobs, "no crash happened, so every job ran exactly once across both processes");
         all.Should().OnlyHaveUniqueItems().And.BeEquivalentTo(Enumerable.Range(0, Jobs));
@@ -117,8 +109,8 @@ public sealed class RecoveryTests
 
     private async Task RunCrashScenarioAsync(int jobs, int kills, CancellationToken ct)
     {
-        var db = _folder.File("jobs.db");
-        var runs = _folder.File("runs");
+        var db = Folder.File("jobs.db");
+        var runs = Folder.File("runs");
         // CrashHost: concurrency 4 + prefetch 16 leases claimed and not finished, plus as many finished runs whose
         // outcome may not have committed yet (a finished handler frees its slot before its outcome commits).
         const int MaxHeldPerProcess = 2 * (4 + 16);
@@ -143,7 +135,7 @@ public sealed class RecoveryTests
             (await last.WaitForExitAsync(ct)).Should().Be(0);
         }
 
-        var all = Directory.GetFiles(_folder.Path, "runs.*").SelectMany(File.ReadAllLines).Select(int.Parse).ToList();
+        var all = Directory.GetFiles(Folder.Path, "runs.*").SelectMany(File.ReadAllLines).Select(int.Parse).ToList();
         all.Distinct().Should().BeEquivalentTo(Enumerable.Range(0, jobs), "every job ran at least once");
         var duplicates = all.Count - jobs;
         TestContext.Progress.WriteLine($"{jobs} jobs, {killed} kills, {duplicates} duplicate runs");

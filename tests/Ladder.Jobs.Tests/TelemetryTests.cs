@@ -4,16 +4,8 @@ using Ladder.Jobs.Tests.Support;
 
 namespace Ladder.Jobs.Tests;
 
-public sealed class TelemetryTests
+public sealed class TelemetryTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp() => _folder = new TempFolder();
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
-
     [Test]
     [CancelAfter(60_000)]
     public async Task Run_CarriesTheEnqueuersTraceAndCountsOnTheLadderJobsMeter(CancellationToken ct)
@@ -30,7 +22,7 @@ public sealed class TelemetryTests
         meters.Start();
         using var source = new ActivitySource("test");
 
-        await using var queue = JobQueue.Open(TestOptions.For(_folder.File("jobs.db")));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
         var seen = new TaskCompletionSource<(ActivityTraceId Trace, string? Name)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) =>
         {

@@ -7,23 +7,15 @@ namespace Ladder.Jobs.Tests.Storage;
 /// Which commits are flushed: with <see cref="SynchronousMode.Full"/>, a batch holding an enqueue or an outcome commits
 /// at synchronous=FULL, a batch holding only claims or heartbeats at NORMAL (docs/jobs/guarantees.md).
 /// </summary>
-public sealed class WriterDurabilityTests
+public sealed class WriterDurabilityTests : TempFolderTests
 {
-    private TempFolder _folder = null!;
     private FakeTimeProvider _time = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        _folder = new TempFolder();
-        _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    }
-
-    [TearDown]
-    public void TearDown() => _folder.Dispose();
+    public void SetUp() => _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     private JobQueue Open(SynchronousMode mode) =>
-        JobQueue.Open(TestOptions.For(_folder.File("jobs.db"), o => o.Synchronous = mode), _time);
+        JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o => o.Synchronous = mode), _time);
 
     [Test]
     [CancelAfter(60_000)]
@@ -75,9 +67,9 @@ public sealed class WriterDurabilityTests
 
     private static async Task<bool> FlushedAsync(JobQueue queue, Func<Task> step)
     {
-        var before = queue.WriterCommits;
+        var before = queue.WriterStats;
         await step();
-        var after = queue.WriterCommits;
+        var after = queue.WriterStats;
         (after.Batches - before.Batches).Should().Be(1, "each step commits alone");
         return after.Flushed - before.Flushed == 1;
     }

@@ -26,6 +26,18 @@ public sealed class TempFolder : IDisposable
     }
 }
 
+/// <summary>Base of the test classes that open queues on files: a fresh <see cref="TempFolder"/> per test.</summary>
+public abstract class TempFolderTests
+{
+    protected TempFolder Folder { get; private set; } = null!;
+
+    [SetUp]
+    public void CreateFolder() => Folder = new TempFolder();
+
+    [TearDown]
+    public void DeleteFolder() => Folder.Dispose();
+}
+
 /// <summary>Options tuned for tests: short intervals so real-time tests finish quickly.</summary>
 public static class TestOptions
 {
