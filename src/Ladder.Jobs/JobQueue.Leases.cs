@@ -4,9 +4,22 @@ using Ladder.Jobs.Storage;
 namespace Ladder.Jobs;
 
 /// <summary>A job claimed under a lease: everything a processor needs to run it and report its outcome.</summary>
+/// <remarks>
+/// <c>HandlerStarted</c>: whether the claim recorded the handler as started (it runs at once). A job claimed ahead is
+/// recorded when its handler starts (<see cref="Storage.StartMarks"/>); until then a crash does not count as its
+/// rescue. <c>RescuesUnstarted</c>: times its lease expired before its handler was recorded as started.
+/// </remarks>
 internal sealed record ClaimedJob(
     long Id, long LeaseToken, string Queue, string Kind, string Payload, int Attempt, int MaxAttempts, int Rescues,
-    long? TimeoutMs, long CreatedAt, long RunAt, long StartedAt, string? TraceParent, int Priority);
+    long? TimeoutMs, long CreatedAt, long RunAt, long StartedAt, string? TraceParent, int Priority, bool HandlerStarted = true,
+    int RescuesUnstarted = 0)
+{
+    /// <summary>
+    /// Whether the job was rescued before: counted, or before its start was recorded (perhaps a crash right at its
+    /// start). Such a job, claimed ahead, waits for its start mark to commit before its handler runs.
+    /// </summary>
+    public bool WasRescued => Rescues > 0 || RescuesUnstarted > 0;
+}
 
 /// <summary>The jobs a claim took, and when the next job of the queue becomes runnable if it took fewer than asked.</summary>
 internal sealed record ClaimBatch(IReadOnlyList<ClaimedJob> Jobs, long? NextRunAt);
@@ -25,28 +38,27 @@ public sealed partial class JobQueue
     /// <param name="queue">The queue to claim from.</param>
     /// <param name="limit">How many jobs at most.</param>
     /// <param name="onClaimed">Runs on the writer thread once the claim commits, before any later write commits (a cancel of a claimed job is seen after it).</param>
-    internal Task<ClaimBatch> ClaimAsync(string queue, int limit, Action<ClaimBatch>? onClaimed = null)
+    /// <param name="startNow">
+    /// How many of them start their handlers at once (default: all); the claim records them as started. The rest are
+    /// claimed ahead, and recorded as started only when their handlers start.
+    /// </param>
+    internal Task<ClaimBatch> ClaimAsync(string queue, int limit, Action<ClaimBatch>? onClaimed = null, int? startNow = null)
     {
         ThrowIfDisposed();
         var token = Random.Shared.NextInt64(1, long.MaxValue);
+        var atOnce = Math.Clamp(startNow ?? limit, 0, limit);
         return _writer.Run(
             session =>
             {
-                var now = Now();
                 var jobs = new List<ClaimedJob>(limit);
-                using (var reader = session.Command(Sql.Claim, token, now + (long)Options.LeaseDuration.TotalMilliseconds, now, queue, limit).ExecuteReader())
+                var time = Now();
+                var expires = time + (long)Options.LeaseDuration.TotalMilliseconds;
+                var taken = atOnce == 0 ? 0 : ClaimInto(session, jobs, queue, token, time, expires, atOnce, started: true);
+                if (taken == atOnce && limit > atOnce)
                 {
-                    while (reader.Read())
-                    {
-                        jobs.Add(new ClaimedJob(
-                            reader.GetInt64(0), token, queue, reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
-                            reader.GetInt32(5), Sql.NullableInt64(reader, 6), reader.GetInt64(7), reader.GetInt64(8), now,
-                            Sql.NullableString(reader, 9), reader.GetInt32(10)));
-                    }
+                    ClaimInto(session, jobs, queue, token, time, expires, limit - atOnce, started: false);
                 }
 
-                // RETURNING has no order: run in the claim's order.
-                jobs.Sort(static (a, b) => a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority) : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt) : a.Id.CompareTo(b.Id));
                 long? next = null;
                 if (jobs.Count < limit && session.Command(Sql.NextRunAt, queue).ExecuteScalar() is long n)
                 {
@@ -57,7 +69,35 @@ public sealed partial class JobQueue
             },
             durable: false,
             onClaimed,
-            singleStatement: true);
+            singleStatement: atOnce == 0 || atOnce == limit);
+    }
+
+    // Appends up to limit jobs in the claim's order (those starting at once first); returns how many it took.
+    private static int ClaimInto(WriterSession session, List<ClaimedJob> jobs, string queue, long token, long now, long expires, int limit, bool started)
+    {
+        var first = jobs.Count;
+        using (var reader = session.Command(Sql.Claim, token, expires, now, queue, limit, started ? 1 : 0).ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                jobs.Add(new ClaimedJob(
+                    reader.GetInt64(0), token, queue, reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
+                    reader.GetInt32(5), Sql.NullableInt64(reader, 6), reader.GetInt64(7), reader.GetInt64(8), now,
+                    Sql.NullableString(reader, 9), reader.GetInt32(10), started, reader.GetInt32(11)));
+            }
+        }
+
+        // RETURNING has no order: run in the claim's order.
+        jobs.Sort(first, jobs.Count - first, ClaimOrder.Instance);
+        return jobs.Count - first;
+    }
+
+    private sealed class ClaimOrder : IComparer<ClaimedJob>
+    {
+        public static readonly ClaimOrder Instance = new();
+
+        public int Compare(ClaimedJob? a, ClaimedJob? b) =>
+            a!.Priority != b!.Priority ? b.Priority.CompareTo(a.Priority) : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt) : a.Id.CompareTo(b.Id);
     }
 
     /// <summary>Reads a pragma on the writer connection, inside a batch of the given durability (tests).</summary>

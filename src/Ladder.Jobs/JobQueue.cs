@@ -30,12 +30,16 @@ public sealed partial class JobQueue : IAsyncDisposable
         FullPath = System.IO.Path.GetFullPath(options.Path);
         _readConnectionString = Schema.ConnectionString(options.Path);
         _writer = new Writer(connection, options, time, Logger);
+        StartMarks = new StartMarks(_writer);
     }
 
     /// <summary>The options the queue was opened with.</summary>
     public LadderJobsOptions Options { get; }
 
     internal TimeProvider Time { get; }
+
+    /// <summary>Marks of claimed-ahead jobs whose handlers started (see <see cref="Storage.StartMarks"/>).</summary>
+    internal StartMarks StartMarks { get; }
 
     internal ILoggerFactory LoggerFactory { get; }
 

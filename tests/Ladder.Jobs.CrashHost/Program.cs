@@ -3,21 +3,33 @@
 // Enqueues jobs "job-0".."job-{n-1}" (unique keys, so a restart adds nothing), runs them with concurrency 4, appends
 // each run's job number to <runsLogPrefix>.<pid> (one file per process: appends from two processes never interleave),
 // prints "ran <k>" after every run, and "done" (exit 0) once every job has succeeded.
-// With a 4th argument "gate <n>": handlers wait until n processes have started on the same runs log (each announces
-// itself with <runsLogPrefix>.<pid>.started) and then take 10 ms each, so the processes really run side by side.
+// Options after them, as pairs:
+//   gate <n>: handlers wait until n processes have started on the same runs log (each announces itself with
+//     <runsLogPrefix>.<pid>.started) and then take 10 ms each, so the processes really run side by side.
+//   poison <k>: job k kills its own process with SIGKILL each time it runs (a handler that crashes the runtime); the
+//     host is done once every job succeeded or is dead.
+//   concurrency <c> (default 4), max-rescues <r> (default 1000).
+using System.Diagnostics;
 using System.Text;
 using Ladder.Jobs;
 
 if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: Ladder.Jobs.CrashHost <db> <jobCount> <runsLogPrefix>");
+    Console.Error.WriteLine("usage: Ladder.Jobs.CrashHost <db> <jobCount> <runsLogPrefix> [gate <n>] [poison <k>] [concurrency <c>] [max-rescues <r>]");
     return 2;
 }
 
 var path = args[0];
 var count = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
 var runsLog = $"{args[2]}.{Environment.ProcessId}";
-var gate = args.Length >= 5 && args[3] == "gate" ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0;
+var settings = new Dictionary<string, int>(StringComparer.Ordinal) { ["gate"] = 0, ["poison"] = -1, ["concurrency"] = 4, ["max-rescues"] = 1000 };
+for (var i = 3; i + 1 < args.Length; i += 2)
+{
+    settings[args[i]] = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+}
+
+var gate = settings["gate"];
+var poison = settings["poison"];
 var gateOpen = gate == 0;
 
 var options = new LadderJobsOptions
@@ -29,10 +41,10 @@ var options = new LadderJobsOptions
     HeartbeatInterval = TimeSpan.FromSeconds(1),
     RescueInterval = TimeSpan.FromMilliseconds(500),
     PollInterval = TimeSpan.FromMilliseconds(200),
-    MaxRescues = 1000,
+    MaxRescues = settings["max-rescues"],
     Prefetch = 16,
 };
-options.Queues["default"] = 4;
+options.Queues["default"] = settings["concurrency"];
 
 await using var queue = JobQueue.Open(options);
 for (var start = 0; start < count; start += 500)
@@ -66,6 +78,12 @@ var handlers = new JobHandlerRegistry().Add<CrashJob>(async (job, context, ct) =
         await Task.Delay(10, ct);
     }
 
+    if (job.Number == poison)
+    {
+        Console.Out.WriteLine("poisoned");
+        Process.GetCurrentProcess().Kill();
+    }
+
     lock (logLock)
     {
         // Written before the handler returns, so a run that is killed before its completion commits is still counted.
@@ -88,7 +106,7 @@ using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
 while (await timer.WaitForNextTickAsync())
 {
     var counts = await queue.GetCountsAsync();
-    if (counts.Where(c => c.State == JobState.Succeeded).Sum(c => c.Count) >= count)
+    if (counts.Where(c => c.State is JobState.Succeeded || (poison >= 0 && c.State is JobState.Dead)).Sum(c => c.Count) >= count)
     {
         break;
     }

@@ -158,6 +158,71 @@ public sealed class LeaseTests : TempFolderTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Rescue_OfJobsClaimedAheadAndNeverStarted_ReleasesThemUncounted_HoweverOften()
+    {
+        await using var queue = Open(o => o.MaxRescues = 2);
+        var ids = (await queue.EnqueueBatchAsync([.. Enumerable.Range(0, 3).Select(i => JobRequest.For(new Echo(i)))])).Select(r => r.JobId).ToList();
+        for (var i = 0; i < 3; i++)
+        {
+            // The first starts at once (recorded by the claim), the other two wait in the prefetch; then the process dies.
+            var claimed = (await queue.ClaimAsync("default", 3, startNow: 1)).Jobs;
+            claimed.Select(j => (j.Id, j.HandlerStarted)).Should().Equal((ids[0], true), (ids[1], false), (ids[2], false));
+            _time.Advance(TimeSpan.FromSeconds(31));
+            await queue.RescueExpiredAsync();
+        }
+
+        var poison = (await queue.GetJobAsync(ids[0]))!;
+        poison.Summary.Should().Match<JobSummary>(j => j.State == JobState.Dead && j.Rescues == 3);
+        foreach (var id in ids.Skip(1))
+        {
+            var job = (await queue.GetJobAsync(id))!;
+            job.Summary.Should().Match<JobSummary>(j => j.State == JobState.Ready && j.Rescues == 0 && j.Attempts == 0);
+            job.Attempts.Should().HaveCount(3).And.OnlyContain(a => a.Outcome == "released" && a.ErrorMessage!.Contains("before the job started", StringComparison.Ordinal));
+        }
+
+        var again = (await queue.ClaimAsync("default", 2, startNow: 0)).Jobs;
+        again.Should().OnlyContain(j => j.RescuesUnstarted == 3 && j.WasRescued, "the next run of a job rescued unstarted waits for its start mark");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Rescue_OfAJobClaimedAheadWhoseStartWasMarked_CountsAsARescue()
+    {
+        await using var queue = Open();
+        var ids = (await queue.EnqueueBatchAsync([JobRequest.For(new Echo(1)), JobRequest.For(new Echo(2))])).Select(r => r.JobId).ToList();
+        var claimed = (await queue.ClaimAsync("default", 2, startNow: 0)).Jobs;
+        claimed.Should().OnlyContain(j => !j.HandlerStarted && !j.WasRescued);
+
+        await queue.StartMarks.Mark(claimed[0].Id, claimed[0].LeaseToken);
+        _time.Advance(TimeSpan.FromSeconds(31));
+        (await queue.RescueExpiredAsync()).Should().Be((2, 0));
+
+        (await queue.GetJobAsync(ids[0]))!.Summary.Rescues.Should().Be(1, "its handler had started");
+        (await queue.GetJobAsync(ids[1]))!.Summary.Rescues.Should().Be(0, "it never started");
+        (await queue.GetJobAsync(ids[0]))!.Attempts.Should().ContainSingle().Which.Outcome.Should().Be("rescued");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task StartMark_OfAnOldLease_ChangesNothing()
+    {
+        await using var queue = Open();
+        var id = (await queue.EnqueueAsync(new Echo(1))).JobId;
+        var oldRun = (await queue.ClaimAsync("default", 1, startNow: 0)).Jobs.Single();
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await queue.RescueExpiredAsync();
+        var newRun = (await queue.ClaimAsync("default", 1, startNow: 0)).Jobs.Single();
+
+        await queue.StartMarks.Mark(oldRun.Id, oldRun.LeaseToken);
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await queue.RescueExpiredAsync();
+
+        newRun.Id.Should().Be(id);
+        (await queue.GetJobAsync(id))!.Summary.Rescues.Should().Be(0, "the mark was for a lease that had expired, not for the new run");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Fail_BeforeMaxAttempts_RetriesWithExponentialBackoffAndJitter()
     {
         await using var queue = Open();

@@ -294,6 +294,74 @@ public sealed class ProcessorTests : TempFolderTests
         ready.Jobs.Should().OnlyContain(j => j.Attempts == 0 && j.Rescues == 0);
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    [CancelAfter(60_000)]
+    public async Task JobClaimedAhead_IsRecordedAsStartedWhenItsHandlerRuns_AndARescuedOneBeforeItRuns(bool rescuedBefore, CancellationToken ct)
+    {
+        await using var queue = Open(o =>
+        {
+            o.Queues["default"] = 1;
+            o.Prefetch = 4;
+        });
+        var blocker = (await queue.EnqueueAsync(new Echo(0), new JobOptions { Priority = 1 }, ct)).JobId;
+        var ahead = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;
+        if (rescuedBefore)
+        {
+            // Claimed ahead by a processor that died, then rescued by another: uncounted, and now suspect.
+            var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow());
+            await using var died = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")), time);
+            (await died.ClaimAsync("default", 2, startNow: 0)).Jobs.Should().HaveCount(2);
+            time.Advance(died.Options.LeaseDuration + TimeSpan.FromSeconds(1));
+            (await died.RescueExpiredAsync()).Should().Be((2, 0));
+        }
+
+        using var releaseBlocker = new SemaphoreSlim(0);
+        var blockerRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var aheadSawItsMark = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var releaseAhead = new SemaphoreSlim(0);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (e, _, _) =>
+        {
+            if (e.N == 0)
+            {
+                blockerRunning.TrySetResult();
+                await releaseBlocker.WaitAsync(ct);
+                return;
+            }
+
+            aheadSawItsMark.TrySetResult(HandlerStarted(ahead));
+            await releaseAhead.WaitAsync(ct);
+        }));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+        await blockerRunning.Task.WaitAsync(ct);
+        processor.HeldJobs.Should().Be(2, "one claim took both: the blocker to run, the other ahead");
+        HandlerStarted(blocker).Should().Be(1, "it started at once: the claim recorded it");
+        HandlerStarted(ahead).Should().Be(0, "it waits in the prefetch: a crash now does not count as its rescue");
+
+        releaseBlocker.Release();
+        var seen = await aheadSawItsMark.Task.WaitAsync(ct);
+        if (rescuedBefore)
+        {
+            seen.Should().Be(1, "a job rescued before waits for its start mark to commit before its handler runs");
+        }
+
+        // Any write queued now commits after the mark, which was queued before the handler ran.
+        await queue.ReadWriterPragmaAsync("user_version", durable: false);
+        HandlerStarted(ahead).Should().Be(1);
+        releaseAhead.Release();
+        await reports.UntilAsync(ahead, JobOutcome.Succeeded, ct);
+    }
+
+    private long HandlerStarted(long id)
+    {
+        using var connection = new SqliteConnection($"Data Source={Folder.File("jobs.db")};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT handler_started FROM ladder_jobs WHERE id = {id};";
+        return (long)command.ExecuteScalar()!;
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task Stop_WithHandlerIgnoringCancellation_ReturnsAfterTheGraceAndGivesTheJobBack(CancellationToken ct)

@@ -91,8 +91,8 @@ public sealed class RecoveryTests : TempFolderTests
         var runs = Folder.File("runs");
         const int Jobs = 400;
         // Gate: no handler runs before both processes have started, so both claim from the file side by side.
-        using var a = CrashHost.Start(db, Jobs, runs, gate: 2);
-        using var b = CrashHost.Start(db, Jobs, runs, gate: 2);
+        using var a = CrashHost.Start(db, Jobs, runs, ("gate", 2));
+        using var b = CrashHost.Start(db, Jobs, runs, ("gate", 2));
 
         (await a.WaitForRunsOrDoneAsync(int.MaxValue, ct)).Should().BeTrue();
         (await b.WaitForRunsOrDoneAsync(int.MaxValue, ct)).Should().BeTrue();
@@ -105,6 +105,44 @@ public sealed class RecoveryTests : TempFolderTests
         all.Should().OnlyHaveUniqueItems().And.BeEquivalentTo(Enumerable.Range(0, Jobs));
         TestContext.Progress.WriteLine($"runs per process: {string.Join(", ", perProcess.Select(p => p.Count))}");
         perProcess.Should().HaveCount(2).And.OnlyContain(p => p.Count > 0, "both processes ran jobs from the one file");
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task PoisonJob_KillingItsProcessAtEveryRun_IsDeadAfterMaxRescues_AndTheJobsClaimedAheadAreNot(CancellationToken ct)
+    {
+        var db = Folder.File("jobs.db");
+        var runs = Folder.File("runs");
+        const int Jobs = 60, Poison = 0, MaxRescues = 2;
+        // Concurrency 1: at each crash the poison job is the only one running, while up to 16 more sit claimed ahead
+        // (prefetch 16). Counting those as rescues would dead-letter them with it. It is the first job, so no other
+        // job has just finished with its outcome not yet committed when it kills the process.
+        var settings = new[] { ("poison", Poison), ("concurrency", 1), ("max-rescues", MaxRescues) };
+        var deaths = 0;
+        var done = false;
+        // Up to MaxRescues + 1 counted crashes, plus one a crash right at a claimed-ahead job's start may leave uncounted.
+        while (!done && deaths <= MaxRescues + 2)
+        {
+            using var host = CrashHost.Start(db, Jobs, runs, settings);
+            done = await host.WaitForDoneOrDeathAsync(ct);
+            deaths += done ? 0 : 1;
+        }
+
+        done.Should().BeTrue($"the poison job is dead after at most {MaxRescues + 2} crashes (there were {deaths})");
+        deaths.Should().BeGreaterThan(MaxRescues, "each counted crash is one rescue, and it is dead only past MaxRescues");
+        await using var queue = JobQueue.Open(TestOptions.For(db));
+        var dead = (await queue.GetJobsAsync(JobState.Dead, cancellationToken: ct)).Jobs;
+        dead.Should().ContainSingle().Which.LastError.Should().StartWith($"Poison: its lease expired {MaxRescues + 1} times while its handler ran");
+        var succeeded = (await queue.GetJobsAsync(JobState.Succeeded, pageSize: 1000, cancellationToken: ct)).Jobs;
+        succeeded.Should().HaveCount(Jobs - 1).And.OnlyContain(j => j.Rescues == 0, "no job but the poison one was running at a crash");
+        var released = 0;
+        foreach (var job in succeeded)
+        {
+            released += (await queue.GetJobAsync(job.Id, ct))!.Attempts.Count(a => a.Outcome == "released");
+        }
+
+        TestContext.Progress.WriteLine($"{deaths} crashes; {released} releases of jobs claimed ahead and not started");
+        released.Should().BeGreaterThan(0, "jobs were claimed ahead at the crashes, and given back uncounted");
     }
 
     private async Task RunCrashScenarioAsync(int jobs, int kills, CancellationToken ct)

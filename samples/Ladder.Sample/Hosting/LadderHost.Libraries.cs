@@ -18,9 +18,8 @@ internal static partial class LadderHost
             jobs.DefaultMaxAttempts = options.ParseMaxAttempts;
             jobs.RetryBaseDelay = options.ParseRetryDelay;
             jobs.RetryMaxDelay = TimeSpan.FromMinutes(5);
-            // Parses take tens to hundreds of milliseconds, so claiming ahead buys no throughput; and after a crash every
-            // job claimed ahead is rescued like a started one (a rescue counts towards MaxRescues), so a host killed
-            // repeatedly with 64 claims ahead could dead-letter a replay that never even started.
+            // Parses take tens to hundreds of milliseconds, so claiming ahead buys no throughput, and jobs claimed ahead
+            // by one host are jobs another host on the same file cannot start.
             jobs.Prefetch = 0;
             jobs.LeaseDuration = options.JobLease;
             jobs.HeartbeatInterval = options.JobLease / 3;

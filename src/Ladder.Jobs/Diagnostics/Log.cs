@@ -46,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(3013, LogLevel.Debug, "Job {JobId} ({Kind}) succeeded")]
     public static partial void JobSucceeded(ILogger logger, long jobId, string kind);
+
+    [LoggerMessage(3014, LogLevel.Warning, "The start of job {JobId} could not be recorded; it runs anyway, and a crash during it may not count as its rescue")]
+    public static partial void StartMarkFailed(ILogger logger, long jobId, Exception exception);
 }

@@ -25,9 +25,13 @@ public sealed record JobSummary(
     long Id, string Queue, string Kind, JobState State, int Priority, int Attempts, int MaxAttempts, int Rescues, string? UniqueKey,
     DateTimeOffset CreatedAt, DateTimeOffset RunAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? LastError);
 
-/// <summary>A recorded attempt that did not succeed (failed, dead or rescued). A successful attempt is the job's own started/finished times.</summary>
+/// <summary>A recorded attempt that did not succeed (failed, dead, rescued or released). A successful attempt is the job's own started/finished times.</summary>
 /// <param name="Attempt">The attempt number.</param>
-/// <param name="Outcome"><c>failed</c> (retried), <c>dead</c> or <c>rescued</c>.</param>
+/// <param name="Outcome">
+/// <c>failed</c> (retried), <c>dead</c>, <c>rescued</c> (its lease expired while its handler ran: counted towards
+/// <see cref="LadderJobsOptions.MaxRescues"/>) or <c>released</c> (its lease expired while it waited, claimed ahead
+/// and not started: not counted).
+/// </param>
 /// <param name="StartedAt">When it started.</param>
 /// <param name="FinishedAt">When it ended.</param>
 /// <param name="ErrorType">The exception type.</param>
@@ -39,7 +43,7 @@ public sealed record JobAttempt(int Attempt, string Outcome, DateTimeOffset? Sta
 /// <param name="Summary">The job.</param>
 /// <param name="PayloadJson">Its payload.</param>
 /// <param name="Timeout">Its per-attempt timeout.</param>
-/// <param name="Attempts">Its failed, dead and rescued attempts, oldest first.</param>
+/// <param name="Attempts">Its failed, dead, rescued and released attempts, oldest first.</param>
 public sealed record JobDetails(JobSummary Summary, string PayloadJson, TimeSpan? Timeout, IReadOnlyList<JobAttempt> Attempts);
 
 /// <summary>A page of jobs, by ascending id.</summary>

@@ -33,7 +33,7 @@ public sealed class JobContext
     /// <summary>Whether a failure now makes the job dead.</summary>
     public bool IsLastAttempt => Attempt >= MaxAttempts;
 
-    /// <summary>Times the job's lease expired before (its processor died or hung).</summary>
+    /// <summary>Times the job's lease expired before while its handler ran (its processor died or hung).</summary>
     public int Rescues { get; }
 
     /// <summary>When the job was enqueued.</summary>

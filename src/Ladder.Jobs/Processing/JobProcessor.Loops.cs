@@ -26,7 +26,11 @@ public sealed partial class JobProcessor
                 {
                     // Held jobs are registered on the writer thread as the claim commits: a cancel committed after
                     // the claim always finds its job registered (and the job is never started).
-                    batch = await _queue.ClaimAsync(worker.Name, want, claimed => RegisterAndDispatch(claimed, worker)).ConfigureAwait(false);
+                    // The jobs that will start at once are recorded as started by the claim itself; those claimed
+                    // ahead only when their handlers start, so a crash meanwhile is not counted as their rescue. The
+                    // estimate may be off either way: a job recorded early counts as before, one recorded late is
+                    // marked by its handler's start.
+                    batch = await _queue.ClaimAsync(worker.Name, want, claimed => RegisterAndDispatch(claimed, worker), worker.FreeSlots).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -117,6 +121,7 @@ public sealed partial class JobProcessor
                     continue;
                 }
 
+                worker.Entered();
                 try
                 {
                     await RunAsync(worker, entry).ConfigureAwait(false);
@@ -124,6 +129,10 @@ public sealed partial class JobProcessor
                 catch (Exception e)
                 {
                     Log.LoopFailed(_logger, e);
+                }
+                finally
+                {
+                    worker.Left();
                 }
             }
         }

@@ -21,6 +21,11 @@ public sealed partial class JobProcessor
             return;
         }
 
+        if (!job.HandlerStarted)
+        {
+            await MarkStartedAsync(job).ConfigureAwait(false);
+        }
+
         var tags = new TagList { JobsTelemetry.Queue(job.Queue), JobsTelemetry.Kind(job.Kind) };
         JobsTelemetry.Started.Add(1, tags);
         JobsTelemetry.QueueWait.Record(Math.Max(0, job.StartedAt - job.RunAt), tags);
@@ -95,6 +100,12 @@ public sealed partial class JobProcessor
         }
 
         JobsTelemetry.RunDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds, tags);
+        if (!job.HandlerStarted && abandoned is null)
+        {
+            // The handler is done (a handler that ignored its timeout is still running: its mark stays).
+            _queue.StartMarks.Unmark(job.Id, job.LeaseToken);
+        }
+
         if (abandoned is not null)
         {
             // The handler ignored its timeout: its slot is free for other jobs, but the job stays held (its lease
@@ -122,6 +133,28 @@ public sealed partial class JobProcessor
         _reports.TryAdd(report, 0);
         _ = report.ContinueWith(t => _reports.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         activity?.SetStatus(error is null ? ActivityStatusCode.Ok : ActivityStatusCode.Error, error?.Message);
+    }
+
+    // A job claimed ahead is recorded as started before its handler runs. Only a job rescued before waits for the
+    // record to commit (it may have killed its process at its start); any other job's mark rides on a later commit.
+    private async Task MarkStartedAsync(ClaimedJob job)
+    {
+        try
+        {
+            var marked = _queue.StartMarks.Mark(job.Id, job.LeaseToken);
+            if (job.WasRescued)
+            {
+                await marked.ConfigureAwait(false);
+            }
+            else
+            {
+                _ = marked.ContinueWith(t => Log.StartMarkFailed(_logger, job.Id, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.StartMarkFailed(_logger, job.Id, e);
+        }
     }
 
     private async Task FinishAbandonedAsync(RunningJob entry, Task handler, AsyncServiceScope? scope, Exception error, TagList tags)

@@ -24,6 +24,18 @@ internal sealed class QueueWorker(string name, int concurrency, int prefetch)
     /// <summary>A one-slot signal: set after a commit makes jobs of this queue runnable.</summary>
     public Channel<bool> Wake { get; } = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
+    private int _running;
+
+    /// <summary>Handlers running now (taken from the channel, slot not yet freed); a claim's estimate of free slots.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>How many jobs of a claim will start their handlers at once: the slots neither running nor spoken for.</summary>
+    public int FreeSlots => Math.Max(0, Concurrency - Running - Dispatch.Reader.Count);
+
+    public void Entered() => Interlocked.Increment(ref _running);
+
+    public void Left() => Interlocked.Decrement(ref _running);
+
     public Task Fetcher { get; set; } = Task.CompletedTask;
 
     public Task[] Workers { get; set; } = [];

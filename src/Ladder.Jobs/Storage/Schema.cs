@@ -6,7 +6,7 @@ namespace Ladder.Jobs.Storage;
 internal static class Schema
 {
     /// <summary>The schema version this library writes (<c>PRAGMA user_version</c>).</summary>
-    public const long Version = 1;
+    public const long Version = 2;
 
     /// <summary><c>PRAGMA application_id</c> of a Ladder.Jobs file: "LdJb".</summary>
     public const long ApplicationId = 0x4C644A62;
@@ -54,6 +54,13 @@ internal static class Schema
           error_message TEXT,
           error_stack TEXT);
         CREATE INDEX ladder_job_attempts_job ON ladder_job_attempts(job_id);
+        """,
+
+        // Version 2: whether the running lease's handler has started, so a job claimed ahead (prefetch) and never
+        // started is not counted as a rescue. Rows running when the file is migrated count as started, as before.
+        """
+        ALTER TABLE ladder_jobs ADD COLUMN handler_started INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE ladder_jobs ADD COLUMN rescues_unstarted INTEGER NOT NULL DEFAULT 0;
         """,
     ];
 

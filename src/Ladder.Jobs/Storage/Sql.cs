@@ -12,11 +12,16 @@ internal static class Sql
     public const string FindUnique = "SELECT id FROM ladder_jobs WHERE kind = @p0 AND unique_key = @p1;";
 
     // One statement: select and lease in the same write transaction, so two claimers can never take the same job.
+    // @p5: whether the handlers start at once (1) or the jobs wait in the prefetch (0, marked by MarkStarted later).
     public const string Claim =
-        "UPDATE ladder_jobs SET state = 2, lease_token = @p0, lease_expires_at = @p1, attempts = attempts + 1, started_at = @p2 " +
+        "UPDATE ladder_jobs SET state = 2, lease_token = @p0, lease_expires_at = @p1, attempts = attempts + 1, started_at = @p2, handler_started = @p5 " +
         "WHERE id IN (SELECT id FROM ladder_jobs WHERE queue = @p3 AND state IN (0, 1, 4) AND run_at <= @p2 " +
         "ORDER BY priority DESC, run_at, id LIMIT @p4) " +
-        "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority;";
+        "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority, rescues_unstarted;";
+
+    // A job claimed ahead is about to run its handler: from now on, a lease expiry counts as a rescue.
+    public const string MarkStarted =
+        "UPDATE ladder_jobs SET handler_started = 1 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
 
     public const string NextRunAt = "SELECT min(run_at) FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4);";
 
@@ -45,14 +50,19 @@ internal static class Sql
 
     public const string RecordRescues =
         "INSERT INTO ladder_job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message) " +
-        "SELECT id, attempts, 'rescued', started_at, @p0, NULL, 'The lease expired: the processor holding the job stopped or hung.' FROM ladder_jobs WHERE state = 2 AND lease_expires_at < @p0;";
+        "SELECT id, attempts, CASE WHEN handler_started = 1 THEN 'rescued' ELSE 'released' END, started_at, @p0, NULL, " +
+        "CASE WHEN handler_started = 1 THEN 'The lease expired: the processor holding the job stopped or hung.' " +
+        "ELSE 'The lease expired before the job started (claimed ahead by a processor that stopped); not counted as a rescue.' END " +
+        "FROM ladder_jobs WHERE state = 2 AND lease_expires_at < @p0;";
 
-    // Rescues are counted apart from attempts (the interrupted attempt is refunded); too many rescues is poison.
+    // Rescues are counted apart from attempts (the interrupted attempt is refunded); too many rescues is poison. Only
+    // a run whose handler had started counts: a job that waited in a dead processor's prefetch did nothing wrong.
     public const string Rescue =
-        "UPDATE ladder_jobs SET rescues = rescues + 1, attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, " +
-        "state = CASE WHEN rescues + 1 > @p1 THEN 5 ELSE 1 END, " +
-        "finished_at = CASE WHEN rescues + 1 > @p1 THEN @p0 ELSE NULL END, " +
-        "last_error = CASE WHEN rescues + 1 > @p1 THEN 'Poison: its lease expired ' || (rescues + 1) || ' times (the processor running it died or hung each time).' ELSE last_error END " +
+        "UPDATE ladder_jobs SET rescues = rescues + handler_started, rescues_unstarted = rescues_unstarted + 1 - handler_started, " +
+        "attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, " +
+        "state = CASE WHEN handler_started = 1 AND rescues + 1 > @p1 THEN 5 ELSE 1 END, " +
+        "finished_at = CASE WHEN handler_started = 1 AND rescues + 1 > @p1 THEN @p0 ELSE NULL END, " +
+        "last_error = CASE WHEN handler_started = 1 AND rescues + 1 > @p1 THEN 'Poison: its lease expired ' || (rescues + 1) || ' times while its handler ran (the processor running it died or hung each time).' ELSE last_error END " +
         "WHERE state = 2 AND lease_expires_at < @p0 RETURNING id, state;";
 
     // A running job keeps its lease expiry when cancelled: its handler (maybe in another process, told only at its
@@ -62,7 +72,7 @@ internal static class Sql
         "WHERE id = @p0 AND state IN (0, 1, 2, 4) RETURNING queue;";
 
     public const string RetryDead =
-        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, finished_at = NULL, lease_expires_at = NULL " +
+        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, rescues_unstarted = 0, finished_at = NULL, lease_expires_at = NULL " +
         "WHERE id = @p0 AND state IN (4, 5, 6) AND (lease_expires_at IS NULL OR lease_expires_at < @p1) RETURNING queue;";
 
     // Retention deletes in small batches (one write transaction each) so claims and completions never wait long.

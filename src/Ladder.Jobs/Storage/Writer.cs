@@ -56,12 +56,18 @@ internal sealed class Writer : IAsyncDisposable
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
     public Task<T> Enqueue<T>(WriteOp<T> op)
     {
+        Enqueue((WriteOp)op);
+        return op.Task;
+    }
+
+    /// <summary>Queues an operation that publishes its own completion.</summary>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    public void Enqueue(WriteOp op)
+    {
         if (!_channel.Writer.TryWrite(op))
         {
             throw new ObjectDisposedException(nameof(JobQueue), "The job queue has been disposed.");
         }
-
-        return op.Task;
     }
 
     public Task<T> Run<T>(Func<WriterSession, T> execute, bool durable, Action<T>? onCommitted = null, bool singleStatement = false) =>

@@ -23,17 +23,21 @@ internal sealed class CrashHost : IDisposable
         }
     }
 
-    public static CrashHost Start(string db, int jobs, string runsLogPrefix, int gate = 0)
+    /// <param name="db">The queue file.</param>
+    /// <param name="jobs">How many jobs it enqueues and runs.</param>
+    /// <param name="runsLogPrefix">Where each process logs the jobs it ran.</param>
+    /// <param name="settings">Option pairs of the app (see its Program.cs): gate, poison, concurrency, max-rescues.</param>
+    public static CrashHost Start(string db, int jobs, string runsLogPrefix, params (string Name, int Value)[] settings)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(AppPath);
         info.ArgumentList.Add(db);
         info.ArgumentList.Add(jobs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add(runsLogPrefix);
-        if (gate > 0)
+        foreach (var (name, value) in settings)
         {
-            info.ArgumentList.Add("gate");
-            info.ArgumentList.Add(gate.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            info.ArgumentList.Add(name);
+            info.ArgumentList.Add(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         var process = Process.Start(info)!;
         process.ErrorDataReceived += (_, e) =>
@@ -64,6 +68,21 @@ internal sealed class CrashHost : IDisposable
         }
 
         throw new InvalidOperationException($"The crash host {_process.Id} exited (code {(_process.HasExited ? _process.ExitCode : -1)}) before it was done.");
+    }
+
+    /// <summary>Reads the child's progress until it ends: true if it said done, false if it died (it killed itself).</summary>
+    public async Task<bool> WaitForDoneOrDeathAsync(CancellationToken cancellationToken)
+    {
+        while (await _process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line == "done")
+            {
+                return true;
+            }
+        }
+
+        await _process.WaitForExitAsync(cancellationToken);
+        return false;
     }
 
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
