@@ -29,6 +29,15 @@ internal static class BurnDown
         return 0;
     }
 
+    public static async Task<int> RunLadderOnlyAsync(int jobs)
+    {
+        Console.WriteLine("| runner | enqueue jobs/s | process jobs/s |");
+        Console.WriteLine("| --- | ---: | ---: |");
+        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 64);
+        await LadderAsync(jobs, SynchronousMode.Full, prefetch: 256);
+        return 0;
+    }
+
     public static async Task<int> RunQuartzOnlyAsync(int jobs)
     {
         await QuartzAsync(jobs);

@@ -3,6 +3,7 @@ using Ladder.Jobs.Benchmarks;
 
 // Load-style harness modes (end-to-end numbers), then BenchmarkDotNet for the micro benchmarks.
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- burn-down [jobs]
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- ladder [jobs]   (Ladder.Jobs alone, default options: to profile)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- quartz [jobs]   (peer (c) alone, a smoke run)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- latency [samples]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- memory [depth...]
@@ -10,6 +11,7 @@ using Ladder.Jobs.Benchmarks;
 return args.FirstOrDefault() switch
 {
     "burn-down" => await BurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
+    "ladder" => await BurnDown.RunLadderOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
     "raw" => await BurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, rawOnly: true),
     "quartz" => await BurnDown.RunQuartzOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
     "latency" => await Latency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),

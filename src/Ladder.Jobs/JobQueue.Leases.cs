@@ -68,8 +68,7 @@ public sealed partial class JobQueue
                 return new ClaimBatch(jobs, next);
             },
             durable: false,
-            onClaimed,
-            singleStatement: atOnce == 0 || atOnce == limit);
+            onClaimed);
     }
 
     // Appends up to limit jobs in the claim's order (those starting at once first); returns how many it took.
@@ -171,16 +170,26 @@ public sealed partial class JobQueue
             },
             durable: false);
 
-    /// <summary>Puts running jobs whose lease expired back in their queue, or dead as poison after too many rescues.</summary>
-    /// <returns>How many were rescued, and how many of them are now dead.</returns>
+    /// <summary>
+    /// Puts running jobs whose lease expired back in their queue, or dead as poison after too many rescues. A job
+    /// whose handler had not started (claimed ahead) is released uncounted.
+    /// </summary>
+    /// <returns>How many were put back or dead (released ones included), and how many of them are now dead.</returns>
     internal async Task<(int Rescued, int Dead)> RescueExpiredAsync()
     {
-        var (rescued, dead) = await _writer.Run(
+        var (rescued, released, dead) = await _writer.Run(
             session =>
             {
                 var now = Now();
-                session.Execute(Sql.RecordRescues, now);
-                int count = 0, poisoned = 0;
+                int count = 0, unstarted = 0, poisoned = 0;
+                using (var recorded = session.Command(Sql.RecordRescues, now).ExecuteReader())
+                {
+                    while (recorded.Read())
+                    {
+                        unstarted += recorded.GetString(0) == "released" ? 1 : 0;
+                    }
+                }
+
                 using var reader = session.Command(Sql.Rescue, now, Options.MaxRescues).ExecuteReader();
                 while (reader.Read())
                 {
@@ -188,13 +197,14 @@ public sealed partial class JobQueue
                     poisoned += reader.GetInt32(1) == (int)JobState.Dead ? 1 : 0;
                 }
 
-                return (count, poisoned);
+                return (count, unstarted, poisoned);
             },
             durable: true).ConfigureAwait(false);
         if (rescued > 0)
         {
-            Log.Rescued(Logger, rescued, dead);
-            JobsTelemetry.Rescued.Add(rescued);
+            Log.Rescued(Logger, rescued - released, dead, released);
+            JobsTelemetry.Rescued.Add(rescued - released);
+            JobsTelemetry.Released.Add(released);
             JobsTelemetry.Dead.Add(dead);
             foreach (var queue in Options.Queues.Keys)
             {

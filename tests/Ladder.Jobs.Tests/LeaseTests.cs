@@ -204,6 +204,49 @@ public sealed class LeaseTests : TempFolderTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task StartMarks_OfSeveralJobsAtOnce_AreAllRecorded()
+    {
+        await using var queue = Open();
+        await queue.EnqueueBatchAsync([.. Enumerable.Range(0, 5).Select(i => JobRequest.For(new Echo(i)))]);
+        var claimed = (await queue.ClaimAsync("default", 5, startNow: 0)).Jobs;
+
+        // Queued back to back: they share one write (or two, if the writer takes the first alone).
+        var marks = claimed.Take(4).Select(j => queue.StartMarks.Mark(j.Id, j.LeaseToken)).ToList();
+        await Task.WhenAll(marks);
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await queue.RescueExpiredAsync();
+
+        var rescues = new List<int>();
+        foreach (var job in claimed)
+        {
+            rescues.Add((await queue.GetJobAsync(job.Id))!.Summary.Rescues);
+        }
+
+        rescues.Should().Equal(1, 1, 1, 1, 0);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task LeavingRunning_SetsTheStartRecordBackToItsDefault()
+    {
+        // A process of schema version 1 sharing the file claims without setting handler_started: whatever a claim
+        // ahead of this version left there must not make that process's runs uncounted.
+        await using var queue = Open();
+        var id = (await queue.EnqueueAsync(new Echo(1))).JobId;
+        (await queue.GiveBackAsync((await queue.ClaimAsync("default", 1, startNow: 0)).Jobs.Single())).Should().BeTrue();
+        var afterGiveBack = JobRows.HandlerStarted(Folder.File("jobs.db"), id);
+        (await queue.ClaimAsync("default", 1, startNow: 0)).Jobs.Should().ContainSingle();
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await queue.RescueExpiredAsync();
+        var afterRelease = JobRows.HandlerStarted(Folder.File("jobs.db"), id);
+
+        afterGiveBack.Should().Be(1);
+        afterRelease.Should().Be(1);
+        (await queue.GetJobAsync(id))!.Attempts.Should().ContainSingle().Which.Outcome.Should().Be("released");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task StartMark_OfAnOldLease_ChangesNothing()
     {
         await using var queue = Open();

@@ -329,15 +329,15 @@ public sealed class ProcessorTests : TempFolderTests
                 return;
             }
 
-            aheadSawItsMark.TrySetResult(HandlerStarted(ahead));
+            aheadSawItsMark.TrySetResult(JobRows.HandlerStarted(Folder.File("jobs.db"), ahead));
             await releaseAhead.WaitAsync(ct);
         }));
         using var reports = new Reports(processor);
         await processor.StartAsync(ct);
         await blockerRunning.Task.WaitAsync(ct);
         processor.HeldJobs.Should().Be(2, "one claim took both: the blocker to run, the other ahead");
-        HandlerStarted(blocker).Should().Be(1, "it started at once: the claim recorded it");
-        HandlerStarted(ahead).Should().Be(0, "it waits in the prefetch: a crash now does not count as its rescue");
+        JobRows.HandlerStarted(Folder.File("jobs.db"), blocker).Should().Be(1, "it started at once: the claim recorded it");
+        JobRows.HandlerStarted(Folder.File("jobs.db"), ahead).Should().Be(0, "it waits in the prefetch: a crash now does not count as its rescue");
 
         releaseBlocker.Release();
         var seen = await aheadSawItsMark.Task.WaitAsync(ct);
@@ -348,18 +348,9 @@ public sealed class ProcessorTests : TempFolderTests
 
         // Any write queued now commits after the mark, which was queued before the handler ran.
         await queue.ReadWriterPragmaAsync("user_version", durable: false);
-        HandlerStarted(ahead).Should().Be(1);
+        JobRows.HandlerStarted(Folder.File("jobs.db"), ahead).Should().Be(1);
         releaseAhead.Release();
         await reports.UntilAsync(ahead, JobOutcome.Succeeded, ct);
-    }
-
-    private long HandlerStarted(long id)
-    {
-        using var connection = new SqliteConnection($"Data Source={Folder.File("jobs.db")};Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT handler_started FROM ladder_jobs WHERE id = {id};";
-        return (long)command.ExecuteScalar()!;
     }
 
     [Test]

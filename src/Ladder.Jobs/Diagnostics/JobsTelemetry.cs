@@ -17,7 +17,8 @@ internal static class JobsTelemetry
     public static readonly Counter<long> Failed = Meter.CreateCounter<long>("ladder.jobs.failed", "{attempt}", "Attempts that failed (retried or dead).");
     public static readonly Counter<long> Retried = Meter.CreateCounter<long>("ladder.jobs.retried", "{job}", "Failed attempts with a retry scheduled.");
     public static readonly Counter<long> Dead = Meter.CreateCounter<long>("ladder.jobs.dead", "{job}", "Jobs dead-lettered.");
-    public static readonly Counter<long> Rescued = Meter.CreateCounter<long>("ladder.jobs.rescued", "{job}", "Jobs whose lease expired and were put back (or dead as poison).");
+    public static readonly Counter<long> Rescued = Meter.CreateCounter<long>("ladder.jobs.rescued", "{job}", "Jobs whose lease expired while their handler ran, put back (or dead as poison).");
+    public static readonly Counter<long> Released = Meter.CreateCounter<long>("ladder.jobs.released", "{job}", "Jobs whose lease expired while they waited claimed ahead, not started: put back uncounted.");
     public static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("ladder.jobs.queue_wait", "ms", "From a job's run-at time to its attempt's start.");
     public static readonly Histogram<double> RunDuration = Meter.CreateHistogram<double>("ladder.jobs.run_duration", "ms", "How long a handler ran.");
 

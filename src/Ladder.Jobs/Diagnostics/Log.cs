@@ -17,8 +17,8 @@ internal static partial class Log
     [LoggerMessage(3003, LogLevel.Error, "A commit callback threw")]
     public static partial void CommitCallbackFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(3004, LogLevel.Warning, "Rescued {Count} jobs whose lease expired ({Dead} dead as poison)")]
-    public static partial void Rescued(ILogger logger, int count, int dead);
+    [LoggerMessage(3004, LogLevel.Warning, "Rescued {Count} jobs whose lease expired while they ran ({Dead} dead as poison); released {Released} claimed ahead that had not started")]
+    public static partial void Rescued(ILogger logger, int count, int dead, int released);
 
     [LoggerMessage(3005, LogLevel.Warning, "Job {JobId} ({Kind}) attempt {Attempt} failed; retry at {RetryAt:o}")]
     public static partial void JobRetrying(ILogger logger, long jobId, string kind, int attempt, DateTimeOffset retryAt, Exception exception);
@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(3014, LogLevel.Warning, "The start of job {JobId} could not be recorded; it runs anyway, and a crash during it may not count as its rescue")]
     public static partial void StartMarkFailed(ILogger logger, long jobId, Exception exception);
+
+    [LoggerMessage(3015, LogLevel.Warning, "The start of job {JobId}, rescued before, could not be recorded; it is not run now, and comes back when its lease expires")]
+    public static partial void StartMarkFailedNotRun(ILogger logger, long jobId, Exception exception);
 }

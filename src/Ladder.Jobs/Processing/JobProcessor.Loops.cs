@@ -108,8 +108,16 @@ public sealed partial class JobProcessor
         var reader = worker.Dispatch.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var entry))
+            while (true)
             {
+                worker.Entered();
+                if (!reader.TryRead(out var entry))
+                {
+                    worker.Left();
+                    break;
+                }
+
+                entry.CountedRunning = true;
                 if (_stopping.IsCancellationRequested)
                 {
                     // Claimed but never started: give it back without spending an attempt.
@@ -121,7 +129,6 @@ public sealed partial class JobProcessor
                     continue;
                 }
 
-                worker.Entered();
                 try
                 {
                     await RunAsync(worker, entry).ConfigureAwait(false);
@@ -129,10 +136,6 @@ public sealed partial class JobProcessor
                 catch (Exception e)
                 {
                     Log.LoopFailed(_logger, e);
-                }
-                finally
-                {
-                    worker.Left();
                 }
             }
         }
@@ -283,6 +286,12 @@ public sealed partial class JobProcessor
     {
         if (entry.TryReleaseSlot())
         {
+            // Not running any more before the fetcher, woken by the permit, estimates the free slots.
+            if (entry.CountedRunning)
+            {
+                worker.Left();
+            }
+
             worker.Outstanding.Release();
         }
     }

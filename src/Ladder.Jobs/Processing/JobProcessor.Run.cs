@@ -13,17 +13,32 @@ public sealed partial class JobProcessor
     private async Task RunAsync(QueueWorker worker, RunningJob entry)
     {
         var job = entry.Job;
+        if (!job.HandlerStarted && !await MarkStartedAsync(job).ConfigureAwait(false))
+        {
+            // A job rescued before whose start could not be recorded is not run: its lease expires, it is released
+            // uncounted, and its next run waits for its mark again. A poison job never runs unrecorded twice.
+            if (entry.TryFinish())
+            {
+                Release(entry);
+                JobReported?.Invoke(job.Id, JobOutcome.LeaseLost);
+            }
+
+            return;
+        }
+
+        if (_stopping.IsCancellationRequested && entry.TryFinish())
+        {
+            // Stopped while its mark committed: never started, so given back without spending an attempt.
+            await GiveBackQuietlyAsync(entry).ConfigureAwait(false);
+            return;
+        }
+
         if (entry.Reason is RunningJob.Cancelled or RunningJob.LeaseLost && entry.TryFinish())
         {
             // Cancelled or rescued elsewhere while it waited in the channel: never start it.
             Release(entry);
             JobReported?.Invoke(job.Id, JobOutcome.LeaseLost);
             return;
-        }
-
-        if (!job.HandlerStarted)
-        {
-            await MarkStartedAsync(job).ConfigureAwait(false);
         }
 
         var tags = new TagList { JobsTelemetry.Queue(job.Queue), JobsTelemetry.Kind(job.Kind) };
@@ -137,7 +152,8 @@ public sealed partial class JobProcessor
 
     // A job claimed ahead is recorded as started before its handler runs. Only a job rescued before waits for the
     // record to commit (it may have killed its process at its start); any other job's mark rides on a later commit.
-    private async Task MarkStartedAsync(ClaimedJob job)
+    // Returns whether the handler may run: false only when a job rescued before could not be recorded.
+    private async Task<bool> MarkStartedAsync(ClaimedJob job)
     {
         try
         {
@@ -150,10 +166,19 @@ public sealed partial class JobProcessor
             {
                 _ = marked.ContinueWith(t => Log.StartMarkFailed(_logger, job.Id, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
+
+            return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            if (job.WasRescued)
+            {
+                Log.StartMarkFailedNotRun(_logger, job.Id, e);
+                return false;
+            }
+
             Log.StartMarkFailed(_logger, job.Id, e);
+            return true;
         }
     }
 

@@ -26,7 +26,11 @@ internal sealed class QueueWorker(string name, int concurrency, int prefetch)
 
     private int _running;
 
-    /// <summary>Handlers running now (taken from the channel, slot not yet freed); a claim's estimate of free slots.</summary>
+    /// <summary>
+    /// Workers taking a job from the channel or running one whose slot is not yet freed. A worker counts itself before
+    /// it reads the channel and stops counting as the slot is freed, so a job is always in the channel or counted
+    /// here: <see cref="FreeSlots"/> may be low for a moment, never high.
+    /// </summary>
     public int Running => Volatile.Read(ref _running);
 
     /// <summary>How many jobs of a claim will start their handlers at once: the slots neither running nor spoken for.</summary>

@@ -13,6 +13,7 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
     private int _reason;
     private int _finished;
     private int _slotReleased;
+    private int _countedRunning;
 
     public ClaimedJob Job { get; } = job;
 
@@ -29,6 +30,13 @@ internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : 
     /// and keeps its job held; shutdown may then give that job back, and must not free the slot a second time.
     /// </summary>
     public bool TryReleaseSlot() => Interlocked.Exchange(ref _slotReleased, 1) == 0;
+
+    /// <summary>Whether a worker took it from the channel: its slot's release then ends its count as running.</summary>
+    public bool CountedRunning
+    {
+        get => Volatile.Read(ref _countedRunning) == 1;
+        set => Volatile.Write(ref _countedRunning, value ? 1 : 0);
+    }
 
     public void Cancel(int reason)
     {

@@ -19,9 +19,12 @@ internal static class Sql
         "ORDER BY priority DESC, run_at, id LIMIT @p4) " +
         "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority, rescues_unstarted;";
 
-    // A job claimed ahead is about to run its handler: from now on, a lease expiry counts as a rescue.
+    // Jobs claimed ahead are about to run their handlers: from now on, a lease expiry counts as a rescue. @p0 is a
+    // JSON array of [id, lease token] pairs. Every transition out of running sets handler_started back to 1 (the
+    // column's default), so a process of schema version 1 still sharing the file, which claims without setting it,
+    // has its runs counted as before.
     public const string MarkStarted =
-        "UPDATE ladder_jobs SET handler_started = 1 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+        "UPDATE ladder_jobs SET handler_started = 1 WHERE state = 2 AND (id, lease_token) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@p0));";
 
     public const string NextRunAt = "SELECT min(run_at) FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4);";
 
@@ -30,17 +33,17 @@ internal static class Sql
         "UPDATE ladder_jobs SET state = 3, finished_at = @p2, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
 
     public const string Retry =
-        "UPDATE ladder_jobs SET state = 4, run_at = @p2, lease_token = NULL, lease_expires_at = NULL, last_error = @p3 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+        "UPDATE ladder_jobs SET state = 4, run_at = @p2, handler_started = 1, lease_token = NULL, lease_expires_at = NULL, last_error = @p3 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
 
     public const string Kill =
         "UPDATE ladder_jobs SET state = 5, finished_at = @p2, lease_token = NULL, lease_expires_at = NULL, last_error = @p3 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
 
     public const string Snooze =
-        "UPDATE ladder_jobs SET state = 0, run_at = @p2, attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+        "UPDATE ladder_jobs SET state = 0, run_at = @p2, attempts = attempts - 1, handler_started = 1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
 
     // Given back on shutdown: the attempt it was charged at claim time is refunded.
     public const string GiveBack =
-        "UPDATE ladder_jobs SET state = 1, attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+        "UPDATE ladder_jobs SET state = 1, attempts = attempts - 1, handler_started = 1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
 
     public const string Heartbeat =
         "UPDATE ladder_jobs SET lease_expires_at = @p2 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
@@ -53,13 +56,13 @@ internal static class Sql
         "SELECT id, attempts, CASE WHEN handler_started = 1 THEN 'rescued' ELSE 'released' END, started_at, @p0, NULL, " +
         "CASE WHEN handler_started = 1 THEN 'The lease expired: the processor holding the job stopped or hung.' " +
         "ELSE 'The lease expired before the job started (claimed ahead by a processor that stopped); not counted as a rescue.' END " +
-        "FROM ladder_jobs WHERE state = 2 AND lease_expires_at < @p0;";
+        "FROM ladder_jobs WHERE state = 2 AND lease_expires_at < @p0 RETURNING outcome;";
 
     // Rescues are counted apart from attempts (the interrupted attempt is refunded); too many rescues is poison. Only
     // a run whose handler had started counts: a job that waited in a dead processor's prefetch did nothing wrong.
     public const string Rescue =
         "UPDATE ladder_jobs SET rescues = rescues + handler_started, rescues_unstarted = rescues_unstarted + 1 - handler_started, " +
-        "attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, " +
+        "attempts = attempts - 1, handler_started = 1, lease_token = NULL, lease_expires_at = NULL, " +
         "state = CASE WHEN handler_started = 1 AND rescues + 1 > @p1 THEN 5 ELSE 1 END, " +
         "finished_at = CASE WHEN handler_started = 1 AND rescues + 1 > @p1 THEN @p0 ELSE NULL END, " +
         "last_error = CASE WHEN handler_started = 1 AND rescues + 1 > @p1 THEN 'Poison: its lease expired ' || (rescues + 1) || ' times while its handler ran (the processor running it died or hung each time).' ELSE last_error END " +
@@ -72,7 +75,7 @@ internal static class Sql
         "WHERE id = @p0 AND state IN (0, 1, 2, 4) RETURNING queue;";
 
     public const string RetryDead =
-        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, rescues_unstarted = 0, finished_at = NULL, lease_expires_at = NULL " +
+        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, rescues_unstarted = 0, handler_started = 1, finished_at = NULL, lease_expires_at = NULL " +
         "WHERE id = @p0 AND state IN (4, 5, 6) AND (lease_expires_at IS NULL OR lease_expires_at < @p1) RETURNING queue;";
 
     // Retention deletes in small batches (one write transaction each) so claims and completions never wait long.

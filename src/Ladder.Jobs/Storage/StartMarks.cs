@@ -28,7 +28,7 @@ internal sealed class StartMarks(Writer writer)
         {
             if (_queued is null)
             {
-                var op = new MarkOp(this);
+                var op = new MarkOp(this) { SingleStatement = true };
                 writer.Enqueue(op);
                 _queued = op;
             }
@@ -66,6 +66,8 @@ internal sealed class StartMarks(Writer writer)
         }
     }
 
+    // One statement for all its marks, so it needs no savepoint (SQLite undoes a failed statement by itself); an
+    // operation left with no marks (every handler finished first) executes nothing.
     private sealed class MarkOp(StartMarks owner) : WriteOp
     {
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -81,10 +83,18 @@ internal sealed class StartMarks(Writer writer)
         {
             // Taken once: a batch retried after SQLITE_BUSY runs this again over the same marks.
             _taken ??= owner.Take();
+            if (_taken.Count == 0)
+            {
+                return;
+            }
+
+            var pairs = new System.Text.StringBuilder("[");
             foreach (var (id, leaseToken) in _taken)
             {
-                session.Execute(Sql.MarkStarted, id, leaseToken);
+                pairs.Append(pairs.Length == 1 ? "[" : ",[").Append(id).Append(',').Append(leaseToken).Append(']');
             }
+
+            session.Execute(Sql.MarkStarted, pairs.Append(']').ToString());
         }
 
         public override void Committed() => _completion.TrySetResult();

@@ -38,6 +38,21 @@ public abstract class TempFolderTests
     public void DeleteFolder() => Folder.Dispose();
 }
 
+/// <summary>Reads a job's row straight from the file, as another process would see it.</summary>
+public static class JobRows
+{
+    /// <summary>Whether the job's current lease is recorded as having started its handler (schema 2).</summary>
+    public static long HandlerStarted(string path, long id)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT handler_started FROM ladder_jobs WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", id);
+        return (long)command.ExecuteScalar()!;
+    }
+}
+
 /// <summary>Options tuned for tests: short intervals so real-time tests finish quickly.</summary>
 public static class TestOptions
 {
