@@ -29,7 +29,7 @@ public sealed partial class JobQueue : IAsyncDisposable
         Logger = loggerFactory.CreateLogger<JobQueue>();
         FullPath = System.IO.Path.GetFullPath(options.Path);
         _readConnectionString = Schema.ConnectionString(options.Path);
-        _writer = new Writer(connection, options, time, Logger);
+        _writer = new Writer(connection, options, Logger);
         StartMarks = new StartMarks(_writer);
     }
 

@@ -21,20 +21,18 @@ internal sealed class Writer : IAsyncDisposable
     private readonly SqliteConnection _connection;
     private readonly SynchronousMode _mode;
     private readonly int _maxBatch;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Task _loop;
     private readonly List<WriteOp> _batch = [];
     private bool? _syncFull; // Unknown until set: the connection's own default is FULL.
     private int _disposed;
 
-    public Writer(SqliteConnection connection, LadderJobsOptions options, TimeProvider time, ILogger logger)
+    public Writer(SqliteConnection connection, LadderJobsOptions options, ILogger logger)
     {
         _connection = connection;
         _session = new WriterSession(connection);
         _mode = options.Synchronous;
         _maxBatch = options.MaxBatchSize;
-        _time = time;
         _logger = logger;
         SetSynchronous(full: _mode == SynchronousMode.Full);
         _loop = Task.Run(LoopAsync);
@@ -142,9 +140,12 @@ internal sealed class Writer : IAsyncDisposable
                 TryRollback();
                 if (IsBusy(e) && attempt < MaxBatchRetries)
                 {
-                    // Another process held the write lock past busy_timeout: wait a little and run the whole batch again.
+                    // Another process held the write lock past the connection's wait (busy_timeout, retried by
+                    // Microsoft.Data.Sqlite up to its 60 s command timeout): wait a little and run the whole batch again.
+                    // Real time, like those waits: the lock is another process's, not the queue's
+                    // clock's, and a test on a FakeTimeProvider must not hang here until someone moves the clock.
                     Log.WriterBusy(_logger, attempt, e.Message);
-                    await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _time).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), TimeProvider.System).ConfigureAwait(false);
                     continue;
                 }
 
