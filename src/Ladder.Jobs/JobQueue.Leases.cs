@@ -6,7 +6,7 @@ namespace Ladder.Jobs;
 /// <summary>A job claimed under a lease: everything a processor needs to run it and report its outcome.</summary>
 /// <remarks>
 /// <c>HandlerStarted</c>: whether the claim recorded the handler as started (it runs at once). A job claimed ahead is
-/// recorded when its handler starts (<see cref="Storage.StartMarks"/>); until then a crash does not count as its
+/// recorded when its handler starts (<see cref="JobQueue.StartMarks"/>); until then a crash does not count as its
 /// rescue. <c>RescuesUnstarted</c>: times its lease expired before its handler was recorded as started.
 /// </remarks>
 internal sealed record ClaimedJob(
@@ -103,8 +103,14 @@ public sealed partial class JobQueue
     internal Task<long> ReadWriterPragmaAsync(string name, bool durable = true) =>
         _writer.Run(session => (long)session.Command($"PRAGMA {name};").ExecuteScalar()!, durable);
 
-    internal Task<bool> CompleteAsync(ClaimedJob job) =>
-        _writer.Run(session => session.Execute(Sql.Complete, job.Id, job.LeaseToken, Now()) == 1, durable: true, singleStatement: true);
+    /// <summary>Completes a job: true if its lease held. Completions of the same moment share one statement.</summary>
+    internal async Task<bool> CompleteAsync(ClaimedJob job)
+    {
+        ThrowIfDisposed();
+        var op = _completions.Add(job.Id, job.LeaseToken);
+        await op.Task.ConfigureAwait(false);
+        return op.Wrote(job.Id);
+    }
 
     internal Task<bool> SnoozeAsync(ClaimedJob job, TimeSpan delay) =>
         _writer.Run(session => session.Execute(Sql.Snooze, job.Id, job.LeaseToken, Now() + (long)delay.TotalMilliseconds) == 1, durable: true, snoozed =>

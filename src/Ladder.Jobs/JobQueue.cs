@@ -18,6 +18,7 @@ public sealed partial class JobQueue : IAsyncDisposable
     public const string TelemetryName = JobsTelemetry.Name;
 
     private readonly Writer _writer;
+    private readonly CoalescedWrites _completions;
     private readonly string _readConnectionString;
     private int _disposed;
 
@@ -30,7 +31,8 @@ public sealed partial class JobQueue : IAsyncDisposable
         FullPath = System.IO.Path.GetFullPath(options.Path);
         _readConnectionString = Schema.ConnectionString(options.Path);
         _writer = new Writer(connection, options, Logger);
-        StartMarks = new StartMarks(_writer);
+        StartMarks = new CoalescedWrites(_writer, Sql.MarkStarted, durable: false, returnsIds: false, Now);
+        _completions = new CoalescedWrites(_writer, Sql.Complete, durable: true, returnsIds: true, Now);
     }
 
     /// <summary>The options the queue was opened with.</summary>
@@ -38,8 +40,12 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     internal TimeProvider Time { get; }
 
-    /// <summary>Marks of claimed-ahead jobs whose handlers started (see <see cref="Storage.StartMarks"/>).</summary>
-    internal StartMarks StartMarks { get; }
+    /// <summary>
+    /// Records that the handlers of jobs claimed ahead have started, so that a crash counts as a rescue only for runs
+    /// that had started. Not awaited (see <c>JobProcessor.MarkStartedAsync</c>), and taken off again when the handler
+    /// finishes first.
+    /// </summary>
+    internal CoalescedWrites StartMarks { get; }
 
     internal ILoggerFactory LoggerFactory { get; }
 

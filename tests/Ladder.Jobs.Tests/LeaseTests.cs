@@ -193,7 +193,7 @@ public sealed class LeaseTests : TempFolderTests
         var claimed = (await queue.ClaimAsync("default", 2, startNow: 0)).Jobs;
         claimed.Should().OnlyContain(j => !j.HandlerStarted && !j.WasRescued);
 
-        await queue.StartMarks.Mark(claimed[0].Id, claimed[0].LeaseToken);
+        await queue.StartMarks.Add(claimed[0].Id, claimed[0].LeaseToken).Task;
         _time.Advance(TimeSpan.FromSeconds(31));
         (await queue.RescueExpiredAsync()).Should().Be((2, 0));
 
@@ -211,7 +211,7 @@ public sealed class LeaseTests : TempFolderTests
         var claimed = (await queue.ClaimAsync("default", 5, startNow: 0)).Jobs;
 
         // Queued back to back: they share one write (or two, if the writer takes the first alone).
-        var marks = claimed.Take(4).Select(j => queue.StartMarks.Mark(j.Id, j.LeaseToken)).ToList();
+        var marks = claimed.Take(4).Select(j => queue.StartMarks.Add(j.Id, j.LeaseToken).Task).ToList();
         await Task.WhenAll(marks);
         _time.Advance(TimeSpan.FromSeconds(31));
         await queue.RescueExpiredAsync();
@@ -256,7 +256,7 @@ public sealed class LeaseTests : TempFolderTests
         await queue.RescueExpiredAsync();
         var newRun = (await queue.ClaimAsync("default", 1, startNow: 0)).Jobs.Single();
 
-        await queue.StartMarks.Mark(oldRun.Id, oldRun.LeaseToken);
+        await queue.StartMarks.Add(oldRun.Id, oldRun.LeaseToken).Task;
         _time.Advance(TimeSpan.FromSeconds(31));
         await queue.RescueExpiredAsync();
 

@@ -118,7 +118,7 @@ public sealed partial class JobProcessor
         if (!job.HandlerStarted && abandoned is null)
         {
             // The handler is done (a handler that ignored its timeout is still running: its mark stays).
-            _queue.StartMarks.Unmark(job.Id, job.LeaseToken);
+            _queue.StartMarks.Remove(job.Id, job.LeaseToken);
         }
 
         if (abandoned is not null)
@@ -157,7 +157,7 @@ public sealed partial class JobProcessor
     {
         try
         {
-            var marked = _queue.StartMarks.Mark(job.Id, job.LeaseToken);
+            var marked = _queue.StartMarks.Add(job.Id, job.LeaseToken).Task;
             if (job.WasRescued)
             {
                 await marked.ConfigureAwait(false);
