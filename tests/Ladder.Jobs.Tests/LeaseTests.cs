@@ -137,6 +137,27 @@ public sealed class LeaseTests : TempFolderTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Complete_ManyAtOnce_SharesAWrite_AndEachLearnsWhetherItsLeaseHeld()
+    {
+        await using var queue = Open();
+        await queue.EnqueueBatchAsync([.. Enumerable.Range(0, 6).Select(i => JobRequest.For(new Echo(i)))]);
+        var claimed = (await queue.ClaimAsync("default", 6)).Jobs.ToList();
+        claimed[2] = claimed[2] with { LeaseToken = claimed[2].LeaseToken ^ 1 }; // a run whose lease is gone
+
+        var results = await Task.WhenAll(claimed.Select(queue.CompleteAsync));
+
+        results.Should().Equal(true, true, false, true, true, true);
+        var states = new List<JobState>();
+        foreach (var job in claimed)
+        {
+            states.Add((await queue.GetJobAsync(job.Id))!.Summary.State);
+        }
+
+        states.Should().Equal(JobState.Succeeded, JobState.Succeeded, JobState.Running, JobState.Succeeded, JobState.Succeeded, JobState.Succeeded);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Rescue_MoreThanMaxRescues_DeadAsPoisonWithTheReason()
     {
         await using var queue = Open(o => o.MaxRescues = 2);
