@@ -75,7 +75,7 @@ internal static class BurnDown
         await processor.StopAsync(CancellationToken.None);
         var after = queue.WriterStats;
         Console.WriteLine($"| Ladder.Jobs ({mode}, prefetch {prefetch}) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(jobs, processElapsed):N0} |");
-        Console.Error.WriteLine($"  ({mode}, prefetch {prefetch}): {after.Batches - before.Batches} commits, {(after.Operations - before.Operations) / (double)Math.Max(1, after.Batches - before.Batches):F1} operations per commit");
+        Console.Error.WriteLine($"  ({mode}, prefetch {prefetch}): {after.Batches - before.Batches} commits, {jobs / (double)Math.Max(1, after.Batches - before.Batches):F1} jobs per commit, {(after.Operations - before.Operations) / (double)Math.Max(1, after.Batches - before.Batches):F1} writer operations per commit (a commit's completions are one operation)");
         await queue.DisposeAsync();
         Harness.Delete(path);
     }
