@@ -20,8 +20,9 @@ internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, b
     private readonly bool _durable = durable;
     private readonly bool _returnsIds = returnsIds;
     private readonly Func<long> _clock = clock;
-    private List<(long Id, long LeaseToken)> _pending = [];
-    private Op? _queued;
+
+    // Queued and not yet taken by the writer, oldest first; the newest takes new jobs. Usually one.
+    private readonly List<Op> _waiting = [];
 
     /// <summary>Adds a job to the operation waiting in the writer's channel (queuing one if none waits).</summary>
     /// <returns>The operation: its task completes once the write is committed (or fails with the commit's error).</returns>
@@ -30,43 +31,42 @@ internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, b
     {
         lock (_lock)
         {
-            if (_queued is null)
+            var op = _waiting.Count > 0 ? _waiting[^1] : null;
+            if (op is null || op.Holds(id))
             {
-                var op = new Op(this);
+                // A second run of a job already in the operation (an old run whose lease was lost, and its new run)
+                // goes into an operation of its own: one statement cannot tell the two apart by what it returns.
+                op = new Op(this);
                 writer.Enqueue(op);
-                _queued = op;
+                _waiting.Add(op);
             }
 
-            _pending.Add((id, leaseToken));
-            return _queued;
+            op.Hold(id, leaseToken);
+            return op;
         }
     }
 
-    /// <summary>Takes a job off the waiting operation, if the writer has not taken it yet.</summary>
+    /// <summary>Takes a job off the operation waiting with it, if the writer has not taken that operation yet.</summary>
     public void Remove(long id, long leaseToken)
     {
         lock (_lock)
         {
-            var pending = _pending;
-            for (var i = pending.Count - 1; i >= 0; i--)
+            foreach (var op in _waiting)
             {
-                if (pending[i] == (id, leaseToken))
+                if (op.Release(id, leaseToken))
                 {
-                    pending.RemoveAt(i);
                     return;
                 }
             }
         }
     }
 
-    private List<(long Id, long LeaseToken)> Take()
+    private List<(long Id, long LeaseToken)> Take(Op op)
     {
         lock (_lock)
         {
-            var taken = _pending;
-            _pending = [];
-            _queued = null;
-            return taken;
+            _waiting.Remove(op);
+            return op.Pending;
         }
     }
 
@@ -75,6 +75,7 @@ internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, b
     {
         private readonly CoalescedWrites _owner;
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly HashSet<long> _ids = [];
         private readonly HashSet<long> _written = [];
         private List<(long Id, long LeaseToken)>? _taken;
 
@@ -88,13 +89,37 @@ internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, b
 
         public override bool Durable => _owner._durable;
 
+        // Guarded by the owner's lock until the writer takes the operation; never changed after.
+        internal List<(long Id, long LeaseToken)> Pending { get; } = [];
+
         /// <summary>Whether the statement changed the job's row (its lease held). Read after <see cref="Task"/> completes.</summary>
         public bool Wrote(long id) => _written.Contains(id);
+
+        internal bool Holds(long id) => _ids.Contains(id);
+
+        internal void Hold(long id, long leaseToken)
+        {
+            _ids.Add(id);
+            Pending.Add((id, leaseToken));
+        }
+
+        internal bool Release(long id, long leaseToken)
+        {
+            var i = Pending.LastIndexOf((id, leaseToken));
+            if (i < 0)
+            {
+                return false;
+            }
+
+            Pending.RemoveAt(i);
+            _ids.Remove(id);
+            return true;
+        }
 
         public override void Execute(WriterSession session)
         {
             // Taken once: a batch retried after SQLITE_BUSY runs this again over the same jobs.
-            _taken ??= _owner.Take();
+            _taken ??= _owner.Take(this);
             _written.Clear();
             if (_taken.Count == 0)
             {
@@ -127,7 +152,7 @@ internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, b
         public override void Failed(Exception error)
         {
             // Never executed (the batch failed before it ran): later jobs must not wait on this operation.
-            _taken ??= _owner.Take();
+            _taken ??= _owner.Take(this);
             _completion.TrySetException(error);
         }
     }

@@ -24,7 +24,7 @@ internal static class Sql
     // column's default), so a process of schema version 1 still sharing the file, which claims without setting it,
     // has its runs counted as before.
     public const string MarkStarted =
-        "UPDATE ladder_jobs SET handler_started = 1 WHERE state = 2 AND (id, lease_token) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@p0)) AND @p1 IS NOT NULL;";
+        "UPDATE ladder_jobs SET handler_started = 1 WHERE state = 2 AND (id, lease_token) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@p0)) AND @p1 IS NOT NULL;";
 
     public const string NextRunAt = "SELECT min(run_at) FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4);";
 
@@ -32,7 +32,7 @@ internal static class Sql
     // Coalesced (see CoalescedWrites): @p0 a JSON array of [id, lease token] pairs, @p1 the time; returns the ids it completed.
     public const string Complete =
         "UPDATE ladder_jobs SET state = 3, finished_at = @p1, lease_token = NULL, lease_expires_at = NULL " +
-        "WHERE state = 2 AND (id, lease_token) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@p0)) RETURNING id;";
+        "WHERE state = 2 AND (id, lease_token) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@p0)) RETURNING id;";
 
     public const string Retry =
         "UPDATE ladder_jobs SET state = 4, run_at = @p2, handler_started = 1, lease_token = NULL, lease_expires_at = NULL, last_error = @p3 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
