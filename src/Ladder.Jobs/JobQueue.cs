@@ -31,7 +31,7 @@ public sealed partial class JobQueue : IAsyncDisposable
         FullPath = System.IO.Path.GetFullPath(options.Path);
         _readConnectionString = Schema.ConnectionString(options.Path);
         _writer = new Writer(connection, options, Logger);
-        StartMarks = new CoalescedWrites(_writer, Sql.MarkStarted, durable: false, returnsIds: false, Now);
+        StartMarks = new CoalescedWrites(_writer, Sql.MarkStarted, durable: false, returnsIds: false);
         _completions = new CoalescedWrites(_writer, Sql.Complete, durable: true, returnsIds: true, Now);
     }
 

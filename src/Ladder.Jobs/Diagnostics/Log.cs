@@ -47,8 +47,8 @@ internal static partial class Log
     [LoggerMessage(3013, LogLevel.Debug, "Job {JobId} ({Kind}) succeeded")]
     public static partial void JobSucceeded(ILogger logger, long jobId, string kind);
 
-    [LoggerMessage(3014, LogLevel.Warning, "The start of job {JobId} could not be recorded; it runs anyway, and a crash during it may not count as its rescue")]
-    public static partial void StartMarkFailed(ILogger logger, long jobId, Exception exception);
+    [LoggerMessage(3014, LogLevel.Warning, "The starts of jobs claimed ahead could not be recorded; they run anyway, and a crash during them may not count as their rescue")]
+    public static partial void StartMarksFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(3015, LogLevel.Warning, "The start of job {JobId}, rescued before, could not be recorded; it is not run now, and comes back when its lease expires")]
     public static partial void StartMarkFailedNotRun(ILogger logger, long jobId, Exception exception);

@@ -26,9 +26,10 @@ public sealed partial class JobProcessor
             return;
         }
 
-        if (_stopping.IsCancellationRequested && entry.TryFinish())
+        if (!job.HandlerStarted && job.WasRescued && _stopping.IsCancellationRequested && entry.TryFinish())
         {
-            // Stopped while its mark committed: never started, so given back without spending an attempt.
+            // Stopped while its mark committed (the worker loop checked before the wait): never started, so given
+            // back without spending an attempt.
             await GiveBackQuietlyAsync(entry).ConfigureAwait(false);
             return;
         }
@@ -153,18 +154,21 @@ public sealed partial class JobProcessor
     // A job claimed ahead is recorded as started before its handler runs. Only a job rescued before waits for the
     // record to commit (it may have killed its process at its start); any other job's mark rides on a later commit.
     // Returns whether the handler may run: false only when a job rescued before could not be recorded.
+    private Storage.CoalescedWrites.Op? _watchedMarks;
+
     private async Task<bool> MarkStartedAsync(ClaimedJob job)
     {
         try
         {
-            var marked = _queue.StartMarks.Add(job.Id, job.LeaseToken).Task;
+            var op = _queue.StartMarks.Add(job.Id, job.LeaseToken);
             if (job.WasRescued)
             {
-                await marked.ConfigureAwait(false);
+                await op.Task.ConfigureAwait(false);
             }
-            else
+            else if (!ReferenceEquals(Interlocked.Exchange(ref _watchedMarks, op), op))
             {
-                _ = marked.ContinueWith(t => Log.StartMarkFailed(_logger, job.Id, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                // One watcher per mark write, not per job: the jobs sharing it all run anyway if it fails.
+                _ = op.Task.ContinueWith(t => Log.StartMarksFailed(_logger, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
 
             return true;
@@ -177,7 +181,7 @@ public sealed partial class JobProcessor
                 return false;
             }
 
-            Log.StartMarkFailed(_logger, job.Id, e);
+            Log.StartMarksFailed(_logger, e);
             return true;
         }
     }

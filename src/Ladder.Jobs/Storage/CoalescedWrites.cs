@@ -6,20 +6,20 @@ namespace Ladder.Jobs.Storage;
 /// <summary>
 /// One kind of per-job write, coalesced: every job added while an operation waits in the writer's channel rides on
 /// that one operation, which writes them all with one statement over a JSON array of <c>[id, lease token]</c> pairs
-/// (<c>@p0</c>; <c>@p1</c> is the time, for statements that take it). One statement needs no savepoint: SQLite undoes a
+/// (<c>@p0</c>; <c>@p1</c> is the time, for statements given a clock). One statement needs no savepoint: SQLite undoes a
 /// failed statement by itself. An operation whose jobs were all removed before the writer took it writes nothing.
 /// </summary>
 /// <remarks>
 /// Used for the start marks of jobs claimed ahead (not durable, removable: a finished handler's outcome says more) and
 /// for completions (durable; the statement returns the ids it changed, so each job learns whether its lease held).
 /// </remarks>
-internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, bool returnsIds, Func<long> clock)
+internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, bool returnsIds, Func<long>? clock = null)
 {
     private readonly Lock _lock = new();
     private readonly string _sql = sql;
     private readonly bool _durable = durable;
     private readonly bool _returnsIds = returnsIds;
-    private readonly Func<long> _clock = clock;
+    private readonly Func<long>? _clock = clock;
 
     // Queued and not yet taken by the writer, oldest first; the newest takes new jobs. Usually one.
     private readonly List<Op> _waiting = [];
@@ -133,7 +133,8 @@ internal sealed class CoalescedWrites(Writer writer, string sql, bool durable, b
                     .Append(leaseToken.ToString(CultureInfo.InvariantCulture)).Append(']');
             }
 
-            var command = session.Command(_owner._sql, pairs.Append(']').ToString(), _owner._clock());
+            var json = pairs.Append(']').ToString();
+            var command = _owner._clock is { } clock ? session.Command(_owner._sql, json, clock()) : session.Command(_owner._sql, json);
             if (!_owner._returnsIds)
             {
                 command.ExecuteNonQuery();

@@ -20,11 +20,11 @@ internal static class Sql
         "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority, rescues_unstarted;";
 
     // Jobs claimed ahead are about to run their handlers: from now on, a lease expiry counts as a rescue. Coalesced:
-    // @p0 is a JSON array of [id, lease token] pairs (@p1, the time, is not used). Every transition out of running sets handler_started back to 1 (the
+    // @p0 is a JSON array of [id, lease token] pairs. Every transition out of running sets handler_started back to 1 (the
     // column's default), so a process of schema version 1 still sharing the file, which claims without setting it,
     // has its runs counted as before.
     public const string MarkStarted =
-        "UPDATE ladder_jobs SET handler_started = 1 WHERE state = 2 AND (id, lease_token) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@p0)) AND @p1 IS NOT NULL;";
+        "UPDATE ladder_jobs SET handler_started = 1 WHERE state = 2 AND (id, lease_token) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@p0));";
 
     public const string NextRunAt = "SELECT min(run_at) FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4);";
 
