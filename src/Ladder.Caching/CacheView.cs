@@ -96,6 +96,10 @@ public sealed class CacheSingleView<TValue>
     /// <returns>The value.</returns>
     public TValue Get() => _core.Get(SingleKey.Instance).Value;
 
+    /// <summary>Synchronous <see cref="GetResultAsync"/>.</summary>
+    /// <returns>The value and its flags.</returns>
+    public CacheResult<TValue> GetResult() => _core.Get(SingleKey.Instance);
+
     /// <summary>Returns the cached value only if it is current; never loads.</summary>
     /// <param name="value">The value, when current.</param>
     /// <returns>Whether a current value was cached.</returns>
