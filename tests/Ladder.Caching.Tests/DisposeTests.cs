@@ -22,8 +22,24 @@ public sealed class DisposeTests
         try
         {
             var asyncReader = page.GetAsync("a", cancellationToken).AsTask();
-            var syncReader = Task.Factory.StartNew(() => page.Get("a"), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await Wait.For(started.Task, cancellationToken);
+            var syncResult = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var syncThread = new Thread(() =>
+            {
+                try
+                {
+                    syncResult.TrySetResult(page.Get("a"));
+                }
+                catch (Exception exception)
+                {
+                    syncResult.TrySetException(exception);
+                }
+            });
+            syncThread.Start();
+            var syncReader = syncResult.Task;
+
+            // The synchronous reader is blocked on the shared load before Dispose (not refused by a disposed cache).
+            await Wait.UntilAsync(() => syncThread.ThreadState.HasFlag(ThreadState.WaitSleepJoin), "the sync reader waits", cancellationToken);
 
             cache.Dispose();
 
