@@ -89,6 +89,39 @@ public sealed class DisposeTests
         await act.Should().ThrowAsync<ObjectDisposedException>();
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    [CancelAfter(60_000)]
+    public async Task Dispose_WhenALoadersCancellationCallbackThrows_NeitherThrows_NorLeavesItsReadersWaiting(bool withLoadTimeout, CancellationToken cancellationToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var never = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cache = new LadderCache(
+            new LadderCachingOptions().View<string, string>("page", view =>
+            {
+                view.DependsOn("player").Load(async (_, ct) =>
+                {
+                    using var registration = ct.Register(() => throw new InvalidOperationException("callback broke"));
+                    started.TrySetResult();
+                    return await never.Task;
+                });
+                if (withLoadTimeout)
+                {
+                    view.LoadTimeout(TimeSpan.FromMinutes(5));
+                }
+            }),
+            new CountingTimeProvider());
+        var reader = cache.View<string, string>("page").GetAsync("a", cancellationToken).AsTask();
+        await Wait.For(started.Task, cancellationToken);
+
+        var dispose = () => cache.Dispose();
+
+        dispose.Should().NotThrow();
+        var act = () => Wait.For(reader, cancellationToken);
+        await act.Should().ThrowAsync<ObjectDisposedException>();
+        never.TrySetResult("late");
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task ReadAfterDispose_ThrowsObjectDisposedException_NamingTheLadderCache(CancellationToken cancellationToken)
