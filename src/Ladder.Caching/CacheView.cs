@@ -31,6 +31,7 @@ public sealed class CacheView<TKey, TValue>
     /// <returns>The value.</returns>
     /// <exception cref="CacheLoadTimeoutException">The load exceeded the view's load timeout (and no fail-safe value).</exception>
     /// <exception cref="CacheReentrancyException">Called from the loader of the same key.</exception>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
     public ValueTask<TValue> GetAsync(TKey key, CancellationToken cancellationToken = default) =>
         // The hit path: no CacheResult round trip, and no locals of the miss path in its frame (the JIT zeroes
         // every struct local holding references in the prologue, even on a path that never uses it).
@@ -42,6 +43,7 @@ public sealed class CacheView<TKey, TValue>
     /// <returns>The value and whether it is stale or fail-safe.</returns>
     /// <exception cref="CacheLoadTimeoutException">The load exceeded the view's load timeout (and no fail-safe value).</exception>
     /// <exception cref="CacheReentrancyException">Called from the loader of the same key.</exception>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
     public ValueTask<CacheResult<TValue>> GetResultAsync(TKey key, CancellationToken cancellationToken = default) =>
         _core.GetAsync(key, cancellationToken);
 
@@ -50,14 +52,16 @@ public sealed class CacheView<TKey, TValue>
     /// <returns>The value.</returns>
     /// <exception cref="CacheLoadTimeoutException">The load exceeded the view's load timeout (and no fail-safe value).</exception>
     /// <exception cref="CacheReentrancyException">Called from the loader of the same key.</exception>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
     public TValue Get(TKey key) => _core.TryGetCurrent(key, out var value) ? value : _core.Get(key).Value;
 
     /// <summary>Synchronous <see cref="GetResultAsync"/>.</summary>
     /// <param name="key">The key.</param>
     /// <returns>The value and its flags.</returns>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
     public CacheResult<TValue> GetResult(TKey key) => _core.Get(key);
 
-    /// <summary>Returns the cached value only if it is current; never loads.</summary>
+    /// <summary>Returns the cached value only if it is current; never loads (and never throws: <see langword="false"/> once the cache is disposed).</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The value, when current.</param>
     /// <returns>Whether a current value was cached.</returns>
@@ -83,20 +87,28 @@ public sealed class CacheSingleView<TValue>
     /// <returns>The value.</returns>
     /// <exception cref="CacheLoadTimeoutException">The load exceeded the view's load timeout (and no fail-safe value).</exception>
     /// <exception cref="CacheReentrancyException">Called from the view's own loader.</exception>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
     public ValueTask<TValue> GetAsync(CancellationToken cancellationToken = default) =>
         _core.TryGetCurrent(SingleKey.Instance, out var value) ? new ValueTask<TValue>(value) : _core.GetValueAsync(SingleKey.Instance, cancellationToken);
 
     /// <summary>Reads the value with its freshness flags.</summary>
     /// <param name="cancellationToken">Stops this reader's wait.</param>
     /// <returns>The value and its flags.</returns>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
     public ValueTask<CacheResult<TValue>> GetResultAsync(CancellationToken cancellationToken = default) =>
         _core.GetAsync(SingleKey.Instance, cancellationToken);
 
     /// <summary>Synchronous <see cref="GetAsync"/>.</summary>
     /// <returns>The value.</returns>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
     public TValue Get() => _core.Get(SingleKey.Instance).Value;
 
-    /// <summary>Returns the cached value only if it is current; never loads.</summary>
+    /// <summary>Synchronous <see cref="GetResultAsync"/>.</summary>
+    /// <returns>The value and its flags.</returns>
+    /// <exception cref="ObjectDisposedException">The cache was disposed, before this read or while it waited on a load (object name <c>LadderCache</c>).</exception>
+    public CacheResult<TValue> GetResult() => _core.Get(SingleKey.Instance);
+
+    /// <summary>Returns the cached value only if it is current; never loads (and never throws: <see langword="false"/> once the cache is disposed).</summary>
     /// <param name="value">The value, when current.</param>
     /// <returns>Whether a current value was cached.</returns>
     public bool TryGet([MaybeNullWhen(false)] out TValue value) => _core.TryGetCurrent(SingleKey.Instance, out value);

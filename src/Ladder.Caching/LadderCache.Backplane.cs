@@ -2,7 +2,8 @@ using Ladder.Caching.Internal;
 
 namespace Ladder.Caching;
 
-/// <summary>The receiving side of the backplane.</summary>
+// The receiving side of the backplane. (A plain comment: a doc comment on a second partial declaration would be
+// appended to the type's summary in the XML documentation.)
 public sealed partial class LadderCache
 {
     private sealed class BackplaneReceiver(LadderCache cache) : IBackplaneSubscriber

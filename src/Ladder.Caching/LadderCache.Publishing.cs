@@ -2,7 +2,8 @@ using Ladder.Caching.Internal;
 
 namespace Ladder.Caching;
 
-/// <summary>The write path: never throws, never scans entries, allocates nothing for up to 128 dependencies per entity.</summary>
+// The write path: never throws, never scans entries, allocates nothing for up to 128 dependencies per entity.
+// (A plain comment: a doc comment here would be appended to the type's summary in the XML documentation.)
 public sealed partial class LadderCache
 {
     private void Apply(in Change change)

@@ -21,6 +21,11 @@ public sealed partial class LadderCache : IChangePublisher, IDisposable
     private readonly IInvalidationBackplane? _backplane;
     private readonly BackplaneReceiver _receiver;
     private readonly IDisposable? _subscription;
+
+    // Cancelled by Dispose: every running load is registered on it (its readers are released, its loader cancelled)
+    // and a loader without a load timeout gets its token. Never disposed: a cancelled source without a timer holds
+    // nothing, and loads that race Dispose still register on its token.
+    private readonly CancellationTokenSource _disposing = new();
     private int _disposed;
 
     /// <summary>Builds the cache from the declared views.</summary>
@@ -49,8 +54,8 @@ public sealed partial class LadderCache : IChangePublisher, IDisposable
         NodeId = options.NodeId;
         _logUnknown = options.LogUnknownChanges;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Ladder.Caching");
-        _metrics = new CachingMetrics(meterFactory);
-        var context = new ViewContext(timeProvider ?? TimeProvider.System, _logger, _metrics, services ?? EmptyServices.Instance);
+        _metrics = new CachingMetrics(meterFactory, options.Name);
+        var context = new ViewContext(timeProvider ?? TimeProvider.System, _logger, _metrics, services ?? EmptyServices.Instance, _disposing.Token);
         _views = options.Views.ToDictionary(v => v.Name, v => v.Build(context), StringComparer.Ordinal);
         _index = new PublishIndex([.. _views.Values], options.Entities);
         Dependencies = [.. options.Views.SelectMany(v => v.Dependencies.Select(d => new DependencyRow(
@@ -67,6 +72,9 @@ public sealed partial class LadderCache : IChangePublisher, IDisposable
         _backplane = backplane;
         _subscription = backplane?.Subscribe(_receiver);
     }
+
+    /// <summary>The cache's name (<see cref="LadderCachingOptions.Name"/>): the <c>cache</c> tag of its measurements.</summary>
+    public string Name => _metrics.CacheName;
 
     /// <summary>This node's name on the backplane.</summary>
     public string NodeId { get; }
@@ -167,7 +175,12 @@ public sealed partial class LadderCache : IChangePublisher, IDisposable
         return text.ToString();
     }
 
-    /// <summary>Stops every pending refresh timer, leaves the backplane and drops the entries. Idempotent.</summary>
+    /// <summary>
+    /// Leaves the backplane, ends every running load and drops the entries; stops every pending refresh timer.
+    /// Readers waiting on a load are released at once with <see cref="ObjectDisposedException"/> (object name
+    /// <c>LadderCache</c>), whether or not its loader ever ends, and the loader's token is cancelled. Every read after
+    /// this throws the same (<c>TryGet</c> returns <see langword="false"/>). Idempotent; never throws.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -176,6 +189,18 @@ public sealed partial class LadderCache : IChangePublisher, IDisposable
         }
 
         _subscription?.Dispose();
+        try
+        {
+            // Runs every load's release (its readers get ObjectDisposedException) and every loader's own
+            // cancellation callbacks, here and now.
+            _disposing.Cancel();
+        }
+        catch (AggregateException exception)
+        {
+            // A loader's cancellation callback threw: its readers are released all the same.
+            Log.DisposeCallbacksFailed(_logger, exception);
+        }
+
         foreach (var view in _views.Values)
         {
             view.Dispose();

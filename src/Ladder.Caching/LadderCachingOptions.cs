@@ -20,6 +20,12 @@ public sealed class LadderCachingOptions
     /// <summary>This node's name on the backplane. Default: a new GUID.</summary>
     public string NodeId { get; set; } = Guid.NewGuid().ToString("N");
 
+    /// <summary>
+    /// The cache's name, the <c>cache</c> tag of every measurement (so two caches in one process can be told apart).
+    /// Default <c>"default"</c>.
+    /// </summary>
+    public string Name { get; set; } = "default";
+
     internal IReadOnlyList<ViewDefinition> Views => _views;
 
     internal IReadOnlyList<(string Entity, string[] Fields)> Entities => _entities;

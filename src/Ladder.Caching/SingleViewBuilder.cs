@@ -57,6 +57,25 @@ public sealed class SingleViewBuilder<TValue>
         return this;
     }
 
+    /// <summary>Sets a synchronous loader.</summary>
+    /// <param name="load">Computes the value.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> Load(Func<TValue> load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        Inner.Load(_ => load());
+        return this;
+    }
+
+    /// <summary>Drop the value this long after it was loaded even with no change; see <see cref="ViewOptions.MaxAge"/>.</summary>
+    /// <param name="maxAge">The age; positive and at most 100 years.</param>
+    /// <returns>This builder.</returns>
+    public SingleViewBuilder<TValue> MaxAge(TimeSpan maxAge)
+    {
+        Inner.MaxAge(maxAge);
+        return this;
+    }
+
     /// <summary>Eager refresh: gather changes for <paramref name="debounce"/>, then reload once.</summary>
     /// <param name="debounce">The window; positive.</param>
     /// <returns>This builder.</returns>

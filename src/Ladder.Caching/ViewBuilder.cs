@@ -127,6 +127,15 @@ public sealed class ViewBuilder<TKey, TValue>
         return this;
     }
 
+    /// <summary>Drop an entry this long after it was loaded even with no change; see <see cref="ViewOptions.MaxAge"/>.</summary>
+    /// <param name="maxAge">The age; positive and at most 100 years.</param>
+    /// <returns>This builder.</returns>
+    public ViewBuilder<TKey, TValue> MaxAge(TimeSpan maxAge)
+    {
+        Options.MaxAge = maxAge;
+        return this;
+    }
+
     /// <summary>Bound the view's size; see <see cref="ViewOptions.SizeLimit"/>.</summary>
     /// <param name="limit">The most total size; positive.</param>
     /// <returns>This builder.</returns>

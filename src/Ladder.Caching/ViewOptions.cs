@@ -53,7 +53,8 @@ public sealed class ViewOptions
 
     /// <summary>
     /// Drop an entry this long after it was loaded even with no change (a safety net for writes that bypass
-    /// publishing). Default <see langword="null"/>: entries live until a change or eviction.
+    /// publishing). Default <see langword="null"/>: entries live until a change or eviction. Positive and at most
+    /// 100 years when set (the MemoryCache behind the view adds it to the clock's now).
     /// </summary>
     public TimeSpan? MaxAge { get; set; }
 }

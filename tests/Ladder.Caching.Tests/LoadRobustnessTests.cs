@@ -142,6 +142,136 @@ public sealed class LoadRobustnessTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task LoadTimeout_HoldsForASynchronousReader_OfABlockingLoader_WhenTimerCallbacksCannotRun(CancellationToken cancellationToken)
+    {
+        // Sync Get on a blocked loader used to throw after 637-799 ms for a 200 ms limit: the reader and the loader
+        // held pool threads, so the timeout's timer callback waited for the pool to add one. The fake clock's
+        // callbacks are held back here, as the starved pool holds them; the reader must not need them.
+        var time = new StarvedTimeProvider();
+        using var gate = new ManualResetEventSlim();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        using var cache = new LadderCache(
+            new LadderCachingOptions().View<string, string>("page", view => view
+                .DependsOn("player")
+                .Load(key =>
+                {
+                    if (Interlocked.Increment(ref calls) == 1)
+                    {
+                        started.TrySetResult();
+                        gate.Wait(TimeSpan.FromSeconds(90));   // a blocking synchronous loader
+                        return "late";
+                    }
+
+                    return key;
+                })
+                .LoadTimeout(TimeSpan.FromMilliseconds(200))),
+            time);
+        var page = cache.View<string, string>("page");
+        try
+        {
+            var reader = Task.Factory.StartNew(() => page.Get("a"), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await Wait.For(started.Task, cancellationToken);
+            time.Advance(TimeSpan.FromMilliseconds(200));
+
+            var act = () => Wait.For(reader, cancellationToken);
+            (await act.Should().ThrowAsync<CacheLoadTimeoutException>()).Which.Timeout.Should().Be(TimeSpan.FromMilliseconds(200));
+            page.Get("a").Should().Be("a", "the key is free for a new load while the first loader still blocks");
+        }
+        finally
+        {
+            gate.Set();
+        }
+
+        var late = () => time.RunDeferred();
+        late.Should().NotThrow("the timer's callback, once it runs, finds the load already timed out");
+        calls.Should().Be(2);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task CycleAcrossTwoFlows_NamesEveryLoadOfTheCycle_InEachReadersError(CancellationToken cancellationToken)
+    {
+        CacheView<string, string>? a = null;
+        CacheView<string, string>? b = null;
+        var started = 0;
+        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async ValueTask Rendezvous()
+        {
+            if (Interlocked.Increment(ref started) == 2)
+            {
+                both.SetResult();
+            }
+
+            await both.Task;
+        }
+
+        using var cache = new LadderCache(new LadderCachingOptions()
+            .View<string, string>("a", view => view.DependsOn("player").Load(async (key, ct) =>
+            {
+                await Rendezvous();
+                return "a" + await b!.GetAsync(key, ct);
+            }))
+            .View<string, string>("b", view => view.DependsOn("player").Load(async (key, ct) =>
+            {
+                await Rendezvous();
+                return "b" + await a!.GetAsync(key, ct);
+            })));
+        a = cache.View<string, string>("a");
+        b = cache.View<string, string>("b");
+
+        var readA = Task.Run(() => a.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
+        var readB = Task.Run(() => b.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
+
+        foreach (var read in new[] { readA, readB })
+        {
+            var act = () => Wait.For(read, cancellationToken);
+            var error = (await act.Should().ThrowAsync<CacheReentrancyException>()).Which;
+            error.Cycle.Should().HaveCount(3);
+            error.Cycle[0].Should().Be(error.Cycle[2]);
+            error.Cycle.Take(2).Should().BeEquivalentTo(["view 'a' key 'x'", "view 'b' key 'x'"]);
+            error.Message.Should().Contain("view 'a' key 'x' → view 'b' key 'x'").And.NotContain("read its own key:");
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task CycleWithinOneFlow_NamesEveryLoadOfTheCycle(CancellationToken cancellationToken)
+    {
+        CacheView<string, string>? a = null;
+        CacheView<string, string>? b = null;
+        using var cache = new LadderCache(new LadderCachingOptions()
+            .View<string, string>("a", view => view.DependsOn("player").Load(async (key, ct) => "a" + await b!.GetAsync(key, ct)))
+            .View<string, string>("b", view => view.DependsOn("player").Load(async (key, ct) => "b" + await a!.GetAsync(key, ct))));
+        a = cache.View<string, string>("a");
+        b = cache.View<string, string>("b");
+
+        var act = () => Wait.For(a.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
+
+        var error = (await act.Should().ThrowAsync<CacheReentrancyException>()).Which;
+        error.View.Should().Be("a");
+        error.Cycle.Should().Equal("view 'a' key 'x'", "view 'b' key 'x'", "view 'a' key 'x'");
+        error.Message.Should().Contain("view 'a' key 'x' → view 'b' key 'x' → view 'a' key 'x'");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task LoaderReadingItsOwnKey_IsAOneLoadCycle(CancellationToken cancellationToken)
+    {
+        CacheView<string, string>? a = null;
+        using var cache = new LadderCache(new LadderCachingOptions()
+            .View<string, string>("a", view => view.DependsOn("player").Load(async (key, ct) => "a" + await a!.GetAsync(key, ct))));
+        a = cache.View<string, string>("a");
+
+        var act = () => Wait.For(a.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
+
+        var error = (await act.Should().ThrowAsync<CacheReentrancyException>()).Which;
+        error.Cycle.Should().Equal("view 'a' key 'x'", "view 'a' key 'x'");
+        error.Message.Should().Be("The loader of view 'a' key 'x' read its own key: a load may not depend on itself.");
+    }
+
+    [Test]
     public void RefreshDebounceBeyondTimerRange_IsRejectedAtStartUp()
     {
         var options = new LadderCachingOptions().View<string, int>("a", view => view

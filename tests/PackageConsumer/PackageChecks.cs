@@ -1,9 +1,15 @@
 using System.IO.Compression;
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
-/// <summary>Opens the packed .nupkg files and checks what a user gets: readme, license, dependencies, symbols.</summary>
-internal static class PackageChecks
+/// <summary>
+/// Opens the packed .nupkg files and checks what a user gets: readme, license, project and repository URLs,
+/// dependencies, symbols, and a README whose every link resolves on a package page.
+/// </summary>
+internal static partial class PackageChecks
 {
+    private const string ProjectUrl = "https://github.com/ladder-dotnet/ladder";
+
     // The dependencies each package must declare. A package that forgets one fails here, before a user finds out.
     private static readonly Dictionary<string, string[]> ExpectedDependencies = new()
     {
@@ -16,6 +22,7 @@ internal static class PackageChecks
     {
         foreach (var (id, expected) in ExpectedDependencies)
         {
+            var failuresBefore = failures.Count;
             var nupkg = Path.Combine(packagesFolder, $"{id}.{version}.nupkg");
             var snupkg = Path.Combine(packagesFolder, $"{id}.{version}.snupkg");
             if (!File.Exists(nupkg))
@@ -27,6 +34,11 @@ internal static class PackageChecks
             if (!File.Exists(snupkg))
             {
                 failures.Add($"{snupkg} (symbols) is missing");
+            }
+            else
+            {
+                using var symbols = ZipFile.OpenRead(snupkg);
+                Check(symbols.GetEntry($"lib/net10.0/{id}.pdb") is not null, $"{id}: the symbols package has no lib/net10.0/{id}.pdb", failures);
             }
 
             using var zip = ZipFile.OpenRead(nupkg);
@@ -52,6 +64,16 @@ internal static class PackageChecks
             Check(metadata.Element(ns + "readme")?.Value == "README.md", $"{id}: nuspec has no readme", failures);
             Check(metadata.Element(ns + "license")?.Value == "MIT", $"{id}: nuspec license is not MIT", failures);
             Check(!string.IsNullOrWhiteSpace(metadata.Element(ns + "description")?.Value), $"{id}: no description", failures);
+            Check(metadata.Element(ns + "projectUrl")?.Value == ProjectUrl, $"{id}: nuspec projectUrl is not {ProjectUrl}", failures);
+            var repository = metadata.Element(ns + "repository");
+            Check((string?)repository?.Attribute("url") == ProjectUrl, $"{id}: nuspec repository url is not {ProjectUrl}", failures);
+            Check((string?)repository?.Attribute("type") == "git", $"{id}: nuspec repository type is not git", failures);
+
+            if (zip.GetEntry("README.md") is { } readmeEntry)
+            {
+                using var readme = new StreamReader(readmeEntry.Open());
+                CheckReadme(id, readme.ReadToEnd(), failures);
+            }
 
             var dependencies = metadata.Descendants(ns + "dependency").Select(d => (string)d.Attribute("id")!).ToHashSet();
             foreach (var dependency in expected.Where(d => !dependencies.Contains(d)))
@@ -64,9 +86,61 @@ internal static class PackageChecks
                 failures.Add($"{id}: depends on {dependency}; the packages must stand alone");
             }
 
-            Console.WriteLine($"{id} {version}: package ok ({dependencies.Count} dependencies, readme, license, symbols)");
+            if (failures.Count > failuresBefore)
+            {
+                Console.WriteLine($"{id} {version}: package has {failures.Count - failuresBefore} problem(s), listed at the end");
+                continue;
+            }
+
+            Console.WriteLine($"{id} {version}: package ok ({dependencies.Count} dependencies, readme with absolute links only, license, project and repository URLs, symbols)");
         }
     }
+
+    /// <summary>
+    /// A package README is read on a package page (nuget.org, an IDE's package browser), away from the repository: a
+    /// relative link resolves to nothing there, and a repository path or a test name in the text points at a file
+    /// the reader does not have. Every link must be absolute (http or https), and outside links the text names no
+    /// repository folder and no test class.
+    /// </summary>
+    private static void CheckReadme(string id, string readme, List<string> failures)
+    {
+        var targets = MarkdownLink().Matches(readme).Select(m => m.Groups["target"].Value)
+            .Concat(ReferenceDefinition().Matches(readme).Select(m => m.Groups["target"].Value))
+            .Concat(HtmlLink().Matches(readme).Select(m => m.Groups["target"].Value));
+        foreach (var target in targets.Where(t => !t.StartsWith("https://", StringComparison.Ordinal) && !t.StartsWith("http://", StringComparison.Ordinal)))
+        {
+            failures.Add($"{id}: README link '{target}' is relative; a package page cannot resolve it (link {ProjectUrl}/blob/main/... instead)");
+        }
+
+        var text = AbsoluteUrl().Replace(readme, " ");
+        foreach (var path in RepositoryPath().Matches(text).Select(m => m.Value).Distinct())
+        {
+            failures.Add($"{id}: README names the repository path '{path}', which a package user does not have (link it absolutely)");
+        }
+
+        foreach (var test in TestName().Matches(text).Select(m => m.Value).Distinct())
+        {
+            failures.Add($"{id}: README names the test '{test}', which a package user cannot see (say what is tested, or link the test file absolutely)");
+        }
+    }
+
+    [GeneratedRegex(@"!?\[[^\]]*\]\(\s*<?(?<target>[^)\s>]*)")]
+    private static partial Regex MarkdownLink();
+
+    [GeneratedRegex(@"^\s{0,3}\[[^\]]+\]:\s*<?(?<target>[^\s>]+)", RegexOptions.Multiline)]
+    private static partial Regex ReferenceDefinition();
+
+    [GeneratedRegex(@"(?:href|src)\s*=\s*[""'](?<target>[^""']*)[""']", RegexOptions.IgnoreCase)]
+    private static partial Regex HtmlLink();
+
+    [GeneratedRegex(@"https?://[^\s)>\]""']+")]
+    private static partial Regex AbsoluteUrl();
+
+    [GeneratedRegex(@"(?<![\w./-])(?:docs|tests|src|samples|benchmarks|eng)/[\w./-]*")]
+    private static partial Regex RepositoryPath();
+
+    [GeneratedRegex(@"\b[A-Z]\w*Tests\b")]
+    private static partial Regex TestName();
 
     private static void Check(bool condition, string failure, List<string> failures)
     {

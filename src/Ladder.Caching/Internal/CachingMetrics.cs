@@ -10,9 +10,9 @@ internal sealed class CachingMetrics : IDisposable
 
     public static readonly ActivitySource Source = new(Name);
 
-    private static readonly KeyValuePair<string, object?> UnknownEntity = new("reason", "unknown_entity");
-    private static readonly KeyValuePair<string, object?> UnknownField = new("reason", "unknown_field");
-
+    private readonly KeyValuePair<string, object?> _cache;
+    private readonly KeyValuePair<string, object?> _unknownEntity;
+    private readonly KeyValuePair<string, object?> _unknownField;
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
     private readonly Counter<long> _hits;
@@ -24,10 +24,18 @@ internal sealed class CachingMetrics : IDisposable
     private readonly Histogram<double> _loadDuration;
     private readonly Counter<long> _coalesced;
 
-    public CachingMetrics(IMeterFactory? meterFactory)
+    /// <param name="meterFactory">Creates the meter; null: a meter of its own.</param>
+    /// <param name="cacheName">The cache's name: the <c>cache</c> tag of every measurement, and a tag of the meter, so
+    /// two caches in one process (which share the meter name) can be told apart.</param>
+    public CachingMetrics(IMeterFactory? meterFactory, string cacheName)
     {
+        CacheName = cacheName;
+        _cache = new("cache", cacheName);
+        _unknownEntity = new("reason", "unknown_entity");
+        _unknownField = new("reason", "unknown_field");
+        var options = new MeterOptions(Name) { Tags = [_cache] };
         _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(new MeterOptions(Name)) ?? new Meter(Name);
+        _meter = meterFactory?.Create(options) ?? new Meter(options);
         _hits = _meter.CreateCounter<long>("ladder.caching.hits", "{read}", "Reads answered from a current entry.");
         _misses = _meter.CreateCounter<long>("ladder.caching.misses", "{read}", "Reads that had to wait for a load.");
         _staleServed = _meter.CreateCounter<long>("ladder.caching.stale_served", "{read}", "Reads answered with a flagged stale value (reason: swr or fail_safe).");
@@ -38,33 +46,36 @@ internal sealed class CachingMetrics : IDisposable
         _coalesced = _meter.CreateCounter<long>("ladder.caching.changes.coalesced", "{change}", "Changes absorbed into an eager refresh already pending.");
     }
 
+    /// <summary>The cache's name (<see cref="LadderCachingOptions.Name"/>).</summary>
+    public string CacheName { get; }
+
     public void Hit(in KeyValuePair<string, object?> view)
     {
         // The hit path's only cost beyond the lookup: skip the instrument's call chain while nobody listens.
         if (_hits.Enabled)
         {
-            _hits.Add(1, view);
+            _hits.Add(1, view, _cache);
         }
     }
 
-    public void Miss(in KeyValuePair<string, object?> view) => _misses.Add(1, view);
+    public void Miss(in KeyValuePair<string, object?> view) => _misses.Add(1, view, _cache);
 
     public void StaleServed(in KeyValuePair<string, object?> view, bool failSafe) =>
-        _staleServed.Add(1, view, new KeyValuePair<string, object?>("reason", failSafe ? "fail_safe" : "swr"));
+        _staleServed.Add(1, view, new KeyValuePair<string, object?>("reason", failSafe ? "fail_safe" : "swr"), _cache);
 
-    public void Invalidated(in KeyValuePair<string, object?> view) => _invalidations.Add(1, view);
+    public void Invalidated(in KeyValuePair<string, object?> view) => _invalidations.Add(1, view, _cache);
 
-    public void IgnoredUnknownEntity() => _ignoredChanges.Add(1, UnknownEntity);
+    public void IgnoredUnknownEntity() => _ignoredChanges.Add(1, _unknownEntity, _cache);
 
-    public void IgnoredUnknownField() => _ignoredChanges.Add(1, UnknownField);
+    public void IgnoredUnknownField() => _ignoredChanges.Add(1, _unknownField, _cache);
 
     public void Loaded(in KeyValuePair<string, object?> view, string outcome, TimeSpan duration)
     {
-        _loads.Add(1, view, new KeyValuePair<string, object?>("outcome", outcome));
-        _loadDuration.Record(duration.TotalSeconds, view);
+        _loads.Add(1, view, new KeyValuePair<string, object?>("outcome", outcome), _cache);
+        _loadDuration.Record(duration.TotalSeconds, view, _cache);
     }
 
-    public void Coalesced(in KeyValuePair<string, object?> view) => _coalesced.Add(1, view);
+    public void Coalesced(in KeyValuePair<string, object?> view) => _coalesced.Add(1, view, _cache);
 
     public void Dispose()
     {

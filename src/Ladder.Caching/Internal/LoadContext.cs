@@ -18,17 +18,31 @@ internal static class LoadContext
     /// never leaks to the caller.</summary>
     public static void Enter(ViewBase view, object key, LoadFlight flight) => Current.Value = new Frame(view, key, flight, Current.Value);
 
-    public static bool IsLoading(ViewBase view, object key)
+    /// <summary>
+    /// The cycle that reading (view, key) from this flow would close, if this flow is inside that load: the loads in
+    /// wait order from the re-entered one back to it (a loader reading its own key: that load twice); else null.
+    /// </summary>
+    public static IReadOnlyList<string>? FindCycle(ViewBase view, object key)
     {
         for (var frame = Current.Value; frame is not null; frame = frame.Parent)
         {
             if (ReferenceEquals(frame.View, view) && Equals(frame.Key, key))
             {
-                return true;
+                // Frames run from the innermost load out to the re-entered one; each waits for the one inside it.
+                var cycle = new List<string>();
+                for (var inner = Current.Value; !ReferenceEquals(inner, frame); inner = inner!.Parent)
+                {
+                    cycle.Add(inner!.Flight.Label);
+                }
+
+                cycle.Add(frame.Flight.Label);
+                cycle.Reverse();
+                cycle.Add(frame.Flight.Label);
+                return cycle;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>
@@ -54,7 +68,7 @@ internal static class LoadContext
             if (ReferenceEquals(flight, self))
             {
                 Interlocked.Exchange(ref self.WaitingOn, null);
-                throw new CacheReentrancyException(viewName, key);
+                throw new CacheReentrancyException(viewName, key, DescribeCycle(target, self));
             }
         }
 
@@ -70,6 +84,28 @@ internal static class LoadContext
         }
     }
 
+    /// <summary>
+    /// The loads from <paramref name="target"/> along the wait-for edges to <paramref name="self"/> (which is about to
+    /// wait on the target), then the target again: the real cycle, so every reader it fails is told which loads form
+    /// it. The edges may move meanwhile (other loads end); the walk is bounded and stops at a missing edge.
+    /// </summary>
+    private static List<string> DescribeCycle(LoadFlight target, LoadFlight self)
+    {
+        var cycle = new List<string>();
+        var steps = 0;
+        for (var flight = target; flight is not null && steps < 10_000; flight = Volatile.Read(ref flight.WaitingOn), steps++)
+        {
+            cycle.Add(flight.Label);
+            if (ReferenceEquals(flight, self))
+            {
+                break;
+            }
+        }
+
+        cycle.Add(target.Label);
+        return cycle;
+    }
+
     private sealed record Frame(ViewBase View, object Key, LoadFlight Flight, Frame? Parent);
 }
 
@@ -78,4 +114,7 @@ internal abstract class LoadFlight
 {
     /// <summary>The flight this load's loader is waiting on now, or null.</summary>
     public LoadFlight? WaitingOn;
+
+    /// <summary>The load for people: <c>view 'a' key 'x'</c>.</summary>
+    public abstract string Label { get; }
 }

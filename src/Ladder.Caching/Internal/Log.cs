@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(5008, LogLevel.Error, "Eager refresh of view '{View}' failed to start its loads.")]
     public static partial void EagerRefreshFailed(ILogger logger, Exception exception, string view);
+
+    [LoggerMessage(5009, LogLevel.Warning, "Disposing the cache ran loaders' cancellation callbacks that threw; their readers were released all the same.")]
+    public static partial void DisposeCallbacksFailed(ILogger logger, Exception exception);
 }

@@ -3,12 +3,19 @@ namespace Ladder.Caching.Internal;
 /// <summary>Collects every problem in the options, so start-up lists them all at once.</summary>
 internal static class OptionsValidation
 {
+    private static readonly TimeSpan MaxAgeLimit = TimeSpan.FromDays(36_500);
+
     public static IReadOnlyList<string> Validate(LadderCachingOptions options)
     {
         var failures = new List<string>();
         if (string.IsNullOrWhiteSpace(options.NodeId))
         {
             failures.Add("NodeId must not be empty.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Name))
+        {
+            failures.Add("Name must not be empty (it tags every measurement of the cache).");
         }
 
         var schema = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -126,9 +133,11 @@ internal static class OptionsValidation
             failures.Add($"{label}: SizeLimit must be positive when set (was {size}).");
         }
 
-        if (options.MaxAge is { } maxAge && maxAge <= TimeSpan.Zero)
+        // MemoryCache adds MaxAge to the clock's now when it stores an entry: beyond the calendar (TimeSpan.MaxValue
+        // as "never") that addition throws, and every load of the view would fail. 100 years is "never" enough.
+        if (options.MaxAge is { } maxAge && (maxAge <= TimeSpan.Zero || maxAge > MaxAgeLimit))
         {
-            failures.Add($"{label}: MaxAge must be positive when set (was {maxAge}).");
+            failures.Add($"{label}: MaxAge must be positive and at most 36500 days (100 years) when set (was {maxAge}).");
         }
     }
 }

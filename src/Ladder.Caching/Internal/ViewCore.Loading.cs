@@ -2,7 +2,8 @@ using Microsoft.Extensions.Caching.Memory;
 
 namespace Ladder.Caching.Internal;
 
-/// <summary>Single flight: at most one load per key per version; readers of that version share it.</summary>
+// Single flight: at most one load per key per version; readers of that version share it. (A plain comment: a doc
+// comment here would be appended to the type's summary in the XML documentation.)
 internal sealed partial class ViewCore<TKey, TValue>
 {
     /// <summary>
@@ -18,6 +19,9 @@ internal sealed partial class ViewCore<TKey, TValue>
     /// </remarks>
     private Flight? Acquire(TKey key, bool background, out Entry? current)
     {
+        // A load started after Dispose would never be released: refuse it. A load that passes this check while
+        // Dispose runs is still released: RunAsync registers on the disposal token, which runs at once if cancelled.
+        ThrowIfDisposed(key);
         while (true)
         {
             if (_flights.TryGetValue(key, out var existing) && IsCurrent(existing.Stamp))
@@ -33,7 +37,7 @@ internal sealed partial class ViewCore<TKey, TValue>
             }
 
             // The stamp is taken here, before the loader runs: this is the moment the load "starts".
-            var flight = new Flight(TakeStamp(key));
+            var flight = new Flight(this, key, TakeStamp(key), Context.Time.GetTimestamp(), Options.LoadTimeout);
             var won = existing is null ? _flights.TryAdd(key, flight) : _flights.TryUpdate(key, flight, existing);
             if (won)
             {
@@ -96,9 +100,9 @@ internal sealed partial class ViewCore<TKey, TValue>
 
     private async Task RunAsync(TKey key, Flight flight)
     {
-        var started = Context.Time.GetTimestamp();
-        CancellationTokenSource? timeout = null;
+        var started = flight.Started;
         CancellationTokenRegistration onTimeout = default;
+        CancellationTokenRegistration onDispose = default;
         TValue value = default!;
         Exception? failure = null;
         try
@@ -106,11 +110,19 @@ internal sealed partial class ViewCore<TKey, TValue>
             // Everything that can throw runs inside this try: a throw before it would leave a current flight that
             // never completes (every reader of the key hangs). The timeout starts before the yield, so it also
             // covers the time the load waits for a thread.
-            if (Options.LoadTimeout is { } limit)
+            var token = Context.Disposing;
+            if (flight.Limit is { } limit)
             {
-                timeout = new CancellationTokenSource(limit, Context.Time);
-                onTimeout = timeout.Token.UnsafeRegister(static state => ((TimeoutState)state!).Fire(), new TimeoutState(this, key, flight, limit, started));
+                var timeout = new CancellationTokenSource(limit, Context.Time);
+                Volatile.Write(ref flight.Timeout, timeout);
+                token = timeout.Token;
+                onTimeout = timeout.Token.UnsafeRegister(static state => ((Flight)state!).Owner.OnTimedOut((Flight)state), flight);
             }
+
+            // Dispose releases this load's readers and cancels its loader, whether or not the loader ever ends.
+            // Registered after the timeout source exists (the callback cancels it), and run at once when the cache is
+            // already disposed, so a load that slipped past Acquire's check is released too.
+            onDispose = Context.Disposing.UnsafeRegister(static state => ((Flight)state!).Owner.OnDisposed((Flight)state), flight);
 
             // Never run the loader on the reader's thread: a loader that blocks synchronously would otherwise block
             // the reader before it reaches WaitAsync, so neither its cancellation nor the load timeout could release
@@ -119,7 +131,8 @@ internal sealed partial class ViewCore<TKey, TValue>
             LoadContext.Enter(this, key, flight);
             using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
             activity?.SetTag("ladder.caching.view", Name);
-            value = await _load(key, timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
+            activity?.SetTag("ladder.caching.cache", Context.Metrics.CacheName);
+            value = await _load(key, token).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -128,8 +141,20 @@ internal sealed partial class ViewCore<TKey, TValue>
 
         // The load's timer goes before its readers are released: once they resume, a finished load owns no live timer
         // (a clock moved past the limit afterwards must not fire it; the idle guarantee counts timer callbacks).
+        // Both registrations go before the source: their callbacks use it, and DisposeAsync waits for a running one.
+        await onDispose.DisposeAsync().ConfigureAwait(false);
         await onTimeout.DisposeAsync().ConfigureAwait(false);
-        timeout?.Dispose();
+        var timeoutSource = Interlocked.Exchange(ref flight.Timeout, null);
+        var timedOut = timeoutSource?.IsCancellationRequested == true;
+        timeoutSource?.Dispose();
+
+        if (Context.Disposing.IsCancellationRequested)
+        {
+            // Disposed while the loader ran: whatever it returned or threw (often the cancellation Dispose caused),
+            // its readers are told the cache was disposed, and nothing is stored in a disposed cache.
+            OnDisposed(flight);
+            return;
+        }
 
         if (failure is null)
         {
@@ -144,12 +169,12 @@ internal sealed partial class ViewCore<TKey, TValue>
             }
         }
 
-        if (failure is OperationCanceledException && timeout is { IsCancellationRequested: true } && Options.LoadTimeout is { } timedOutAfter)
+        if (failure is OperationCanceledException && timedOut)
         {
             // The loader honoured its timeout token and got here before the timeout's own callback ran (it saw the
             // token cancelled on another thread, or another callback on the token ended it first), and disposing
             // the registration above may have cancelled that callback: this is the timeout, reported as such.
-            OnTimedOut(key, flight, timedOutAfter, started);
+            OnTimedOut(flight);
             return;
         }
 
@@ -201,7 +226,7 @@ internal sealed partial class ViewCore<TKey, TValue>
 
     private void Store(TKey key, TValue value, Stamp stamp, long started)
     {
-        using var entry = _store.CreateEntry(key);
+        var entry = _store.CreateEntry(key);
         entry.Value = new Entry(value, stamp, started);
         if (Options.SizeLimit is not null)
         {
@@ -216,6 +241,15 @@ internal sealed partial class ViewCore<TKey, TValue>
         if (stamp.Counters is not null)
         {
             entry.RegisterPostEvictionCallback(OnEvicted, this);
+        }
+
+        entry.Dispose();   // stores it
+
+        // Dekker with LadderCache.Dispose (cancel the disposal token, then clear the store): either the clear sees this
+        // entry, or this sees the token cancelled. A disposed cache holds nothing.
+        if (Context.Disposing.IsCancellationRequested)
+        {
+            _store.Remove(key);
         }
     }
 
@@ -279,19 +313,20 @@ internal sealed partial class ViewCore<TKey, TValue>
         return started;
     }
 
-    private void OnTimedOut(TKey key, Flight flight, TimeSpan limit, long started)
+    private void OnTimedOut(Flight flight)
     {
         // Release the waiters now, whether or not the loader honours its token; the key is free for a new load.
-        // The flight leaves the map first (a waiter that retries never joins it); this runs on a timer, so it never
-        // throws: a throwing logger or listener is swallowed here.
+        // The flight leaves the map first (a waiter that retries never joins it); this runs on a timer (or on a
+        // synchronous reader's thread), so it never throws: a throwing logger or listener is swallowed here.
+        var key = flight.Key;
         _flights.TryRemove(new KeyValuePair<TKey, Flight>(key, flight));
         Release(key, flight.Stamp);
-        if (flight.Tcs.TrySetException(new CacheLoadTimeoutException(Name, key, limit)))
+        if (flight.Tcs.TrySetException(new CacheLoadTimeoutException(Name, key, flight.Limit!.Value)))
         {
             try
             {
-                Context.Metrics.Loaded(Tag, "timed_out", Context.Time.GetElapsedTime(started));
-                Log.LoadTimedOut(Context.Logger, Name, key, limit);
+                Context.Metrics.Loaded(Tag, "timed_out", Context.Time.GetElapsedTime(flight.Started));
+                Log.LoadTimedOut(Context.Logger, Name, key, flight.Limit.Value);
             }
 #pragma warning disable CA1031 // A timer callback must not throw: the waiters are released, only the report is lost.
             catch (Exception)
@@ -301,17 +336,65 @@ internal sealed partial class ViewCore<TKey, TValue>
         }
     }
 
-    private sealed class Flight(Stamp stamp) : LoadFlight
+    /// <summary>
+    /// A synchronous reader whose load ran past its limit by the cache's clock ends it itself: the timeout's timer
+    /// callback needs a thread-pool thread, and with the reader and a blocking loader each holding one, a starved pool
+    /// ran it 400-600 ms late. The reader's thread is blocked here anyway, so it keeps the limit.
+    /// </summary>
+    private void TimeOutFromReader(Flight flight)
     {
+        OnTimedOut(flight);
+        try
+        {
+            // Cancels the loader's token too, as the timer would have (its callback then finds the flight released).
+            Volatile.Read(ref flight.Timeout)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The load finished meanwhile and disposed its source: nothing left to cancel.
+        }
+        catch (AggregateException)
+        {
+            // The loader's own cancellation callbacks threw; its readers are already released with the timeout.
+        }
+    }
+
+    /// <summary>The cache was disposed: release the readers of this load and cancel its loader. Never throws.</summary>
+    private void OnDisposed(Flight flight)
+    {
+        _flights.TryRemove(new KeyValuePair<TKey, Flight>(flight.Key, flight));
+        flight.Tcs.TrySetException(DisposedError(flight.Key, loading: true));
+        try
+        {
+            Volatile.Read(ref flight.Timeout)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The load finished meanwhile and disposed its source: nothing left to cancel.
+        }
+    }
+
+    private sealed class Flight(ViewCore<TKey, TValue> owner, TKey key, Stamp stamp, long started, TimeSpan? limit) : LoadFlight
+    {
+        public readonly ViewCore<TKey, TValue> Owner = owner;
+
+        public readonly TKey Key = key;
+
         public readonly Stamp Stamp = stamp;
+
+        /// <summary>When the stamp was taken: the load's start, by the cache's clock.</summary>
+        public readonly long Started = started;
+
+        /// <summary>The view's load timeout when the load started.</summary>
+        public readonly TimeSpan? Limit = limit;
 
         public readonly TaskCompletionSource<TValue> Tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Task<TValue> Task => Tcs.Task;
-    }
+        /// <summary>The load timeout's source (the loader's token) while the loader runs; null without a limit.</summary>
+        public CancellationTokenSource? Timeout;
 
-    private sealed class TimeoutState(ViewCore<TKey, TValue> view, TKey key, Flight flight, TimeSpan limit, long started)
-    {
-        public void Fire() => view.OnTimedOut(key, flight, limit, started);
+        public Task<TValue> Task => Tcs.Task;
+
+        public override string Label => $"view '{Owner.Name}' key '{Key}'";
     }
 }

@@ -103,7 +103,7 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         var waiting = LoadContext.BeginWait(flight!, Name, key);
         try
         {
-            return new CacheResult<TValue>(flight!.Task.GetAwaiter().GetResult(), isStale: false, isFailSafe: false);
+            return new CacheResult<TValue>(WaitSynchronously(flight!), isStale: false, isFailSafe: false);
         }
         catch (Exception) when (TryFailSafe(key, out var last))
         {
@@ -133,10 +133,16 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
         return false;
     }
 
+    /// <summary>
+    /// Called by <see cref="LadderCache.Dispose"/> after it cancelled the disposal token (which released every load):
+    /// drops the entries. The MemoryCache is cleared, not disposed: a disposed one throws its own
+    /// ObjectDisposedException from the hit path, naming MemoryCache; an empty one makes every read a miss, and the
+    /// miss path throws the error that names the Ladder cache, at no cost to the hit path.
+    /// </summary>
     public override void Dispose()
     {
         base.Dispose();
-        _store.Dispose();
+        _store.Clear();
     }
 
     /// <summary>The stored entry of <paramref name="key"/>, current or not.</summary>
@@ -198,7 +204,7 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
     private bool TryFailSafe(TKey key, [NotNullWhen(true)] out Entry? last)
     {
         last = null;
-        if (!Options.FailSafe || !_store.TryGetValue(key, out var stored) || stored is not Entry entry)
+        if (!Options.FailSafe || Context.Disposing.IsCancellationRequested || !_store.TryGetValue(key, out var stored) || stored is not Entry entry)
         {
             return false;
         }
@@ -211,10 +217,53 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
 
     private void ThrowIfReentrant(TKey key)
     {
-        if (LoadContext.IsLoading(this, key))
+        if (LoadContext.FindCycle(this, key) is { } cycle)
         {
-            throw new CacheReentrancyException(Name, key);
+            throw new CacheReentrancyException(Name, key, cycle);
         }
+    }
+
+    private void ThrowIfDisposed(TKey key)
+    {
+        if (Context.Disposing.IsCancellationRequested)
+        {
+            throw DisposedError(key, loading: false);
+        }
+    }
+
+    private ObjectDisposedException DisposedError(TKey key, bool loading) => new(
+        nameof(LadderCache),
+        loading
+            ? $"The Ladder cache '{Context.Metrics.CacheName}' was disposed while view '{Name}' key '{key}' was loading: the load was cancelled and its readers released."
+            : $"The Ladder cache '{Context.Metrics.CacheName}' was disposed: view '{Name}' cannot load key '{key}'.");
+
+    /// <summary>
+    /// The synchronous reader's wait. With a load timeout it keeps the limit itself, by the cache's clock: the timer
+    /// that ends the load runs its callback on a thread-pool thread, which a starved pool (the reader and a blocking
+    /// loader each hold one) provides late. The OS wait below is only how long to sleep before looking at the clock
+    /// again; whether the limit has passed is always the TimeProvider's answer, so a fake clock still rules in tests.
+    /// </summary>
+    private TValue WaitSynchronously(Flight flight)
+    {
+        var task = flight.Task;
+        if (flight.Limit is { } limit)
+        {
+            Task[]? waitOn = null;
+            while (!task.IsCompleted)
+            {
+                var remaining = limit - Context.Time.GetElapsedTime(flight.Started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    TimeOutFromReader(flight);
+                    break;
+                }
+
+                waitOn ??= [task];
+                _ = Task.WaitAny(waitOn, (int)Math.Min(Math.Ceiling(remaining.TotalMilliseconds), int.MaxValue));
+            }
+        }
+
+        return task.GetAwaiter().GetResult();
     }
 
     private async ValueTask<CacheResult<TValue>> LoadAsync(TKey key, CancellationToken cancellationToken)

@@ -41,8 +41,8 @@ internal sealed class ViewDefinition<TKey, TValue>(string name) : ViewDefinition
     public override ViewBase Build(ViewContext context) => new ViewCore<TKey, TValue>(this, context);
 }
 
-/// <summary>What every view shares from its cache.</summary>
-internal sealed record ViewContext(TimeProvider Time, ILogger Logger, CachingMetrics Metrics, IServiceProvider Services);
+/// <summary>What every view shares from its cache; <paramref name="Disposing"/> is cancelled when the cache is disposed.</summary>
+internal sealed record ViewContext(TimeProvider Time, ILogger Logger, CachingMetrics Metrics, IServiceProvider Services, CancellationToken Disposing);
 
 /// <summary>The key of a single-value view's one entry: a reference type, so reads never box.</summary>
 internal sealed class SingleKey
