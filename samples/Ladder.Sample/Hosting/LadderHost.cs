@@ -72,7 +72,10 @@ internal static partial class LadderHost
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new LadderDatabase(databasePath, sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddProblemDetails();
+        // A request the framework itself refuses (a body it cannot read, a value it cannot bind) throws, so the
+        // problem handler can say why; by default it would answer a bare 400.
+        builder.Services.Configure<RouteHandlerOptions>(static o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails(static o => o.CustomizeProblemDetails = ProblemHandler.Describe);
         builder.Services.AddExceptionHandler<ProblemHandler>();
         builder.Services.Configure<Microsoft.AspNetCore.Http.Json.JsonOptions>(static o =>
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
