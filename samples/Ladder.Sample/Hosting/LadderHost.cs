@@ -1,5 +1,6 @@
 using Ladder.Sample.Api;
 using Ladder.Sample.Domain;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -28,10 +29,28 @@ internal static partial class LadderHost
 
             return 2;
         }
+        catch (ListenException e)
+        {
+            foreach (var problem in e.Problems)
+            {
+                await Console.Error.WriteLineAsync($"Cannot listen: {problem}");
+            }
+
+            return 3;
+        }
 
         await using (app)
         {
-            await app.RunAsync();
+            try
+            {
+                await app.RunAsync();
+            }
+            catch (IOException e) when (e.InnerException is AddressInUseException)
+            {
+                // Only if another process took the port between the check in BuildAsync and Kestrel's bind.
+                await Console.Error.WriteLineAsync($"Cannot listen: {e.Message}");
+                return 3;
+            }
         }
 
         return 0;
@@ -50,21 +69,29 @@ internal static partial class LadderHost
         {
             ["--data"] = "Ladder:DataPath",
             ["--port"] = "Ladder:Port",
+            ["--urls"] = "Ladder:Urls",
         });
-        if (builder.Configuration["Ladder:Port"] is { Length: > 0 } port)
-        {
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        }
 
-        builder.Services.AddOptions<LadderOptions>().BindConfiguration(LadderOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<LadderOptions>, LadderOptions.Validator>();
-        var options = builder.Configuration.GetSection(LadderOptions.Section).Get<LadderOptions>() ?? new LadderOptions();
-
-        // Checked here, before the libraries are configured from them, so every problem is listed at once.
+        // Read and checked here, before the libraries are configured from them and before anything touches the
+        // database, so every problem (a value that does not convert included) is listed at once.
+        var failures = new List<string>();
+        var options = LadderOptions.Read(builder.Configuration.GetSection(LadderOptions.Section), failures);
+        options.Urls ??= builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } aspNetCoreUrls ? aspNetCoreUrls : null;
         if (new LadderOptions.Validator().Validate(null, options) is { Failed: true } invalid)
         {
-            throw new OptionsValidationException(LadderOptions.Section, typeof(LadderOptions), invalid.Failures);
+            failures.AddRange(invalid.Failures);
         }
+
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(LadderOptions.Section, typeof(LadderOptions), failures);
+        }
+
+        // Bind first: a host that cannot listen stops here, before it opens the database, seeds or parses anything.
+        ListenAddresses.TryParse(options.ListenUrls, failures, out var listen);
+        ListenAddresses.ThrowIfInUse(listen);
+        builder.WebHost.UseUrls(options.ListenUrls);
+        builder.Services.AddSingleton(Options.Create(options));
 
         var dataPath = options.ResolveDataPath();
         Directory.CreateDirectory(dataPath);

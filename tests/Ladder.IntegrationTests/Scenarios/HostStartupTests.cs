@@ -1,0 +1,59 @@
+using System.Net;
+using System.Net.Sockets;
+using Ladder.IntegrationTests.Support;
+
+namespace Ladder.IntegrationTests.Scenarios;
+
+/// <summary>Starting the host as a user does: its settings, its refusals, and what it prints.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class HostStartupTests
+{
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Host_WithTheLadderUrlsSetting_ListensThere(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        var port = SampleCommand.FreeLoopbackPort();
+
+        await using var host = await SampleHostProcess.StartAsync(folder.Path, ct, $"--Ladder:Urls=http://127.0.0.1:{port}", "--Ladder:WorkerCount=1");
+
+        host.Url.Port.Should().Be(port, host.Output);
+        (await host.Client.GetHealthAsync(ct)).Should().Be("healthy");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Host_WithSettingsThatDoNotParse_ListsThemWithTheOtherProblems_AndExitsWithoutACrash(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+
+        var result = await SampleCommand.RunAsync(
+            ["--data", folder.Path, "--Ladder:ParseDeadline=abc", "--Ladder:WorkerCount=0", "--Ladder:DemoData=maybe", "--Ladder:Urls=ftp://127.0.0.1:1"], ct);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.StandardError.Should().Contain("Ladder:ParseDeadline").And.Contain("'abc'")
+            .And.Contain("Ladder:DemoData").And.Contain("'maybe'")
+            .And.Contain("Ladder:WorkerCount must be 1 to 32")
+            .And.Contain("Ladder:Urls");
+        result.Output.Should().NotContain("   at ", "a bad setting is a message, not a stack trace");
+        File.Exists(Path.Combine(folder.Path, "ladder.db")).Should().BeFalse("nothing is touched before the settings are valid");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Host_OnAPortInUse_FailsBeforeItTouchesTheDatabase(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+
+        var result = await SampleCommand.RunAsync(["--data", folder.Path, "--port", $"{port}", "--Ladder:DemoData=true"], ct);
+
+        result.ExitCode.Should().NotBe(0, result.ToString());
+        result.StandardError.Should().Contain($"127.0.0.1:{port}").And.Contain("in use");
+        result.Output.Should().NotContain("   at ", "a port in use is a message, not a stack trace").And.NotContain("Demo data");
+        File.Exists(Path.Combine(folder.Path, "ladder.db")).Should().BeFalse("a host that cannot listen must not seed or parse anything");
+    }
+}
