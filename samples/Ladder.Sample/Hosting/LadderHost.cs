@@ -15,6 +15,9 @@ internal static partial class LadderHost
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // The first words a user sees after `dotnet run` has built the sample: the host is starting, and what comes.
+        // (Not the ready banner's words: launchers wait for those.)
+        await Console.Out.WriteLineAsync("Ladder sample host starting: its URL follows once it listens (Ctrl+C stops it).");
         WebApplication app;
         try
         {
@@ -97,6 +100,7 @@ internal static partial class LadderHost
         Directory.CreateDirectory(dataPath);
         var databasePath = Path.Combine(dataPath, "ladder.db");
 
+        ExpectedOutcomes.Register(builder.Services);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new LadderDatabase(databasePath, sp.GetRequiredService<TimeProvider>()));
         // A request the framework itself refuses (a body it cannot read, a value it cannot bind) throws, so the

@@ -56,4 +56,24 @@ public sealed class HostStartupTests
         result.Output.Should().NotContain("   at ", "a port in use is a message, not a stack trace").And.NotContain("Demo data");
         File.Exists(Path.Combine(folder.Path, "ladder.db")).Should().BeFalse("a host that cannot listen must not seed or parse anything");
     }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task Host_WithDemoData_SaysWhatTheDemoWillDo_AndLogsItsIntendedFailuresWithoutAlarm(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        await using var host = await SampleHostProcess.StartAsync(folder.Path, ct,
+            "--Ladder:DemoData=true", "--Ladder:ParseDeadline=00:00:01", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2");
+
+        // The demo's five uploads: three are rated, the corrupt and the hanging one end dead.
+        await Eventually.WaitAsync(host.Client.GetJobCountsAsync, static c => c.ByState["succeeded"] == 3 && c.ByState["dead"] == 2,
+            TimeSpan.FromSeconds(90), ct, "the demo's uploads to finish");
+
+        var lines = host.Output.Split('\n');
+        lines.Should().Contain(l => l.Contains("on purpose", StringComparison.Ordinal), "the host says what the demo is about to do:\n" + host.Output);
+        lines.Should().NotContain(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("warn:", StringComparison.Ordinal),
+            "the demo's intended failures are expected outcomes:\n" + host.Output);
+        lines.Should().NotContain(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal), "no stack traces for expected outcomes:\n" + host.Output);
+        lines.Where(l => l.Contains("expected", StringComparison.Ordinal)).Should().HaveCountGreaterThanOrEqualTo(2, host.Output);
+    }
 }
