@@ -71,8 +71,13 @@ public sealed class HostStartupTests
 
         var lines = host.Output.Split('\n');
         lines.Should().Contain(l => l.Contains("on purpose", StringComparison.Ordinal), "the host says what the demo is about to do:\n" + host.Output);
-        lines.Should().NotContain(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("warn:", StringComparison.Ordinal),
-            "the demo's intended failures are expected outcomes:\n" + host.Output);
+        // The events of the demo's intended failures: a failed attempt (3005), a dead job (3006), a parse past its
+        // deadline (4006) and the kill of its worker (4007). Other warnings, such as a busy write lock on a loaded
+        // machine, are not the demo's and keep their level.
+        string[] demoEvents = ["Ladder.Jobs.JobProcessor[3005]", "Ladder.Jobs.JobProcessor[3006]", "Ladder.Workers.WorkerPool[4006]", "Ladder.Workers.WorkerPool[4007]"];
+        lines.Should().Contain(l => l.StartsWith("info: Ladder.Jobs.JobProcessor[3006]", StringComparison.Ordinal), host.Output);
+        lines.Should().NotContain(l => (l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("warn:", StringComparison.Ordinal))
+            && demoEvents.Any(e => l.Contains(e, StringComparison.Ordinal)), "the demo's intended failures are expected outcomes:\n" + host.Output);
         lines.Should().NotContain(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal), "no stack traces for expected outcomes:\n" + host.Output);
         lines.Where(l => l.Contains("expected", StringComparison.Ordinal)).Should().HaveCountGreaterThanOrEqualTo(2, host.Output);
     }
