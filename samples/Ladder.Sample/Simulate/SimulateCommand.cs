@@ -64,6 +64,12 @@ internal static class SimulateCommand
                 await Console.Error.WriteLineAsync($"\n{e.Message}");
                 return HostUnreachable;
             }
+            catch (LadderApiException e)
+            {
+                // A refusal outside a match (creating the players, the drain): the problem details say why.
+                await Console.Error.WriteLineAsync($"\nThe host at {baseUrl} refused a request: {e.Message}");
+                return 1;
+            }
 
             Console.Out.Write(summary.Format());
             return summary.Unfinished == 0 ? 0 : 1;
