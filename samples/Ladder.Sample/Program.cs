@@ -10,5 +10,5 @@ if (WorkerHost.IsWorkerInvocation(args))
 }
 
 return args is ["simulate", ..]
-    ? await SimulateCommand.RunAsync(args[1..])
+    ? await SimulateCommand.RunAsync(args)
     : await LadderHost.RunAsync(args);

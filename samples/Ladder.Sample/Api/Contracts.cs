@@ -26,8 +26,9 @@ internal sealed record ProfileView(Player Player, IReadOnlyList<RaceRating> Rati
 internal sealed record LeaderboardView(int Page, int PageSize, long Total, IReadOnlyList<LeaderboardRow> Rows, long Load, bool Stale);
 
 /// <summary>
-/// Where an uploaded replay is: its parse job's state, attempts in its current life (a retry from dead starts
-/// again at 0), every run recorded in its history, its last error, and its match's state.
+/// Where an uploaded replay is: its parse job's state, <see cref="Attempts"/> spent in its current life (a retry from
+/// dead starts again at 0, so a retried corrupt replay is dead again after attempt 1), <see cref="Runs"/> (every time
+/// its handler ran, over all its lives, a successful run included), its last error, and its match's state.
 /// </summary>
 internal sealed record ReplayStatus(string Hash, long MatchId, long? JobId, string JobState, int Attempts, int Runs, string? Reason, string MatchState)
 {

@@ -28,6 +28,8 @@ internal sealed partial class DemoData(
             return;
         }
 
+        var settings = options.Value;
+        Log.Seeding(logger, Names.Length, 160, 5, settings.ParseDeadline.TotalSeconds, settings.ParseMaxAttempts);
         var random = new Random(1998);
         var players = new List<Player>(Names.Length);
         var mains = new Dictionary<long, Race>();
@@ -45,6 +47,7 @@ internal sealed partial class DemoData(
             await db.RecordResultAsync(match.Id, random.Next(2) == 0 ? a.Id : b.Id, "demo", null, cancellationToken);
         }
 
+        var jobs = new long[5];
         for (var i = 0; i < 5; i++)
         {
             var (a, b) = Pick(players, random);
@@ -56,10 +59,10 @@ internal sealed partial class DemoData(
                 4 => ReplayGenerator.CreateHanging(spec),
                 _ => ReplayGenerator.Create(spec),
             };
-            await intake.UploadAsync(match.Id, replay, cancellationToken);
+            jobs[i] = (await intake.UploadAsync(match.Id, replay, cancellationToken)).JobId;
         }
 
-        Log.Seeded(logger, players.Count, 160, 5);
+        Log.Seeded(logger, players.Count, 160, 5, jobs[3], jobs[4]);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -78,7 +81,16 @@ internal sealed partial class DemoData(
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Demo data: {Players} players, {Matches} reported matches, {Uploads} replay uploads (one corrupt, one that hangs the parser).")]
-        public static partial void Seeded(ILogger logger, int players, int matches, int uploads);
+        [LoggerMessage(2, LogLevel.Information,
+            "Demo data: the ladder is empty, so the demo seeds {Players} players, {Matches} reported matches and {Uploads} replay uploads. " +
+            "Three uploads parse and rate their matches. Two fail on purpose, to show how the ladder handles bad files: a corrupt " +
+            "replay is dead-lettered after one attempt, and a replay that hangs the parser is killed at each {DeadlineSeconds:0.###} s " +
+            "deadline, retried, and dead-lettered after {Attempts} attempts. Their log lines below are marked expected; the page " +
+            "shows both under Dead jobs, with a Retry button.")]
+        public static partial void Seeding(ILogger logger, int players, int matches, int uploads, double deadlineSeconds, int attempts);
+
+        [LoggerMessage(1, LogLevel.Information,
+            "Demo data: {Players} players, {Matches} reported matches, {Uploads} replay uploads queued (job {CorruptJob} is the corrupt one, job {HangingJob} the one that hangs the parser).")]
+        public static partial void Seeded(ILogger logger, int players, int matches, int uploads, long corruptJob, long hangingJob);
     }
 }

@@ -1,5 +1,6 @@
 using Ladder.Sample.Api;
 using Ladder.Sample.Domain;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,9 @@ internal static partial class LadderHost
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // The first words a user sees after `dotnet run` has built the sample: the host is starting, and what comes.
+        // (Not the ready banner's words: launchers wait for those.)
+        await Console.Out.WriteLineAsync("Ladder sample host starting: its URL follows once it listens (Ctrl+C stops it).");
         WebApplication app;
         try
         {
@@ -28,10 +32,28 @@ internal static partial class LadderHost
 
             return 2;
         }
+        catch (ListenException e)
+        {
+            foreach (var problem in e.Problems)
+            {
+                await Console.Error.WriteLineAsync($"Cannot listen: {problem}");
+            }
+
+            return 3;
+        }
 
         await using (app)
         {
-            await app.RunAsync();
+            try
+            {
+                await app.RunAsync();
+            }
+            catch (IOException e) when (e.InnerException is AddressInUseException)
+            {
+                // Only if another process took the port between the check in BuildAsync and Kestrel's bind.
+                await Console.Error.WriteLineAsync($"Cannot listen: {e.Message}");
+                return 3;
+            }
         }
 
         return 0;
@@ -50,29 +72,41 @@ internal static partial class LadderHost
         {
             ["--data"] = "Ladder:DataPath",
             ["--port"] = "Ladder:Port",
+            ["--urls"] = "Ladder:Urls",
         });
-        if (builder.Configuration["Ladder:Port"] is { Length: > 0 } port)
-        {
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        }
 
-        builder.Services.AddOptions<LadderOptions>().BindConfiguration(LadderOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<LadderOptions>, LadderOptions.Validator>();
-        var options = builder.Configuration.GetSection(LadderOptions.Section).Get<LadderOptions>() ?? new LadderOptions();
-
-        // Checked here, before the libraries are configured from them, so every problem is listed at once.
+        // Read and checked here, before the libraries are configured from them and before anything touches the
+        // database, so every problem (a value that does not convert included) is listed at once.
+        var failures = new List<string>();
+        var options = LadderOptions.Read(builder.Configuration.GetSection(LadderOptions.Section), failures);
+        options.Urls ??= builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } aspNetCoreUrls ? aspNetCoreUrls : null;
         if (new LadderOptions.Validator().Validate(null, options) is { Failed: true } invalid)
         {
-            throw new OptionsValidationException(LadderOptions.Section, typeof(LadderOptions), invalid.Failures);
+            failures.AddRange(invalid.Failures);
         }
+
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(LadderOptions.Section, typeof(LadderOptions), failures);
+        }
+
+        // Bind first: a host that cannot listen stops here, before it opens the database, seeds or parses anything.
+        ListenAddresses.TryParse(options.ListenUrls, failures, out var listen);
+        ListenAddresses.ThrowIfInUse(listen);
+        builder.WebHost.UseUrls(options.ListenUrls);
+        builder.Services.AddSingleton(Options.Create(options));
 
         var dataPath = options.ResolveDataPath();
         Directory.CreateDirectory(dataPath);
         var databasePath = Path.Combine(dataPath, "ladder.db");
 
+        ExpectedOutcomes.Register(builder.Services);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new LadderDatabase(databasePath, sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddProblemDetails();
+        // A request the framework itself refuses (a body it cannot read, a value it cannot bind) throws, so the
+        // problem handler can say why; by default it would answer a bare 400.
+        builder.Services.Configure<RouteHandlerOptions>(static o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails(static o => o.CustomizeProblemDetails = ProblemHandler.Describe);
         builder.Services.AddExceptionHandler<ProblemHandler>();
         builder.Services.Configure<Microsoft.AspNetCore.Http.Json.JsonOptions>(static o =>
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));

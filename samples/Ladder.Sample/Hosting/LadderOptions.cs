@@ -3,9 +3,19 @@ using Microsoft.Extensions.Options;
 namespace Ladder.Sample.Hosting;
 
 /// <summary>The sample's settings: section "Ladder" of appsettings.json, environment (Ladder__X) or command line.</summary>
-internal sealed class LadderOptions
+internal sealed partial class LadderOptions
 {
     public const string Section = "Ladder";
+
+    /// <summary>
+    /// Where to listen: one http URL, or several separated by ';' (the host is localhost, an IP address or *).
+    /// <c>--urls</c> sets it too; when neither is given, ASP.NET Core's own setting (<c>ASPNETCORE_URLS</c>) is used.
+    /// Default <see cref="ListenAddresses.Default"/>.
+    /// </summary>
+    public string? Urls { get; set; }
+
+    /// <summary>Listen on <c>http://127.0.0.1:N</c> instead of <see cref="Urls"/> (0 picks a free port). <c>--port N</c> sets it.</summary>
+    public int? Port { get; set; }
 
     /// <summary>Folder for ladder.db. Relative paths are taken from the current directory. Default: data/ beside the app.</summary>
     public string? DataPath { get; set; }
@@ -52,6 +62,15 @@ internal sealed class LadderOptions
         public ValidateOptionsResult Validate(string? name, LadderOptions options)
         {
             var failures = new List<string>();
+            if (options.Port is < 0 or > 65535)
+            {
+                failures.Add($"Ladder:Port must be 0 to 65535; it is {options.Port}.");
+            }
+            else if (options.Port is null)
+            {
+                ListenAddresses.TryParse(options.Urls ?? ListenAddresses.Default, failures, out _);
+            }
+
             if (options.ParseDeadline <= TimeSpan.Zero || options.ParseDeadline > TimeSpan.FromMinutes(5))
             {
                 failures.Add($"Ladder:ParseDeadline must be between 0 and 5 minutes; it is {options.ParseDeadline}.");

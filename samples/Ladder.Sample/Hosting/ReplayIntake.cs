@@ -49,9 +49,17 @@ internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IO
         var match = await db.TryGetMatchAsync(replay.MatchId, ct);
         var job = replay.JobId is { } id ? await queue.GetJobAsync(id, ct) : null;
         return new ReplayStatus(
-            hash, replay.MatchId, replay.JobId, job is null ? "purged" : StateName(job.Summary.State), job?.Summary.Attempts ?? 0, job?.Attempts.Count ?? 0,
+            hash, replay.MatchId, replay.JobId, job is null ? "purged" : StateName(job.Summary.State), job?.Summary.Attempts ?? 0, Runs(job),
             Reason(job?.Summary.LastError), match?.State ?? "missing");
     }
+
+    /// <summary>
+    /// How many times the handler ran, across every life of the job. The queue's history records only the attempts
+    /// that did not succeed (failed, dead, rescued: those ran; released: claimed ahead and never started), and a
+    /// success is the job's own final state, so it is counted here.
+    /// </summary>
+    public static int Runs(JobDetails? job)
+        => job is null ? 0 : job.Attempts.Count(static a => a.Outcome != "released") + (job.Summary.State == JobState.Succeeded ? 1 : 0);
 
     public static string StateName(JobState state) => state.ToString().ToLowerInvariant();
 

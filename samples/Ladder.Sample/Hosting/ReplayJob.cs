@@ -8,9 +8,9 @@ namespace Ladder.Sample.Hosting;
 [JobKind("parse-replay")]
 internal sealed record ParseReplayJob(string Hash, long MatchId);
 
-/// <summary>A parse that ran past its deadline; the worker was killed. Retried per the job policy.</summary>
+/// <summary>A parse that ran past its deadline; the worker was killed. Retried per the job policy. An expected outcome.</summary>
 internal sealed class ReplayParseTimeoutException(TimeSpan deadline, int workerProcessId)
-    : Exception($"parse timed out after {deadline.TotalSeconds:0.###} s; worker {workerProcessId} was killed and replaced")
+    : Exception($"parse timed out after {deadline.TotalSeconds:0.###} s; worker {workerProcessId} was killed and replaced"), IExpectedOutcome
 {
     public TimeSpan Deadline { get; } = deadline;
 }
@@ -50,7 +50,7 @@ internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing 
         }
 
         var reply = outcome.Reply!;
-        var summary = reply.Summary ?? throw new JobPermanentFailureException($"corrupt replay: {reply.Error} ({reply.ErrorCode})");
+        var summary = reply.Summary ?? throw Rejected($"corrupt replay: {reply.Error} ({reply.ErrorCode})");
         Validate(summary, match);
 
         var result = await db.RecordResultAsync(match.Id, summary.WinnerId, "replay", job.Hash, cancellationToken);
@@ -69,10 +69,13 @@ internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing 
         var actual = string.Join(", ", summary.Players.Select(p => $"{p.PlayerId}:{p.Race.ToName()}"));
         if (summary.MatchId != match.Id || !string.Equals(expected, actual, StringComparison.Ordinal))
         {
-            throw new JobPermanentFailureException(
-                $"replay does not match match {match.Id}: the replay is of match {summary.MatchId} with {actual}; the match is {expected}");
+            throw Rejected($"replay does not match match {match.Id}: the replay is of match {summary.MatchId} with {actual}; the match is {expected}");
         }
     }
+
+    // A bad file fails the job permanently (a retry cannot fix it); the inner exception marks it as an expected outcome
+    // for the log (ExpectedOutcomes), while the job's reason stays the message.
+    private static JobPermanentFailureException Rejected(string reason) => new(reason, new ReplayRejectedException(reason));
 
     private static partial class Log
     {

@@ -11,6 +11,8 @@ namespace Ladder.Sample.Simulate;
 /// <summary>One simulated season: players, matches, uploads (some duplicated, corrupt or hanging), then the drain.</summary>
 internal sealed class Simulation(SimulationSettings settings, TextWriter progress)
 {
+    private readonly SimulationPlan _plan = SimulationPlan.Create(settings);
+
     private static readonly string[] Countries = ["KR", "US", "DE", "SE", "PL", "FR", "CA", "CN", "UA", "GB", "NL", "ES", "BR", "FI", "NO", "TW"];
 
     private readonly ConcurrentDictionary<string, long> _uploads = new(StringComparer.Ordinal);
@@ -25,7 +27,32 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
     {
         using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
         var client = new LadderClient(http);
-        var run = settings.Seed.ToString("x8", CultureInfo.InvariantCulture);
+        try
+        {
+            await client.GetHealthAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new HostUnreachableException(
+                $"No Ladder host answers at {settings.Url} ({e.Message}). Start one first, in another terminal:\n" +
+                "  dotnet run --project samples/Ladder.Sample\nor point --url at a running one.", e);
+        }
+
+        try
+        {
+            return await PlaySeasonAsync(client, cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new HostUnreachableException($"The host at {settings.Url} stopped answering ({e.Message}).", e);
+        }
+    }
+
+    private async Task<SimulationSummary> PlaySeasonAsync(LadderClient client, CancellationToken cancellationToken)
+    {
+        // Names only need to be unique on the host: the same seed played twice against one host plays the same
+        // season with new players.
+        var run = Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
         var random = new Random(settings.Seed);
         var workersBefore = await client.GetWorkerStatsAsync(cancellationToken);
         var started = Stopwatch.GetTimestamp();
@@ -37,14 +64,15 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
         }
 
         var next = -1;
-        var workers = Enumerable.Range(0, settings.Concurrency).Select(w => Task.Run(async () =>
+        var workers = Enumerable.Range(0, settings.Concurrency).Select(_ => Task.Run(async () =>
         {
-            var local = new Random(settings.Seed + w + 1);
             while (Interlocked.Increment(ref next) is var m && m < settings.Matches)
             {
                 try
                 {
-                    await PlayAsync(client, players, local, m, cancellationToken);
+                    // One generator per match, from the seed and the match's number (whichever task plays it): the
+                    // same seed plays the same pairs, races and winners.
+                    await PlayAsync(client, players, new Random(unchecked((settings.Seed * 40503) + (m * 1_000_003))), m, cancellationToken);
                 }
                 catch (Exception e) when (e is LadderApiException or HttpRequestException)
                 {
@@ -88,7 +116,7 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
             final.Values.Count(s => s.MatchState == "completed" && s.JobState == "succeeded"),
             Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies.Length,
             final.Values.GroupBy(s => s.JobState).ToDictionary(g => g.Key, g => g.Count()),
-            _uploads.Count - final.Count, Delta("timeouts"), Delta("crashes"));
+            _uploads.Count - final.Count, Delta("timeouts"), Delta("crashes"), settings.Seed);
     }
 
     private async Task PlayAsync(LadderClient client, List<Player> players, Random random, int m, CancellationToken ct)
@@ -103,14 +131,13 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
         var (raceA, raceB) = (Races.All[random.Next(3)], Races.All[random.Next(3)]);
         var match = await client.CreateMatchAsync(a.Id, raceA, b.Id, raceB, ct);
         var spec = new ReplaySpec(match.Id, new ReplayPlayer(a.Id, a.Name, raceA), new ReplayPlayer(b.Id, b.Name, raceB), random.Next(2), Seed: m);
-        var roll = random.NextDouble();
         byte[] replay;
-        if (roll < settings.Hanging)
+        if (_plan.Hanging.Contains(m))
         {
             replay = ReplayGenerator.CreateHanging(spec);
             Interlocked.Increment(ref _hanging);
         }
-        else if (roll < settings.Hanging + settings.Corrupt)
+        else if (_plan.Corrupt.Contains(m))
         {
             replay = ReplayGenerator.Corrupt(ReplayGenerator.Create(spec));
             Interlocked.Increment(ref _corrupt);
@@ -123,7 +150,7 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
         var upload = await client.UploadReplayAsync(match.Id, replay, ct);
         _uploads.TryAdd(upload.Hash, upload.JobId);
         Interlocked.Increment(ref _uploaded);
-        if (random.NextDouble() < settings.Duplicates)
+        if (_plan.Duplicated.Contains(m))
         {
             var again = await client.UploadReplayAsync(match.Id, replay, ct);
             if (again.Duplicate && again.JobId == upload.JobId)
@@ -155,7 +182,7 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
 internal sealed record SimulationSummary(
     int Matches, int DistinctUploads, int Uploads, int DuplicatesDeduplicated, int Corrupt, int Hanging, int Errors,
     TimeSpan Elapsed, int MatchesRated, double LeaderboardP50Ms, double LeaderboardP99Ms, int LeaderboardReads,
-    IReadOnlyDictionary<string, int> JobsByFinalState, int Unfinished, long Timeouts, long Crashes)
+    IReadOnlyDictionary<string, int> JobsByFinalState, int Unfinished, long Timeouts, long Crashes, int Seed)
 {
     public string Format()
     {
@@ -172,6 +199,35 @@ internal sealed record SimulationSummary(
             s.AppendLine(i, $"HTTP errors         {Errors}");
         }
 
+        s.AppendLine(i, $"seed                {Seed} (--seed {Seed} plays the same season again)");
+
         return s.ToString();
     }
 }
+
+/// <summary>
+/// Which matches send a hanging, a corrupt or a twice-uploaded replay. A share is of the matches, rounded to whole
+/// matches, and the seed picks which ones: 2 % of 200 is 4 corrupt replays in every run, where a coin toss per match
+/// sent any number (0 included).
+/// </summary>
+internal sealed record SimulationPlan(IReadOnlySet<int> Hanging, IReadOnlySet<int> Corrupt, IReadOnlySet<int> Duplicated)
+{
+    public static SimulationPlan Create(SimulationSettings settings)
+    {
+        var random = new Random(settings.Seed);
+        int Count(double share) => (int)Math.Round(share * settings.Matches, MidpointRounding.AwayFromZero);
+
+        // Hanging and corrupt replays are different matches; any match may be uploaded twice.
+        var order = Enumerable.Range(0, settings.Matches).ToArray();
+        random.Shuffle(order);
+        var hanging = Math.Min(Count(settings.Hanging), settings.Matches);
+        var corrupt = Math.Min(Count(settings.Corrupt), settings.Matches - hanging);
+        var again = Enumerable.Range(0, settings.Matches).ToArray();
+        random.Shuffle(again);
+        return new SimulationPlan(
+            order[..hanging].ToHashSet(), order[hanging..(hanging + corrupt)].ToHashSet(), again[..Count(settings.Duplicates)].ToHashSet());
+    }
+}
+
+/// <summary>The host cannot be reached, or stopped answering during the run.</summary>
+internal sealed class HostUnreachableException(string message, Exception innerException) : Exception(message, innerException);

@@ -231,6 +231,26 @@ public sealed class ComposedLadderTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task ReplayStatus_CountsEveryRun_IncludingASuccessfulOne_AndARetryStartsTheAttemptsAgain(CancellationToken ct)
+    {
+        var (a, b) = (await LadderWorld.PlayerAsync(_client, "FI", ct), await LadderWorld.PlayerAsync(_client, "FI", ct));
+        var (good, goodSpec) = await LadderWorld.MatchAsync(_client, a, Race.Zerg, b, Race.Terran, winnerIndex: 0, ct);
+        var (bad, badSpec) = await LadderWorld.MatchAsync(_client, a, Race.Zerg, b, Race.Terran, winnerIndex: 1, ct);
+
+        var succeeded = await LadderWorld.FinalAsync(_client, (await _client.UploadReplayAsync(good.Id, ReplayGenerator.Create(goodSpec), ct)).Hash, ct);
+        var corrupt = await _client.UploadReplayAsync(bad.Id, ReplayGenerator.Corrupt(ReplayGenerator.Create(badSpec)), ct);
+        var dead = await LadderWorld.FinalAsync(_client, corrupt.Hash, ct);
+        await _client.RetryJobAsync(corrupt.JobId, ct);
+        var deadAgain = await Eventually.WaitAsync(c => _client.GetReplayStatusAsync(corrupt.Hash, c), static s => s.Runs >= 2 && s.IsFinal,
+            TimeSpan.FromSeconds(60), ct, "the retried job to run");
+
+        succeeded.Should().BeEquivalentTo(new { JobState = "succeeded", Attempts = 1, Runs = 1 }, "a successful run is a run");
+        dead.Should().BeEquivalentTo(new { JobState = "dead", Attempts = 1, Runs = 1 });
+        deadAgain.Should().BeEquivalentTo(new { JobState = "dead", Attempts = 1, Runs = 2 }, "a retry from dead starts its attempts again; runs keep counting");
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task Api_RefusesBadInput_WithProblemDetails(CancellationToken ct)
     {

@@ -19,6 +19,45 @@ public sealed class SimulateCommandTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task Simulate_WithNoHostRunning_SaysSoAndHowToStartOne_WithoutAStackTrace(CancellationToken ct)
+    {
+        var url = $"http://127.0.0.1:{SampleCommand.FreeLoopbackPort()}/";
+
+        var result = await SampleCommand.RunAsync(["simulate", "--url", url, "--matches", "1"], ct);
+
+        result.ExitCode.Should().Be(3, result.ToString());
+        result.StandardError.Should().Contain(url).And.Contain("dotnet run --project samples/Ladder.Sample", result.ToString());
+        result.Output.Should().NotContain("   at ", "an unreachable host is a message, not a stack trace");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Simulate_Help_ShowsTheSimulateCommandAndItsOptions(CancellationToken ct)
+    {
+        var result = await SampleCommand.RunAsync(["simulate", "--help"], ct);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.StandardOutput.Should().Contain("simulate [options]").And.Contain("--corrupt").And.Contain("--seed");
+    }
+
+    [Test]
+    [CancelAfter(300_000)]
+    public async Task Simulate_AtTheDefaultShares_SendsEachShareOfTheMatches_AndPrintsTheSeed(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        await using var host = await SampleHostProcess.StartAsync(folder.Path, ct,
+            "--Ladder:ParseDeadline=00:00:01", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2");
+
+        var result = await SampleCommand.RunAsync(["simulate", "--url", host.Url.ToString(), "--players", "8", "--matches", "200"], ct);
+
+        result.ExitCode.Should().Be(0, $"{result}\n{host.Output}");
+        result.StandardOutput.Should().Contain("4 corrupt, 2 hanging", "the defaults are 2 % corrupt and 1 % hanging of 200 matches")
+            .And.Contain("10 duplicate uploads", "and 5 % uploaded twice");
+        result.StandardOutput.Should().MatchRegex(@"seed\s+-?\d+", "a run can be repeated only if its seed is known");
+    }
+
+    [Test]
     [Category("Soak")]
     [CancelAfter(600_000)]
     public async Task Simulate_AtScale_DrainsEveryUpload(CancellationToken ct)
