@@ -190,6 +190,50 @@ public sealed class LoadRobustnessTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task LoadTimeout_HoldsForASynchronousReader_WhenTheLoadersCancellationCallbackBlocks(CancellationToken cancellationToken)
+    {
+        // A loader's cancellation callback is the loader's code (a database driver's Cancel that waits for its server,
+        // or one that takes a lock the reader's caller holds): the reader that times the load out must not run it on
+        // its own thread, or the limit it keeps is as late as that callback (or never, on a lock).
+        var time = new StarvedTimeProvider();
+        using var release = new ManualResetEventSlim();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cache = new LadderCache(
+            new LadderCachingOptions().View<string, string>("page", view => view
+                .DependsOn("player")
+                .Load((_, ct) =>
+                {
+                    using var registration = ct.Register(() =>
+                    {
+                        cancelled.TrySetResult();
+                        release.Wait(TimeSpan.FromSeconds(90));
+                    });
+                    started.TrySetResult();
+                    release.Wait(TimeSpan.FromSeconds(90), CancellationToken.None);   // a blocking loader that ignores its token
+                    return new ValueTask<string>("late");
+                })
+                .LoadTimeout(TimeSpan.FromMilliseconds(200))),
+            time);
+        var page = cache.View<string, string>("page");
+        try
+        {
+            var reader = Task.Factory.StartNew(() => page.Get("a"), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await Wait.For(started.Task, cancellationToken);
+            time.Advance(TimeSpan.FromMilliseconds(200));
+
+            var act = () => Wait.For(reader, cancellationToken);
+            await act.Should().ThrowAsync<CacheLoadTimeoutException>();
+            await Wait.For(cancelled.Task, cancellationToken);   // the loader's token is still cancelled, off the reader's thread
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task CycleAcrossTwoFlows_NamesEveryLoadOfTheCycle_InEachReadersError(CancellationToken cancellationToken)
     {

@@ -347,15 +347,15 @@ internal sealed partial class ViewCore<TKey, TValue>
         try
         {
             // Cancels the loader's token too, as the timer would have (its callback then finds the flight released).
-            Volatile.Read(ref flight.Timeout)?.Cancel();
+            // CancelAsync: the token is cancelled now, but the loader's callbacks run on the pool, not here. They are
+            // the loader's code (a driver's Cancel that waits for its server, a lock the caller may hold): run on the
+            // reader's thread, they made the limit it keeps as late as they are, or never on a lock.
+            Volatile.Read(ref flight.Timeout)?.CancelAsync().ContinueWith(
+                static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         catch (ObjectDisposedException)
         {
             // The load finished meanwhile and disposed its source: nothing left to cancel.
-        }
-        catch (AggregateException)
-        {
-            // The loader's own cancellation callbacks threw; its readers are already released with the timeout.
         }
     }
 
