@@ -104,36 +104,8 @@ public sealed class LoadRobustnessTests
     [CancelAfter(60_000)]
     public async Task CycleAcrossTwoKeys_StartedFromTwoFlows_FailsWithReentrancy_InsteadOfDeadlocking(CancellationToken cancellationToken)
     {
-        CacheView<string, string>? a = null;
-        CacheView<string, string>? b = null;
-        var started = 0;
-        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async ValueTask Rendezvous()
-        {
-            if (Interlocked.Increment(ref started) == 2)
-            {
-                both.SetResult();
-            }
-
-            await both.Task;
-        }
-
-        using var cache = new LadderCache(new LadderCachingOptions()
-            .View<string, string>("a", view => view.DependsOn("player").Load(async (key, ct) =>
-            {
-                await Rendezvous();
-                return "a" + await b!.GetAsync(key, ct);
-            }))
-            .View<string, string>("b", view => view.DependsOn("player").Load(async (key, ct) =>
-            {
-                await Rendezvous();
-                return "b" + await a!.GetAsync(key, ct);
-            })));
-        a = cache.View<string, string>("a");
-        b = cache.View<string, string>("b");
-
-        var readA = Task.Run(() => a.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
-        var readB = Task.Run(() => b.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
+        using var cache = TwoViewsReadingEachOther();
+        var (readA, readB) = ReadBothFromTwoFlows(cache, cancellationToken);
 
         var actA = () => Wait.For(readA, cancellationToken);
         var actB = () => Wait.For(readB, cancellationToken);
@@ -237,36 +209,8 @@ public sealed class LoadRobustnessTests
     [CancelAfter(60_000)]
     public async Task CycleAcrossTwoFlows_NamesEveryLoadOfTheCycle_InEachReadersError(CancellationToken cancellationToken)
     {
-        CacheView<string, string>? a = null;
-        CacheView<string, string>? b = null;
-        var started = 0;
-        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async ValueTask Rendezvous()
-        {
-            if (Interlocked.Increment(ref started) == 2)
-            {
-                both.SetResult();
-            }
-
-            await both.Task;
-        }
-
-        using var cache = new LadderCache(new LadderCachingOptions()
-            .View<string, string>("a", view => view.DependsOn("player").Load(async (key, ct) =>
-            {
-                await Rendezvous();
-                return "a" + await b!.GetAsync(key, ct);
-            }))
-            .View<string, string>("b", view => view.DependsOn("player").Load(async (key, ct) =>
-            {
-                await Rendezvous();
-                return "b" + await a!.GetAsync(key, ct);
-            })));
-        a = cache.View<string, string>("a");
-        b = cache.View<string, string>("b");
-
-        var readA = Task.Run(() => a.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
-        var readB = Task.Run(() => b.GetAsync("x", cancellationToken).AsTask(), cancellationToken);
+        using var cache = TwoViewsReadingEachOther();
+        var (readA, readB) = ReadBothFromTwoFlows(cache, cancellationToken);
 
         foreach (var read in new[] { readA, readB })
         {
@@ -327,6 +271,47 @@ public sealed class LoadRobustnessTests
 
         act.Should().Throw<CacheConfigurationException>().Which.Failures.Should().ContainSingle()
             .Which.Should().Be("View 'a': RefreshDebounce must be positive and under 49 days for eager refresh (was 50.00:00:00).");
+    }
+
+    /// <summary>Views a and b whose loaders read each other's key, each after both loads have started.</summary>
+    private static LadderCache TwoViewsReadingEachOther()
+    {
+        CacheView<string, string>? a = null;
+        CacheView<string, string>? b = null;
+        var started = 0;
+        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async ValueTask Rendezvous()
+        {
+            if (Interlocked.Increment(ref started) == 2)
+            {
+                both.SetResult();
+            }
+
+            await both.Task;
+        }
+
+        var cache = new LadderCache(new LadderCachingOptions()
+            .View<string, string>("a", view => view.DependsOn("player").Load(async (key, ct) =>
+            {
+                await Rendezvous();
+                return "a" + await b!.GetAsync(key, ct);
+            }))
+            .View<string, string>("b", view => view.DependsOn("player").Load(async (key, ct) =>
+            {
+                await Rendezvous();
+                return "b" + await a!.GetAsync(key, ct);
+            })));
+        a = cache.View<string, string>("a");
+        b = cache.View<string, string>("b");
+        return cache;
+    }
+
+    /// <summary>Reads a's and b's key "x" from two flows: the loads then wait for each other (A→B→A).</summary>
+    private static (Task<string> ReadA, Task<string> ReadB) ReadBothFromTwoFlows(LadderCache cache, CancellationToken cancellationToken)
+    {
+        var (a, b) = (cache.View<string, string>("a"), cache.View<string, string>("b"));
+        return (Task.Run(() => a.GetAsync("x", cancellationToken).AsTask(), cancellationToken),
+            Task.Run(() => b.GetAsync("x", cancellationToken).AsTask(), cancellationToken));
     }
 
     private sealed class ThrowingLoggerFactory : ILoggerFactory
