@@ -359,7 +359,11 @@ internal sealed partial class ViewCore<TKey, TValue>
         }
     }
 
-    /// <summary>The cache was disposed: release the readers of this load and cancel its loader. Never throws.</summary>
+    /// <summary>
+    /// The cache was disposed: release the readers of this load, then cancel its loader. The readers are released
+    /// before anything can throw; the loader's own cancellation callbacks may throw (AggregateException), which
+    /// <see cref="LadderCache.Dispose"/> catches around the disposal token's cancel and logs.
+    /// </summary>
     private void OnDisposed(Flight flight)
     {
         _flights.TryRemove(new KeyValuePair<TKey, Flight>(flight.Key, flight));
