@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ladder.IntegrationTests.Support;
 
 namespace Ladder.IntegrationTests.Scenarios;
@@ -72,30 +71,12 @@ public sealed class SimulateCommandTests
         using var folder = new TempFolder();
         await using var host = await SampleHostProcess.StartAsync(folder.Path, ct,
             "--Ladder:ParseDeadline=00:00:01", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])[SampleHostProcess.HostAssembly, "simulate", "--url", host.Url.ToString(), "--players", $"{players}",
-            "--matches", $"{matches}", "--concurrency", "3", "--duplicates", "0.2", "--corrupt", "0.1", "--hanging", "0.05", "--seed", "42", "--wait", "300"])
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var result = await SampleCommand.RunAsync(
+            ["simulate", "--url", host.Url.ToString(), "--players", $"{players}", "--matches", $"{matches}", "--concurrency", "3",
+                "--duplicates", "0.2", "--corrupt", "0.1", "--hanging", "0.05", "--seed", "42", "--wait", "300"], ct);
 
-        using var simulate = Process.Start(start)!;
-        var stdout = simulate.StandardOutput.ReadToEndAsync(ct);
-        var stderr = simulate.StandardError.ReadToEndAsync(ct);
-        try
-        {
-            await simulate.WaitForExitAsync(ct);
-        }
-        finally
-        {
-            if (!simulate.HasExited)
-            {
-                simulate.Kill(entireProcessTree: true);
-            }
-        }
-
-        var output = await stdout;
-        simulate.ExitCode.Should().Be(0, $"simulate drains every upload\n{output}\n{await stderr}\n{host.Output}");
+        var output = result.StandardOutput;
+        result.ExitCode.Should().Be(0, $"simulate drains every upload\n{result}\n{host.Output}");
         TestContext.Out.WriteLine(output);
         return output;
     }
