@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ladder.Caching.Tests.Support;
 
 namespace Ladder.Caching.Tests;
@@ -5,6 +6,49 @@ namespace Ladder.Caching.Tests;
 /// <summary>Disposing the cache ends every load: waiting readers are released, loaders are cancelled.</summary>
 public sealed class DisposeTests
 {
+    // Set only in the flow of the test that disposes from a listener: the load flows it, other tests never see it.
+    private static readonly AsyncLocal<LadderCache?> DisposeWhenTheLoadStarts = new();
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Dispose_AfterALoadStarted_ButBeforeItsLoaderIsCalled_NeverCallsTheLoader(CancellationToken cancellationToken)
+    {
+        // The load's activity starts on the load's thread just before the loader is called: disposing there is the
+        // cache disposed while the load waited for a thread (a read, then Dispose at once, as a host's shutdown does).
+        var loadEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Ladder.Caching",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStarted = _ => DisposeWhenTheLoadStarts.Value?.Dispose(),
+            ActivityStopped = _ =>
+            {
+                if (DisposeWhenTheLoadStarts.Value is not null)
+                {
+                    loadEnded.TrySetResult();
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var calls = 0;
+        using var cache = new LadderCache(new LadderCachingOptions().View<string, string>("page", view => view
+            .DependsOn("player")
+            .Load(key =>
+            {
+                Interlocked.Increment(ref calls);
+                return key;
+            })));
+        var page = cache.View<string, string>("page");
+
+        DisposeWhenTheLoadStarts.Value = cache;
+        var act = () => Wait.For(page.GetAsync("a", cancellationToken).AsTask(), cancellationToken);
+        (await act.Should().ThrowAsync<ObjectDisposedException>()).Which.ObjectName.Should().Be("LadderCache");
+        DisposeWhenTheLoadStarts.Value = null;
+
+        await Wait.For(loadEnded.Task, cancellationToken);
+        calls.Should().Be(0, "a load whose readers Dispose released before its loader ran must not run it on a disposed cache");
+    }
+
     [Test]
     [CancelAfter(120_000)]
     public async Task Dispose_ReleasesReadersWaitingOnALoadThatNeverEnds_WithAnErrorNamingTheLadderCache(CancellationToken cancellationToken)
@@ -39,7 +83,7 @@ public sealed class DisposeTests
             var syncReader = syncResult.Task;
 
             // The synchronous reader is blocked on the shared load before Dispose (not refused by a disposed cache).
-            await Wait.UntilAsync(() => syncThread.ThreadState.HasFlag(ThreadState.WaitSleepJoin), "the sync reader waits", cancellationToken);
+            await Wait.UntilAsync(() => syncThread.ThreadState.HasFlag(System.Threading.ThreadState.WaitSleepJoin), "the sync reader waits", cancellationToken);
 
             cache.Dispose();
 

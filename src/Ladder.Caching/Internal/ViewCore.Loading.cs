@@ -132,6 +132,10 @@ internal sealed partial class ViewCore<TKey, TValue>
             using var activity = CachingMetrics.Source.StartActivity("ladder.caching.load");
             activity?.SetTag("ladder.caching.view", Name);
             activity?.SetTag("ladder.caching.cache", Context.Metrics.CacheName);
+
+            // Disposed while this load waited for a thread (a read, then Dispose at once, as at shutdown): its readers
+            // are released already; the loader is not called on a disposed cache (its services may be gone too).
+            Context.Disposing.ThrowIfCancellationRequested();
             value = await _load(key, token).ConfigureAwait(false);
         }
         catch (Exception exception)
