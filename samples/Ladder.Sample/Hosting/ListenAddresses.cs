@@ -61,15 +61,17 @@ internal static class ListenAddresses
         {
             foreach (var endPoint in EndPoints(address))
             {
-                using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
-                {
-                    // Kestrel listens on [::] dual-mode, so an IPv4 listener on the port is a conflict too.
-                    probe.DualMode = endPoint.Address.Equals(IPAddress.IPv6Any);
-                }
-
+                Socket? probe = null;
                 try
                 {
+                    // Created inside the try: on a machine without IPv6 the socket itself cannot be made.
+                    probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+                    {
+                        // Kestrel listens on [::] dual-mode, so an IPv4 listener on the port is a conflict too.
+                        probe.DualMode = endPoint.Address.Equals(IPAddress.IPv6Any);
+                    }
+
                     probe.Bind(endPoint);
                     probe.Listen();
                 }
@@ -79,9 +81,14 @@ internal static class ListenAddresses
                         "Stop it, or pick another port: --port N.");
                     break;
                 }
-                catch (SocketException) when (address.Host == "localhost" && endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+                catch (SocketException) when (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && address.Host is "localhost" or "*" or "+")
                 {
-                    // No IPv6 loopback on this machine: Kestrel then listens on 127.0.0.1 only.
+                    // No IPv6 on this machine: Kestrel then listens on IPv4 only. The check passes over it (a port in
+                    // use there still fails Kestrel's own bind, which the host reports the same way).
+                }
+                finally
+                {
+                    probe?.Dispose();
                 }
             }
         }
