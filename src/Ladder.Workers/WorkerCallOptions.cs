@@ -3,7 +3,15 @@ namespace Ladder.Workers;
 /// <summary>Per-call settings; anything left null takes the pool's default.</summary>
 public sealed class WorkerCallOptions
 {
-    /// <summary>The call's deadline, measured from the moment a worker gets it (queue wait is not counted). Default: <see cref="WorkerPoolOptions.DefaultDeadline"/>.</summary>
+    /// <summary>The longest finite <see cref="Deadline"/>: 30 days (a timer cannot hold more than ~49.7 days).</summary>
+    public static readonly TimeSpan MaxDeadline = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// The call's deadline, measured from the moment a worker gets it (queue wait is not counted). Between 1 ms and
+    /// <see cref="MaxDeadline"/>, or <see cref="Timeout.InfiniteTimeSpan"/> for no deadline (the caller's token still
+    /// cancels the call); anything else is refused with <see cref="ArgumentOutOfRangeException"/> before the call is sent.
+    /// Default: <see cref="WorkerPoolOptions.DefaultDeadline"/>.
+    /// </summary>
     public TimeSpan? Deadline { get; init; }
 
     /// <summary>Result or exception on timeout. Default: <see cref="WorkerPoolOptions.TimeoutBehavior"/>.</summary>

@@ -249,4 +249,41 @@ public sealed class PoolTests
 
         Interlocked.Read(ref ok).Should().BeGreaterThanOrEqualTo(2);
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Recycle_AfterCallsNearIntMaxValue_DoesNotRecycleAfterEveryCall(CancellationToken ct)
+    {
+        var options = Support.Options(spare: false);
+        options.RecycleAfterCalls = int.MaxValue;
+        await using var pool = await Support.StartAsync(options, ct);
+
+        var pids = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            pids.Add(await pool.PidAsync());
+        }
+
+        pids.Distinct().Should().ContainSingle("the limit is far away: the worker is not recycled");
+        pool.GetStats().Recycles.Should().Be(0);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Dispose_WithACallStillRunningAfterTheGrace_SaysThePoolWasDisposed_NotThatTheWorkerCrashed(CancellationToken ct)
+    {
+        var options = Support.Options(spare: false);
+        options.ShutdownGrace = TimeSpan.FromMilliseconds(300);
+        var pool = await Support.StartAsync(options, ct);
+        var pid = await pool.PidAsync();
+        var call = pool.SleepAsync("hang", 60_000, Support.Generous, ct);
+        await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);
+
+        await pool.DisposeAsync();
+
+        var error = (await FluentActions.Awaiting(() => call).Should().ThrowExactlyAsync<WorkerPoolUnavailableException>()).Which;
+        error.Message.Should().Contain("disposed").And.Contain("ShutdownGrace");
+        error.InnerException.Should().BeNull("the pool stopped the worker; nothing crashed");
+        error.Operation.Should().Be("hang");
+        error.ProcessId.Should().Be(pid);
+        pool.GetStats().Crashes.Should().Be(0);
+    }
 }

@@ -90,7 +90,14 @@ public sealed partial class WorkerPool
         }
 
         var deadline = options?.Deadline ?? _options.DefaultDeadline;
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(options));
+        if (deadline != Timeout.InfiniteTimeSpan && (deadline <= TimeSpan.Zero || deadline > WorkerCallOptions.MaxDeadline))
+        {
+            // Checked before anything is sent: a timer cannot hold more than ~49.7 days, and a deadline that fails after
+            // the call went out would strand its worker.
+            throw new ArgumentOutOfRangeException(
+                nameof(options), deadline, $"Deadline must be between 1 ms and {WorkerCallOptions.MaxDeadline.TotalDays:0} days, or Timeout.InfiniteTimeSpan for none.");
+        }
+
         var retry = options?.RetryOnTimeout ?? _options.RetryOnTimeout;
         var behavior = options?.TimeoutBehavior ?? _options.TimeoutBehavior;
 
@@ -103,6 +110,7 @@ public sealed partial class WorkerPool
         try
         {
             var queueWait = TimeSpan.Zero;
+            var redispatches = 0;
             for (var attempt = 1; ; attempt++)
             {
                 var waitStarted = _time.GetTimestamp();
@@ -112,19 +120,48 @@ public sealed partial class WorkerPool
                 WorkersTelemetry.QueueWait.Record(waited.TotalSeconds);
                 activity?.SetTag("ladder.workers.pid", worker.Pid);
 
-                var (frame, run) = await RunAttemptAsync(worker, operation, prefix, payload, deadline, attempt, cancellationToken).ConfigureAwait(false);
+                // A worker found dead as the call was written never ran it: the call goes to another worker, not
+                // counted as an attempt (bounded, so workers that die at once cannot keep a call going round).
+                var mayRedispatch = redispatches < _options.WorkerCount + 1;
+                var (frame, run, undelivered) = await RunAttemptAsync(worker, operation, prefix, payload, deadline, attempt, mayRedispatch, cancellationToken).ConfigureAwait(false);
+                if (undelivered)
+                {
+                    redispatches++;
+                    attempt--;
+                    continue;
+                }
+
                 if (frame is { } response)
                 {
+                    // The reader validated the frame (prefix, error JSON): these reads cannot fail.
                     var (_, body) = Messages.ReadMemoryPrefixed(response.Data);
                     if (response.Type == FrameType.Error)
                     {
+                        AfterCall(worker, response);
                         var remote = Messages.ReadError(body);
                         Interlocked.Increment(ref _remoteErrors);
                         outcome = "remote_error";
                         throw new WorkerRemoteException(operation, worker.Pid, remote.Type, remote.Message, remote.StackTrace);
                     }
 
-                    var value = decode(body);
+                    // Decoded before the worker goes back: a body that cannot be read is a protocol error, and its
+                    // worker must not have been handed to another call meanwhile.
+                    T value;
+                    try
+                    {
+                        value = decode(body);
+                    }
+#pragma warning disable CA1031 // Not swallowed: whatever the decoder throws becomes the caller's protocol error.
+                    catch (Exception ex)
+#pragma warning restore CA1031
+                    {
+                        var error = await worker.ReportViolationAsync(operation, $"the response could not be read as {typeof(T).Name}: {ex.Message}").ConfigureAwait(false);
+                        OnWorkerFaulted(worker, error);
+                        outcome = "error";
+                        throw error;
+                    }
+
+                    AfterCall(worker, response);
                     Interlocked.Increment(ref _succeeded);
                     outcome = "ok";
                     return new WorkerResult<T>(operation, value, true, attempt > 1, false, attempt, worker.Pid, deadline, queueWait, run, _time.GetElapsedTime(started));

@@ -1,0 +1,62 @@
+namespace Ladder.Workers.Tests;
+
+/// <summary>Deadlines past what a timer can hold, and an attempt that fails for a reason that is not the worker's.</summary>
+public sealed class DeadlineLimitTests
+{
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WithADeadlineOverTheTimerLimit_IsRefusedBeforeSending_AndLosesNoWorker(CancellationToken ct)
+    {
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+        var pid = await pool.PidAsync();
+
+        var act = () => pool.SleepAsync("sleep", 1, new WorkerCallOptions { Deadline = TimeSpan.FromDays(60) }, ct);
+
+        (await act.Should().ThrowAsync<ArgumentOutOfRangeException>()).Which.Message.Should().Contain("Deadline");
+        (await pool.PidAsync().WaitAsync(TimeSpan.FromSeconds(30), ct)).Should().Be(pid, "the worker was never given the call");
+        pool.GetStats().BusyWorkers.Should().Be(0);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WithAnInfiniteDeadline_RunsWithoutADeadline(CancellationToken ct)
+    {
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+
+        var result = await pool.SleepAsync("sleep", 50, new WorkerCallOptions { Deadline = Timeout.InfiniteTimeSpan }, ct);
+
+        result.HasValue.Should().BeTrue();
+        result.WasTimeout.Should().BeFalse();
+        result.Deadline.Should().Be(Timeout.InfiniteTimeSpan);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenTheAttemptFailsUnexpectedly_TheWorkerIsNotLost(CancellationToken ct)
+    {
+        var time = new OneTimerFailsTimeProvider();
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct, time);
+        var pid = await pool.PidAsync();
+
+        // The deadline's timer cannot be created: the call was already sent when the attempt fails.
+        time.FailNextTimer();
+        var act = () => pool.SleepAsync("sleep", 1, Support.Generous, ct);
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be(OneTimerFailsTimeProvider.Message);
+        var next = await pool.PidAsync().WaitAsync(TimeSpan.FromSeconds(30), ct);
+        next.Should().BePositive("the worker went back to the pool (or was replaced) instead of staying busy for ever");
+        await pool.WhenReadyAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        pool.GetStats().Workers.Should().Be(1);
+    }
+
+    /// <summary>The system clock, except that one timer, once armed, fails to be created.</summary>
+    private sealed class OneTimerFailsTimeProvider : TimeProvider
+    {
+        public const string Message = "injected: the timer could not be created";
+        private int _armed;
+
+        public void FailNextTimer() => Volatile.Write(ref _armed, 1);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            Interlocked.Exchange(ref _armed, 0) == 1
+                ? throw new InvalidOperationException(Message)
+                : System.CreateTimer(callback, state, dueTime, period);
+    }
+}
