@@ -196,6 +196,7 @@ internal sealed partial class WorkerProcess
         // The fault is published before the current call is taken (StartCall does the reverse): a call started in
         // between is failed by one side or the other, never left waiting for its whole deadline.
         _fault.TrySetResult(BuildFault(null, violation));
+        FaultRaceProbe?.Invoke();
         var current = Interlocked.Exchange(ref _current, null);
         current?.Response.TrySetException(BuildFault(current.Operation, violation));
     }

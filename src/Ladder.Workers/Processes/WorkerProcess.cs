@@ -80,6 +80,9 @@ internal sealed partial class WorkerProcess
 
     public bool IsDead => _dead.Task.IsCompleted;
 
+    /// <summary>For tests: runs inside the fault path, between its two steps (publishing the fault, taking the current call).</summary>
+    internal Action? FaultRaceProbe { get; set; }
+
     public string StderrTail => _tail.ToString();
 
     /// <summary>Starts the process (not yet ready: call <see cref="HandshakeAsync"/>).</summary>
