@@ -185,6 +185,7 @@ return await new WorkerHost()
         return Environment.ProcessId;
     })
     .Map<string, int>("throw", (message, _) => Throw(message))
+    .Map<int, int>("throw-inline", (_, _) => throw new InvalidOperationException("thrown inline"))
     .RunAsync();
 
 [MethodImpl(MethodImplOptions.NoInlining)]
