@@ -286,4 +286,57 @@ public sealed class PoolTests
         error.ProcessId.Should().Be(pid);
         pool.GetStats().Crashes.Should().Be(0);
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Stats_SpawnsAgreeWithTheSpawnsMeter_AndNameTheSpare(CancellationToken ct)
+    {
+        long ok = 0, failed = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Ladder.Workers" && instrument.Name == "ladder.workers.spawns")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "outcome", Value: "ok" })
+                {
+                    Interlocked.Add(ref ok, value);
+                }
+                else if (tag is { Key: "outcome", Value: "failed" })
+                {
+                    Interlocked.Add(ref failed, value);
+                }
+            }
+        });
+        listener.Start();
+
+        await using (var pool = await Support.StartAsync(Support.Options(workers: 1), ct))
+        {
+            var stats = pool.GetStats();
+            stats.Spawns.Should().Be(2);
+            Interlocked.Read(ref ok).Should().Be(stats.Spawns, "the meter and the stats count the same starts");
+            stats.SpareProcessId.Should().NotBeNull();
+            stats.ProcessIds.Should().Contain(stats.SpareProcessId!.Value);
+            (await pool.PidAsync()).Should().NotBe(stats.SpareProcessId!.Value, "calls go to the serving worker, not the spare");
+        }
+
+        var failing = Support.Options(workers: 1, spare: false);
+        failing.Environment["TESTWORKER_EXIT_AT_START"] = "3";
+        failing.BreakerThreshold = 2;
+        failing.BreakerInitialBackoff = TimeSpan.FromHours(1);
+        failing.BreakerMaxBackoff = TimeSpan.FromHours(1);
+        await using (var pool = new WorkerPool(failing))
+        {
+            await pool.WhenBreakerOpenedAsync(1).WaitAsync(TimeSpan.FromSeconds(30), ct);
+            var stats = pool.GetStats();
+            stats.SpawnFailures.Should().Be(2);
+            Interlocked.Read(ref failed).Should().Be(stats.SpawnFailures);
+            stats.SpareProcessId.Should().BeNull();
+        }
+    }
 }

@@ -70,7 +70,6 @@ public sealed partial class WorkerPool
     private async Task SpawnOneAsync()
     {
         var started = _time.GetTimestamp();
-        WorkersTelemetry.Spawns.Add(1);
         WorkerProcess worker;
         try
         {
@@ -114,6 +113,7 @@ public sealed partial class WorkerPool
         WorkersTelemetry.SpawnDuration.Record(elapsed.TotalSeconds);
         Log.WorkerStarted(_logger, worker.Pid, elapsed.TotalMilliseconds);
         Interlocked.Increment(ref _spawns);
+        WorkersTelemetry.Spawns.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
 
         bool keep, closed;
         lock (_lock)
@@ -221,6 +221,7 @@ public sealed partial class WorkerPool
         int failures;
         int stillStarting;
         Interlocked.Increment(ref _spawnFailures);
+        WorkersTelemetry.Spawns.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
         lock (_lock)
         {
             _spawning--;
