@@ -14,6 +14,13 @@ public sealed class WorkerCallOptions
     /// </summary>
     public TimeSpan? Deadline { get; init; }
 
+    /// <summary>
+    /// The longest this call may wait for a worker (queue and admission), over all its attempts; past it the call fails
+    /// with <see cref="WorkerQueueTimeoutException"/> and is never sent. Between 1 ms and <see cref="MaxDeadline"/>, or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for no bound. Default: <see cref="WorkerPoolOptions.MaxQueueWait"/>.
+    /// </summary>
+    public TimeSpan? MaxQueueWait { get; init; }
+
     /// <summary>Result or exception on timeout. Default: <see cref="WorkerPoolOptions.TimeoutBehavior"/>.</summary>
     public WorkerTimeoutBehavior? TimeoutBehavior { get; init; }
 

@@ -221,4 +221,16 @@ public sealed class CrashTests
 
         error.Message.Should().Contain("Last stderr: Stack overflow.");
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_OfAHandlerMappedAsALambdaThatOnlyThrows_ThrowsRemoteException(CancellationToken ct)
+    {
+        // The test worker maps "throw-inline" as Map<int, int>("throw-inline", (_, _) => throw ...): it must compile.
+        await using var pool = await Support.StartAsync(Support.Options(), ct);
+
+        var error = (await FluentActions.Awaiting(() => pool.CallAsync("throw-inline", 0)).Should().ThrowAsync<WorkerRemoteException>()).Which;
+
+        error.RemoteType.Should().Be("System.InvalidOperationException");
+        error.RemoteMessage.Should().Be("thrown inline");
+    }
 }

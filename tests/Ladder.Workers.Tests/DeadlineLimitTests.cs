@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace Ladder.Workers.Tests;
 
 /// <summary>Deadlines past what a timer can hold, and an attempt that fails for a reason that is not the worker's.</summary>
@@ -58,5 +60,46 @@ public sealed class DeadlineLimitTests
             Interlocked.Exchange(ref _armed, 0) == 1
                 ? throw new InvalidOperationException(Message)
                 : System.CreateTimer(callback, state, dueTime, period);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenNoWorkerFreesUpWithinMaxQueueWait_FailsWithQueueTimeout(CancellationToken ct)
+    {
+        var time = new FakeTimeProvider();
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct, time);
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var running = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
+        await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);
+
+        var queued = pool.SleepAsync("sleep", 1, new WorkerCallOptions { Deadline = TimeSpan.FromSeconds(2), MaxQueueWait = TimeSpan.FromSeconds(1) }, ct);
+        await pool.WaitUntilAsync(s => s.QueuedCalls == 1, ct);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        var error = (await FluentActions.Awaiting(() => queued).Should().ThrowAsync<WorkerQueueTimeoutException>()).Which;
+        error.MaxQueueWait.Should().Be(TimeSpan.FromSeconds(1));
+        error.Operation.Should().Be("sleep");
+        await hold.CancelAsync();
+        await FluentActions.Awaiting(() => running).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WithAPoolMaxQueueWait_BoundsTheWaitOfEveryCall(CancellationToken ct)
+    {
+        var time = new FakeTimeProvider();
+        var options = Support.Options(spare: false);
+        options.MaxQueueWait = TimeSpan.FromMilliseconds(500);
+        await using var pool = await Support.StartAsync(options, ct, time);
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var running = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
+        await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);
+
+        var queued = pool.SleepAsync("sleep", 1, Support.Generous, ct);
+        await pool.WaitUntilAsync(s => s.QueuedCalls == 1, ct);
+        time.Advance(TimeSpan.FromMilliseconds(500));
+
+        await FluentActions.Awaiting(() => queued).Should().ThrowAsync<WorkerQueueTimeoutException>();
+        await hold.CancelAsync();
+        await FluentActions.Awaiting(() => running).Should().ThrowAsync<OperationCanceledException>();
+        (await pool.SleepAsync("sleep", 1, Support.Generous, ct)).HasValue.Should().BeTrue("a call that gets a worker at once is not bounded by the queue wait");
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Ladder.Workers.Processes;
 using Ladder.Workers.Protocol;
 
 namespace Ladder.Workers;
@@ -98,10 +99,23 @@ public sealed partial class WorkerPool
                 nameof(options), deadline, $"Deadline must be between 1 ms and {WorkerCallOptions.MaxDeadline.TotalDays:0} days, or Timeout.InfiniteTimeSpan for none.");
         }
 
+        var maxQueueWait = options?.MaxQueueWait ?? _options.MaxQueueWait;
+        if (maxQueueWait != Timeout.InfiniteTimeSpan && (maxQueueWait <= TimeSpan.Zero || maxQueueWait > WorkerCallOptions.MaxDeadline))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), maxQueueWait, $"MaxQueueWait must be between 1 ms and {WorkerCallOptions.MaxDeadline.TotalDays:0} days, or Timeout.InfiniteTimeSpan for none.");
+        }
+
         var retry = options?.RetryOnTimeout ?? _options.RetryOnTimeout;
         var behavior = options?.TimeoutBehavior ?? _options.TimeoutBehavior;
 
-        await AdmitAsync(cancellationToken).ConfigureAwait(false);
+        var admitStarted = _time.GetTimestamp();
+        await WithinQueueWaitAsync(operation, maxQueueWait, maxQueueWait, static async (pool, token) =>
+        {
+            await pool.AdmitAsync(token).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        var admitWait = _time.GetElapsedTime(admitStarted);
         Interlocked.Increment(ref _inFlight);
         using var activity = WorkersTelemetry.ActivitySource.StartActivity("ladder.workers.invoke", ActivityKind.Internal);
         activity?.SetTag("ladder.workers.operation", operation);
@@ -109,12 +123,15 @@ public sealed partial class WorkerPool
         var outcome = "error";
         try
         {
-            var queueWait = TimeSpan.Zero;
+            // The time waited for admission (a full queue) is queue wait too.
+            var queueWait = admitWait;
             var redispatches = 0;
             for (var attempt = 1; ; attempt++)
             {
                 var waitStarted = _time.GetTimestamp();
-                var worker = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+                var left = maxQueueWait == Timeout.InfiniteTimeSpan ? maxQueueWait : maxQueueWait - queueWait;
+                var worker = await WithinQueueWaitAsync(
+                    operation, maxQueueWait, left, static (pool, token) => new ValueTask<WorkerProcess>(pool.AcquireAsync(token)), cancellationToken).ConfigureAwait(false);
                 var waited = _time.GetElapsedTime(waitStarted);
                 queueWait += waited;
                 WorkersTelemetry.QueueWait.Record(waited.TotalSeconds);
@@ -195,6 +212,11 @@ public sealed partial class WorkerPool
             Interlocked.Increment(ref _cancelled);
             throw;
         }
+        catch (WorkerQueueTimeoutException)
+        {
+            outcome = "queue_timeout";
+            throw;
+        }
         finally
         {
             Interlocked.Increment(ref _calls);
@@ -204,6 +226,31 @@ public sealed partial class WorkerPool
             {
                 _drained.TrySetResult();
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs a wait for a worker (admission, acquisition) bounded by what is left of the call's queue-wait bound
+    /// (a timer through the TimeProvider); the bound passing is a <see cref="WorkerQueueTimeoutException"/>, the
+    /// caller's cancel stays an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    private async ValueTask<TResult> WithinQueueWaitAsync<TResult>(
+        string operation, TimeSpan maxQueueWait, TimeSpan left, Func<WorkerPool, CancellationToken, ValueTask<TResult>> wait, CancellationToken cancellationToken)
+    {
+        if (left == Timeout.InfiniteTimeSpan)
+        {
+            return await wait(this, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var bound = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
+        try
+        {
+            return await wait(this, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new WorkerQueueTimeoutException(operation, maxQueueWait, _lastStartError);
         }
     }
 
