@@ -102,4 +102,59 @@ public sealed class DeadlineLimitTests
         await FluentActions.Awaiting(() => running).Should().ThrowAsync<OperationCanceledException>();
         (await pool.SleepAsync("sleep", 1, Support.Generous, ct)).HasValue.Should().BeTrue("a call that gets a worker at once is not bounded by the queue wait");
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenAMeterListenerThrowsOnce_TheWorkerIsNotLost(CancellationToken ct)
+    {
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+        var pid = await pool.PidAsync();
+        var armed = 1;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Ladder.Workers" && instrument.Name == "ladder.workers.queue.wait")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
+        {
+            if (Interlocked.Exchange(ref armed, 0) == 1)
+            {
+                throw new InvalidOperationException("injected: a listener failed");
+            }
+        });
+        listener.Start();
+
+        await FluentActions.Awaiting(() => pool.PidAsync()).Should().ThrowAsync<InvalidOperationException>();
+
+        (await pool.PidAsync().WaitAsync(TimeSpan.FromSeconds(30), ct)).Should().Be(pid, "the worker got no call and went back to the pool");
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenAnActivityListenerThrowsOnce_NoQueueSlotIsLost(CancellationToken ct)
+    {
+        var options = Support.Options(spare: false);
+        options.QueueCapacity = 0;
+        options.QueueFullMode = WorkerQueueFullMode.FailFast;
+        await using var pool = await Support.StartAsync(options, ct);
+        var armed = 1;
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Ladder.Workers",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStarted = _ =>
+            {
+                if (Interlocked.Exchange(ref armed, 0) == 1)
+                {
+                    throw new InvalidOperationException("injected: a listener failed");
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        await FluentActions.Awaiting(() => pool.PidAsync()).Should().ThrowAsync<InvalidOperationException>();
+
+        (await pool.PidAsync()).Should().BePositive("the only admission slot was given back");
+    }
 }

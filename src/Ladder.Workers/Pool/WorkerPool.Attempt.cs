@@ -153,8 +153,8 @@ public sealed partial class WorkerPool
             unexpected = ex;
         }
 
+        // RunDuration is recorded by the caller once the worker is handed over (a throwing listener must not strand it).
         var run = _time.GetElapsedTime(started);
-        WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
         if (unexpected is not null)
         {
             AbandonAttempt(worker, call);
@@ -171,6 +171,7 @@ public sealed partial class WorkerPool
         {
             var error = response.Exception!.InnerException!;
             OnWorkerFaulted(worker, error);
+            WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
             if (call.Undelivered && mayRedispatch)
             {
                 // The worker was gone before it could read the call (its write failed): no handler ran; try another.
@@ -197,6 +198,37 @@ public sealed partial class WorkerPool
         WorkersTelemetry.Timeouts.Add(1);
         Log.CallTimedOut(_logger, operation, deadline.TotalMilliseconds, worker.Pid, attempt);
         return new Attempt(null, run, false);
+    }
+
+    /// <summary>A worker taken for a call that was never given it goes back to the pool (or, dead or the pool disposed, out of it).</summary>
+    private void GiveBack(WorkerProcess worker)
+    {
+        bool dead;
+        lock (_lock)
+        {
+            if (worker.State != WorkerState.Busy)
+            {
+                return;
+            }
+
+            dead = worker.IsDead;
+            if (!dead && _disposed == 0)
+            {
+                worker.State = WorkerState.Idle;
+                _idle.Writer.TryWrite(worker);
+                return;
+            }
+
+            RemoveFromRotationLocked(worker, dead ? WorkerState.Dead : WorkerState.Retired);
+            SignalReadyLocked();
+        }
+
+        if (!dead)
+        {
+            Track(RetireAsync(worker));
+        }
+
+        EnsureCapacity();
     }
 
     /// <summary>An attempt failed for a reason that is not the worker's: a call that went out is settled like a timed-out one; otherwise the worker is retired.</summary>

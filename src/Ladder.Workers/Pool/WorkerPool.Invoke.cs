@@ -116,13 +116,17 @@ public sealed partial class WorkerPool
             return true;
         }, cancellationToken).ConfigureAwait(false);
         var admitWait = _time.GetElapsedTime(admitStarted);
+
+        // From here on one try/finally owns the admission slot, and each attempt owns its worker until it hands it
+        // over: nothing that throws (a listener of the activity or a meter, a bug) can leak either.
         Interlocked.Increment(ref _inFlight);
-        using var activity = WorkersTelemetry.ActivitySource.StartActivity("ladder.workers.invoke", ActivityKind.Internal);
-        activity?.SetTag("ladder.workers.operation", operation);
+        Activity? activity = null;
         var started = _time.GetTimestamp();
         var outcome = "error";
         try
         {
+            activity = WorkersTelemetry.ActivitySource.StartActivity("ladder.workers.invoke", ActivityKind.Internal);
+            activity?.SetTag("ladder.workers.operation", operation);
             // The time waited for admission (a full queue) is queue wait too.
             var queueWait = admitWait;
             var redispatches = 0;
@@ -134,8 +138,17 @@ public sealed partial class WorkerPool
                     operation, maxQueueWait, left, static (pool, token) => new ValueTask<WorkerProcess>(pool.AcquireAsync(token)), cancellationToken).ConfigureAwait(false);
                 var waited = _time.GetElapsedTime(waitStarted);
                 queueWait += waited;
-                WorkersTelemetry.QueueWait.Record(waited.TotalSeconds);
-                activity?.SetTag("ladder.workers.pid", worker.Pid);
+                try
+                {
+                    WorkersTelemetry.QueueWait.Record(waited.TotalSeconds);
+                    activity?.SetTag("ladder.workers.pid", worker.Pid);
+                }
+                catch
+                {
+                    // The worker has no call yet: it goes back as it came.
+                    GiveBack(worker);
+                    throw;
+                }
 
                 // A worker found dead as the call was written never ran it: the call goes to another worker, not
                 // counted as an attempt (bounded, so workers that die at once cannot keep a call going round).
@@ -155,6 +168,7 @@ public sealed partial class WorkerPool
                     if (response.Type == FrameType.Error)
                     {
                         AfterCall(worker, response);
+                        WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
                         var remote = Messages.ReadError(body);
                         Interlocked.Increment(ref _remoteErrors);
                         outcome = "remote_error";
@@ -179,11 +193,14 @@ public sealed partial class WorkerPool
                     }
 
                     AfterCall(worker, response);
+                    WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
                     Interlocked.Increment(ref _succeeded);
                     outcome = "ok";
                     return new WorkerResult<T>(operation, value, true, attempt > 1, false, attempt, worker.Pid, deadline, queueWait, run, _time.GetElapsedTime(started));
                 }
 
+                // Timed out: the worker is quarantined already.
+                WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
                 if (retry && attempt == 1)
                 {
                     continue;
@@ -219,12 +236,21 @@ public sealed partial class WorkerPool
         }
         finally
         {
+            // The slot first: telemetry below may throw (a listener), the slot must come back regardless.
             Interlocked.Increment(ref _calls);
-            WorkersTelemetry.Calls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
             _admission.Release();
             if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _disposed) != 0)
             {
                 _drained.TrySetResult();
+            }
+
+            try
+            {
+                WorkersTelemetry.Calls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            }
+            finally
+            {
+                activity?.Dispose();
             }
         }
     }
