@@ -339,4 +339,16 @@ public sealed class PoolTests
             stats.SpareProcessId.Should().BeNull();
         }
     }
+
+    [Test]
+    public void Create_WithAMaxQueueWaitPastTheTimerLimit_FailsValidation()
+    {
+        var options = Support.Options();
+        options.MaxQueueWait = TimeSpan.MaxValue;
+
+        FluentActions.Invoking(() => new WorkerPool(options)).Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>()
+            .Which.Message.Should().Contain("MaxQueueWait");
+        options.MaxQueueWait = Timeout.InfiniteTimeSpan;
+        WorkerPoolOptionsValidator.Collect(options).Should().BeEmpty("Timeout.InfiniteTimeSpan means no bound");
+    }
 }
