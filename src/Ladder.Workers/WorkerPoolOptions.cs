@@ -38,6 +38,14 @@ public sealed class WorkerPoolOptions
     /// <summary>Deadline of a call that does not give its own, measured from the moment the worker gets the call. Default: 30 s.</summary>
     public TimeSpan DefaultDeadline { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The longest a call may wait for a worker (queue and admission, over all its attempts), on top of its deadline:
+    /// past it the call fails with <see cref="WorkerQueueTimeoutException"/> without being sent. A deadline does not
+    /// cover this wait (busy workers, a failing start-up). <see cref="Timeout.InfiniteTimeSpan"/> = no bound. Range
+    /// 1 ms–1 day. Default: <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// </summary>
+    public TimeSpan MaxQueueWait { get; set; } = Timeout.InfiniteTimeSpan;
+
     /// <summary>What a timed-out call does by default (a result, or an exception). Default: <see cref="WorkerTimeoutBehavior.ReturnResult"/>.</summary>
     public WorkerTimeoutBehavior TimeoutBehavior { get; set; } = WorkerTimeoutBehavior.ReturnResult;
 

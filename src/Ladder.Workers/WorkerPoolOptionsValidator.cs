@@ -40,6 +40,11 @@ internal sealed class WorkerPoolOptionsValidator : IValidateOptions<WorkerPoolOp
         Range(f, nameof(o.BreakerThreshold), o.BreakerThreshold, 1, 1000);
         Range(f, nameof(o.FallbackConcurrency), o.FallbackConcurrency, 1, 10_000);
         Time(f, nameof(o.DefaultDeadline), o.DefaultDeadline, TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1));
+        if (o.MaxQueueWait != Timeout.InfiniteTimeSpan)
+        {
+            Time(f, nameof(o.MaxQueueWait), o.MaxQueueWait, TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1));
+        }
+
         Time(f, nameof(o.CancelGrace), o.CancelGrace, TimeSpan.Zero, TimeSpan.FromMinutes(10));
         Time(f, nameof(o.KillWait), o.KillWait, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
         Time(f, nameof(o.StartupTimeout), o.StartupTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));

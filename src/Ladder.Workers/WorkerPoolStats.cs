@@ -15,6 +15,9 @@ public sealed class WorkerPoolStats
     /// <summary>True when the warm spare is started and ready.</summary>
     public bool SpareReady { get; init; }
 
+    /// <summary>The process id of the warm spare (ready, serving no call), or null when there is none.</summary>
+    public int? SpareProcessId { get; init; }
+
     /// <summary>Workers being started.</summary>
     public int Starting { get; init; }
 
@@ -57,10 +60,13 @@ public sealed class WorkerPoolStats
     /// <summary>Process groups the pool killed (deadline or cancel not honoured in the grace, protocol errors).</summary>
     public long Kills { get; init; }
 
-    /// <summary>Workers started successfully.</summary>
+    /// <summary>
+    /// Workers started successfully (handshake received). The <c>ladder.workers.spawns</c> counter counts the same starts
+    /// with <c>outcome</c> = <c>ok</c>; every start attempted is <see cref="Spawns"/> + <see cref="SpawnFailures"/>.
+    /// </summary>
     public long Spawns { get; init; }
 
-    /// <summary>Worker starts that failed.</summary>
+    /// <summary>Worker starts that failed (<c>ladder.workers.spawns</c> with <c>outcome</c> = <c>failed</c>).</summary>
     public long SpawnFailures { get; init; }
 
     /// <summary>Fallbacks run after a timeout.</summary>

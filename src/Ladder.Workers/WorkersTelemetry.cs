@@ -22,7 +22,7 @@ internal static class WorkersTelemetry
 
     public static readonly Counter<long> Kills = Meter.CreateCounter<long>("ladder.workers.kills", "{worker}", "Process groups killed by the pool.");
 
-    public static readonly Counter<long> Spawns = Meter.CreateCounter<long>("ladder.workers.spawns", "{worker}", "Workers started (ok and failed).");
+    public static readonly Counter<long> Spawns = Meter.CreateCounter<long>("ladder.workers.spawns", "{worker}", "Worker starts, by outcome (ok, failed), counted when the start ends.");
 
     public static readonly Histogram<double> SpawnDuration = Meter.CreateHistogram<double>("ladder.workers.spawn.duration", "s", "From process start to handshake.");
 

@@ -150,7 +150,42 @@ return await new WorkerHost()
         Thread.Sleep(request.HangMs);
         return child.Id;
     })
+    .Map<RawFrameRequest, int>("raw-frame", (request, _) =>
+    {
+        // A hand-made frame on the real stdout (a malformed response the pool must reject), then silence.
+        using var stdout = Console.OpenStandardOutput();
+        Span<byte> header = stackalloc byte[13];
+        BinaryPrimitives.WriteInt32LittleEndian(header, 9 + request.Data.Length);
+        header[4] = request.Type;
+        BinaryPrimitives.WriteInt64LittleEndian(header[5..], request.CallId);
+        stdout.Write(header);
+        stdout.Write(request.Data);
+        stdout.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    })
+    .Map<FloodRequest, int>("stderr-flood", (request, _) =>
+    {
+        // A long stderr line (with or without its end), then a marker line when the line was ended.
+        Console.Error.Write(new string('x', request.Chars));
+        if (request.EndLine)
+        {
+            Console.Error.WriteLine();
+            Console.Error.WriteLine("flood done");
+        }
+
+        Console.Error.Flush();
+        return Environment.ProcessId;
+    })
+    .Map<DetachRequest, int>("detach", (request, _) =>
+    {
+        // A grandchild in a session of its own (out of our process group) that inherits our stdio and outlives us.
+        using var child = Process.Start(new ProcessStartInfo("setsid", "sleep 600") { UseShellExecute = false })!;
+        File.WriteAllText(request.PidFile, child.Id.ToString(CultureInfo.InvariantCulture));
+        return Environment.ProcessId;
+    })
     .Map<string, int>("throw", (message, _) => Throw(message))
+    .Map<int, int>("throw-inline", (_, _) => throw new InvalidOperationException("thrown inline"))
     .RunAsync();
 
 [MethodImpl(MethodImplOptions.NoInlining)]

@@ -200,4 +200,37 @@ public sealed class CrashTests
         (await pool.PidAsync()).Should().BePositive();
         Support.AssertNothingLeftOf(pids);
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task CrashMessage_AfterFailFast_ShowsTheReasonLine_NotTheEndOfTheStackTrace(CancellationToken ct)
+    {
+        await using var pool = await Support.StartAsync(Support.Options(), ct);
+
+        var error = (await FluentActions.Awaiting(() => pool.CallAsync("failfast", 0)).Should().ThrowAsync<WorkerCrashedException>()).Which;
+
+        error.Message.Should().Contain("Last stderr: Process terminated. test worker: fail fast requested");
+        error.Message.Should().NotContain("   at ");
+    }
+
+    [Test, CancelAfter(90_000)]
+    public async Task CrashMessage_AfterStackOverflow_ShowsTheReasonLine(CancellationToken ct)
+    {
+        await using var pool = await Support.StartAsync(Support.Options(), ct);
+
+        var error = (await FluentActions.Awaiting(() => pool.CallAsync("overflow", 0)).Should().ThrowAsync<WorkerCrashedException>()).Which;
+
+        error.Message.Should().Contain("Last stderr: Stack overflow.");
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Invoke_OfAHandlerMappedAsALambdaThatOnlyThrows_ThrowsRemoteException(CancellationToken ct)
+    {
+        // The test worker maps "throw-inline" as Map<int, int>("throw-inline", (_, _) => throw ...): it must compile.
+        await using var pool = await Support.StartAsync(Support.Options(), ct);
+
+        var error = (await FluentActions.Awaiting(() => pool.CallAsync("throw-inline", 0)).Should().ThrowAsync<WorkerRemoteException>()).Which;
+
+        error.RemoteType.Should().Be("System.InvalidOperationException");
+        error.RemoteMessage.Should().Be("thrown inline");
+    }
 }

@@ -8,3 +8,9 @@ internal sealed record EchoResponse(string Text, int Pid);
 internal sealed record SleepRequest(int Ms);
 
 internal sealed record GrandchildRequest(string PidFile, int HangMs);
+
+internal sealed record RawFrameRequest(byte Type, long CallId, byte[] Data);
+
+internal sealed record FloodRequest(int Chars, bool EndLine);
+
+internal sealed record DetachRequest(string PidFile);

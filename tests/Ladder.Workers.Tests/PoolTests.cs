@@ -249,4 +249,106 @@ public sealed class PoolTests
 
         Interlocked.Read(ref ok).Should().BeGreaterThanOrEqualTo(2);
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Recycle_AfterCallsNearIntMaxValue_DoesNotRecycleAfterEveryCall(CancellationToken ct)
+    {
+        var options = Support.Options(spare: false);
+        options.RecycleAfterCalls = int.MaxValue;
+        await using var pool = await Support.StartAsync(options, ct);
+
+        var pids = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            pids.Add(await pool.PidAsync());
+        }
+
+        pids.Distinct().Should().ContainSingle("the limit is far away: the worker is not recycled");
+        pool.GetStats().Recycles.Should().Be(0);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Dispose_WithACallStillRunningAfterTheGrace_SaysThePoolWasDisposed_NotThatTheWorkerCrashed(CancellationToken ct)
+    {
+        var options = Support.Options(spare: false);
+        options.ShutdownGrace = TimeSpan.FromMilliseconds(300);
+        var pool = await Support.StartAsync(options, ct);
+        var pid = await pool.PidAsync();
+        var call = pool.SleepAsync("hang", 60_000, Support.Generous, ct);
+        await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);
+
+        await pool.DisposeAsync();
+
+        var error = (await FluentActions.Awaiting(() => call).Should().ThrowExactlyAsync<WorkerPoolUnavailableException>()).Which;
+        error.Message.Should().Contain("disposed").And.Contain("ShutdownGrace");
+        error.InnerException.Should().BeNull("the pool stopped the worker; nothing crashed");
+        error.Operation.Should().Be("hang");
+        error.ProcessId.Should().Be(pid);
+        pool.GetStats().Crashes.Should().Be(0);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Stats_SpawnsAgreeWithTheSpawnsMeter_AndNameTheSpare(CancellationToken ct)
+    {
+        long ok = 0, failed = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Ladder.Workers" && instrument.Name == "ladder.workers.spawns")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "outcome", Value: "ok" })
+                {
+                    Interlocked.Add(ref ok, value);
+                }
+                else if (tag is { Key: "outcome", Value: "failed" })
+                {
+                    Interlocked.Add(ref failed, value);
+                }
+            }
+        });
+        listener.Start();
+
+        await using (var pool = await Support.StartAsync(Support.Options(workers: 1), ct))
+        {
+            var stats = pool.GetStats();
+            stats.Spawns.Should().Be(2);
+            Interlocked.Read(ref ok).Should().Be(stats.Spawns, "the meter and the stats count the same starts");
+            stats.SpareProcessId.Should().NotBeNull();
+            stats.ProcessIds.Should().Contain(stats.SpareProcessId!.Value);
+            (await pool.PidAsync()).Should().NotBe(stats.SpareProcessId!.Value, "calls go to the serving worker, not the spare");
+        }
+
+        var failing = Support.Options(workers: 1, spare: false);
+        failing.Environment["TESTWORKER_EXIT_AT_START"] = "3";
+        failing.BreakerThreshold = 2;
+        failing.BreakerInitialBackoff = TimeSpan.FromHours(1);
+        failing.BreakerMaxBackoff = TimeSpan.FromHours(1);
+        await using (var pool = new WorkerPool(failing))
+        {
+            await pool.WhenBreakerOpenedAsync(1).WaitAsync(TimeSpan.FromSeconds(30), ct);
+            var stats = pool.GetStats();
+            stats.SpawnFailures.Should().Be(2);
+            Interlocked.Read(ref failed).Should().Be(stats.SpawnFailures);
+            stats.SpareProcessId.Should().BeNull();
+        }
+    }
+
+    [Test]
+    public void Create_WithAMaxQueueWaitPastTheTimerLimit_FailsValidation()
+    {
+        var options = Support.Options();
+        options.MaxQueueWait = TimeSpan.MaxValue;
+
+        FluentActions.Invoking(() => new WorkerPool(options)).Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>()
+            .Which.Message.Should().Contain("MaxQueueWait");
+        options.MaxQueueWait = Timeout.InfiniteTimeSpan;
+        WorkerPoolOptionsValidator.Collect(options).Should().BeEmpty("Timeout.InfiniteTimeSpan means no bound");
+    }
 }

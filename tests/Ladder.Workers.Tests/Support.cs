@@ -50,11 +50,17 @@ internal static class Support
     public static Task<WorkerResult<int>> SleepAsync(this WorkerPool pool, string operation, int ms, WorkerCallOptions? options, CancellationToken cancellationToken = default) =>
         pool.InvokeAsync<SleepRequest, int>(operation, new SleepRequest(ms), options, cancellationToken);
 
+    /// <summary>
+    /// The longest a helper call may take before the test fails: these calls take no token, so a pool that hangs (no
+    /// worker ever free) would otherwise hang the run instead of failing the test that found it.
+    /// </summary>
+    public static readonly TimeSpan CallCeiling = TimeSpan.FromSeconds(120);
+
     public static Task<WorkerResult<int>> CallAsync(this WorkerPool pool, string operation, int argument, WorkerCallOptions? options = null) =>
-        pool.InvokeAsync<int, int>(operation, argument, options ?? Generous);
+        pool.InvokeAsync<int, int>(operation, argument, options ?? Generous).WaitAsync(CallCeiling);
 
     public static async Task<int> PidAsync(this WorkerPool pool) =>
-        (await pool.InvokeAsync<EchoRequest, EchoResponse>("echo", new EchoRequest("pid"), Generous)).Value.Pid;
+        (await pool.InvokeAsync<EchoRequest, EchoResponse>("echo", new EchoRequest("pid"), Generous).WaitAsync(CallCeiling)).Value.Pid;
 
     /// <summary>True when the process exists and is not a zombie (a zombie is dead; only its parent's reaping is pending).</summary>
     public static bool IsAlive(int pid)

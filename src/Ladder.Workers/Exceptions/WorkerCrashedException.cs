@@ -43,7 +43,47 @@ public sealed class WorkerCrashedException : WorkerException
             WorkerExitReason.ProtocolError => "rejected a frame and exited",
             _ => $"exited with code {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}",
         };
-        var last = tail.Length == 0 ? "" : $" Last stderr: {tail[Math.Max(0, tail.Length - 400)..].Trim()}";
+        var line = ReasonLine(tail);
+        var last = line.Length == 0 ? "" : $" Last stderr: {(line.Length > 400 ? line[..400] + "…" : line)}";
         return $"{what} (pid {pid}) {how}.{last}";
     }
+
+    /// <summary>
+    /// The line of the tail that says why the process ended: the runtime's own reason line ("Process terminated. …",
+    /// "Stack overflow.", "Unhandled exception. …"), else the last line that is not part of a stack trace. The whole tail
+    /// stays in <see cref="StderrTail"/>.
+    /// </summary>
+    private static string ReasonLine(string tail)
+    {
+        var lines = tail.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        for (var i = lines.Length - 1; i >= 0; i--)
+        {
+            if (Array.Exists(RuntimeReasons, r => lines[i].StartsWith(r, StringComparison.Ordinal)))
+            {
+                // The reason may go on over the next lines ("Process terminated." then the FailFast message), up to the stack.
+                var end = i + 1;
+                while (end < lines.Length && !IsStackLine(lines[end]))
+                {
+                    end++;
+                }
+
+                return string.Join(' ', lines[i..end]);
+            }
+        }
+
+        for (var i = lines.Length - 1; i >= 0; i--)
+        {
+            if (!IsStackLine(lines[i]))
+            {
+                return lines[i];
+            }
+        }
+
+        return lines.Length == 0 ? "" : lines[^1];
+    }
+
+    private static bool IsStackLine(string line) =>
+        line.StartsWith("at ", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal) || line.StartsWith("Repeat ", StringComparison.Ordinal);
+
+    private static readonly string[] RuntimeReasons = ["Process terminated.", "Stack overflow.", "Unhandled exception.", "Fatal error.", "Out of memory."];
 }

@@ -62,6 +62,11 @@ public sealed partial class WorkerHost
     /// <param name="handler">The handler; its token is cancelled when the pool sends a cancel frame (deadline or caller cancel).</param>
     /// <returns>This host.</returns>
     /// <exception cref="ArgumentException">The name is empty or already mapped.</exception>
+    /// <remarks>
+    /// A lambda that fits both overloads (one that only throws, <c>(r, ct) =&gt; throw ...</c>) binds to this one
+    /// rather than being ambiguous: the exception reaches the caller as <see cref="WorkerRemoteException"/> either way.
+    /// </remarks>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public WorkerHost Map<TRequest, TResponse>(string operation, Func<TRequest, CancellationToken, Task<TResponse>> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
@@ -69,7 +74,8 @@ public sealed partial class WorkerHost
         return Add(operation, async (payload, ct) =>
         {
             var request = JsonSerializer.Deserialize<TRequest>(payload.Span, json)!;
-            var response = await handler(request, ct).ConfigureAwait(false);
+            var pending = handler(request, ct) ?? throw new InvalidOperationException($"The handler of '{operation}' returned a null Task.");
+            var response = await pending.ConfigureAwait(false);
             return JsonSerializer.SerializeToUtf8Bytes(response, json);
         });
     }

@@ -15,14 +15,9 @@ public sealed partial class WorkerPool
                 ObjectDisposedException.ThrowIf(_disposed != 0, this);
                 while (_idle.Reader.TryRead(out var candidate))
                 {
-                    lock (_lock)
+                    if (TryTake(candidate))
                     {
-                        // A worker that died while idle is still in the channel: skip it.
-                        if (candidate.State == WorkerState.Idle)
-                        {
-                            candidate.State = WorkerState.Busy;
-                            return candidate;
-                        }
+                        return candidate;
                     }
                 }
 
@@ -51,13 +46,9 @@ public sealed partial class WorkerPool
                     continue;
                 }
 
-                lock (_lock)
+                if (TryTake(next))
                 {
-                    if (next.State == WorkerState.Idle)
-                    {
-                        next.State = WorkerState.Busy;
-                        return next;
-                    }
+                    return next;
                 }
             }
         }
@@ -67,17 +58,80 @@ public sealed partial class WorkerPool
         }
     }
 
-    /// <summary>One attempt on one worker: the response frame, or null when the deadline passed first.</summary>
-    private async Task<(Frame? Frame, TimeSpan Run)> RunAttemptAsync(
-        WorkerProcess worker, string operation, byte[] prefix, ReadOnlyMemory<byte> payload, TimeSpan deadline, int attempt, CancellationToken cancellationToken)
+    /// <summary>Takes an idle worker for a call; a worker known dead is never taken (it leaves rotation here if it is still in it).</summary>
+    private bool TryTake(WorkerProcess candidate)
+    {
+        lock (_lock)
+        {
+            // A worker that died while idle may still be in the channel: skip it.
+            if (candidate.State != WorkerState.Idle)
+            {
+                return false;
+            }
+
+            if (!candidate.IsDead)
+            {
+                candidate.State = WorkerState.Busy;
+                return true;
+            }
+
+            RemoveFromRotationLocked(candidate, WorkerState.Dead);
+            SignalReadyLocked();
+        }
+
+        EnsureCapacity();
+        return false;
+    }
+
+    /// <summary>The worker is known dead: it leaves rotation now (the spare steps in), before its exit details are in.</summary>
+    private void OnWorkerDied(WorkerProcess worker)
+    {
+        lock (_lock)
+        {
+            switch (worker.State)
+            {
+                case WorkerState.Idle or WorkerState.Busy:
+                    RemoveFromRotationLocked(worker, WorkerState.Dead);
+                    break;
+                case WorkerState.Spare:
+                    _spare = null;
+                    worker.State = WorkerState.Dead;
+                    break;
+                default:
+                    // Starting, quarantined, retired: the start, the settle or the retirement accounts for it.
+                    return;
+            }
+
+            SignalReadyLocked();
+        }
+
+        EnsureCapacity();
+    }
+
+    /// <summary>
+    /// One attempt on one worker: the response frame; or null when the deadline passed first; or, when the call never
+    /// reached the worker (it was found dead when the call was written) and <paramref name="mayRedispatch"/>, undelivered.
+    /// Whatever happens, the worker is accounted for: returned by the caller (<see cref="AfterCall"/>), quarantined,
+    /// or out of rotation with its fault.
+    /// </summary>
+    private async Task<Attempt> RunAttemptAsync(
+        WorkerProcess worker, string operation, byte[] prefix, ReadOnlyMemory<byte> payload, TimeSpan deadline, int attempt, bool mayRedispatch,
+        CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var call = worker.StartCall(operation, payload, prefix);
-        var response = call.Response.Task;
+        CallState? call = null;
+        Exception? unexpected = null;
         try
         {
+            call = worker.StartCall(operation, payload, prefix);
+            if (call.Undelivered && mayRedispatch)
+            {
+                OnWorkerDied(worker);
+                return Attempt.NotDelivered;
+            }
+
             // The deadline is a timer (WaitAsync with the TimeProvider), not a polling loop: it fires on time whatever the worker does.
-            await response.WaitAsync(deadline, _time, cancellationToken).ConfigureAwait(false);
+            await call.Response.Task.WaitAsync(deadline, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -91,22 +145,47 @@ public sealed partial class WorkerPool
         {
             // The worker died or broke the protocol: handled below.
         }
+#pragma warning disable CA1031 // Not swallowed: rethrown below once the worker is accounted for.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            // Not the worker's doing (a timer that could not be created, a bug): the worker must not stay busy for ever.
+            unexpected = ex;
+        }
 
+        // RunDuration is recorded by the caller once the worker is handed over (a throwing listener must not strand it).
         var run = _time.GetElapsedTime(started);
-        WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
+        if (unexpected is not null)
+        {
+            AbandonAttempt(worker, call);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(unexpected);
+        }
+
+        var response = call!.Response.Task;
         if (response.IsCompletedSuccessfully)
         {
-            AfterCall(worker, response.Result);
-            return (response.Result, run);
+            return new Attempt(response.Result, run, false);
         }
 
         if (response.IsFaulted)
         {
             var error = response.Exception!.InnerException!;
             OnWorkerFaulted(worker, error);
+            WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
+            if (call.Undelivered && mayRedispatch)
+            {
+                // The worker was gone before it could read the call (its write failed): no handler ran; try another.
+                return Attempt.NotDelivered;
+            }
+
             if (_disposed != 0)
             {
-                throw new WorkerPoolUnavailableException($"The pool was disposed while '{operation}' ran.", error);
+                throw new WorkerPoolUnavailableException(
+                    $"The pool was disposed while '{operation}' ran in worker {worker.Pid}: the call did not finish within ShutdownGrace ({_options.ShutdownGrace.TotalMilliseconds:0} ms) and its worker was stopped.")
+                {
+                    Operation = operation,
+                    ProcessId = worker.Pid,
+                };
             }
 
             throw error;
@@ -118,7 +197,67 @@ public sealed partial class WorkerPool
         Interlocked.Increment(ref _timeouts);
         WorkersTelemetry.Timeouts.Add(1);
         Log.CallTimedOut(_logger, operation, deadline.TotalMilliseconds, worker.Pid, attempt);
-        return (null, run);
+        return new Attempt(null, run, false);
+    }
+
+    /// <summary>A worker taken for a call that was never given it goes back to the pool (or, dead or the pool disposed, out of it).</summary>
+    private void GiveBack(WorkerProcess worker)
+    {
+        bool dead;
+        lock (_lock)
+        {
+            if (worker.State != WorkerState.Busy)
+            {
+                return;
+            }
+
+            dead = worker.IsDead;
+            if (!dead && _disposed == 0)
+            {
+                worker.State = WorkerState.Idle;
+                _idle.Writer.TryWrite(worker);
+                return;
+            }
+
+            RemoveFromRotationLocked(worker, dead ? WorkerState.Dead : WorkerState.Retired);
+            SignalReadyLocked();
+        }
+
+        if (!dead)
+        {
+            Track(RetireAsync(worker));
+        }
+
+        EnsureCapacity();
+    }
+
+    /// <summary>An attempt failed for a reason that is not the worker's: a call that went out is settled like a timed-out one; otherwise the worker is retired.</summary>
+    private void AbandonAttempt(WorkerProcess worker, CallState? call)
+    {
+        if (call is not null)
+        {
+            Quarantine(worker, call);
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (worker.State != WorkerState.Busy)
+            {
+                return;
+            }
+
+            RemoveFromRotationLocked(worker, WorkerState.Retired);
+        }
+
+        Track(RetireAsync(worker));
+        EnsureCapacity();
+    }
+
+    /// <summary>What one attempt ended with.</summary>
+    private readonly record struct Attempt(Frame? Frame, TimeSpan Run, bool Undelivered)
+    {
+        public static Attempt NotDelivered => new(null, TimeSpan.Zero, true);
     }
 
     private void AfterCall(WorkerProcess worker, Frame frame)
@@ -180,7 +319,7 @@ public sealed partial class WorkerPool
     {
         // Off this thread and never awaited alone: a worker that stopped reading stdin (frozen, its pipe full) would
         // hold the write, and the kill below, which breaks the pipe and so ends the write, must not wait for it.
-        var sent = Task.Run(() => worker.SendCancelAsync(call.Id));
+        var sent = Task.Run(() => worker.SendCancelAsync(call));
         using var graceCts = new CancellationTokenSource();
         var grace = Task.Delay(_options.CancelGrace, _time, graceCts.Token);
 
@@ -195,7 +334,7 @@ public sealed partial class WorkerPool
         await Task.WhenAny(call.Response.Task, grace).ConfigureAwait(false);
         await graceCts.CancelAsync().ConfigureAwait(false);
 
-        if (call.Response.Task.IsCompletedSuccessfully && !worker.Faulted.IsCompleted)
+        if (call.Response.Task.IsCompletedSuccessfully && !worker.IsDead)
         {
             Log.WorkerCancelledCleanly(_logger, worker.Pid);
             bool keep;

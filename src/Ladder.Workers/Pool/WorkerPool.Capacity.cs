@@ -70,7 +70,6 @@ public sealed partial class WorkerPool
     private async Task SpawnOneAsync()
     {
         var started = _time.GetTimestamp();
-        WorkersTelemetry.Spawns.Add(1);
         WorkerProcess worker;
         try
         {
@@ -114,6 +113,7 @@ public sealed partial class WorkerPool
         WorkersTelemetry.SpawnDuration.Record(elapsed.TotalSeconds);
         Log.WorkerStarted(_logger, worker.Pid, elapsed.TotalMilliseconds);
         Interlocked.Increment(ref _spawns);
+        WorkersTelemetry.Spawns.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
 
         bool keep, closed;
         lock (_lock)
@@ -123,7 +123,7 @@ public sealed partial class WorkerPool
             _halfOpen = false;
             _consecutiveStartFailures = 0;
             _nextBackoff = _options.BreakerInitialBackoff;
-            worker.RecycleLimit = _options.RecycleAfterCalls is { } n ? n + Random.Shared.Next(0, (n / 10) + 1) : int.MaxValue;
+            worker.RecycleLimit = RecycleLimit(_options.RecycleAfterCalls);
             keep = PlaceLocked(worker);
         }
 
@@ -132,6 +132,13 @@ public sealed partial class WorkerPool
             Log.BreakerClosed(_logger);
         }
 
+        // Out of rotation the moment it is known dead (exit, end of stdout, broken stdin), before the exit details are in.
+        _ = worker.Dead.ContinueWith(
+            static (_, s) => ((WorkerPool)((object[])s!)[0]).OnWorkerDied((WorkerProcess)((object[])s!)[1]),
+            new object[] { this, worker },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         _ = worker.Faulted.ContinueWith(
             static (t, s) => ((WorkerPool)((object[])s!)[0]).OnWorkerFaulted((WorkerProcess)((object[])s!)[1], t.Result),
             new object[] { this, worker },
@@ -147,10 +154,21 @@ public sealed partial class WorkerPool
         EnsureCapacity();
     }
 
+    /// <summary>N calls plus up to 10 % jitter, computed without overflow: a limit near <see cref="int.MaxValue"/> stays there.</summary>
+    private static int RecycleLimit(int? recycleAfterCalls)
+    {
+        if (recycleAfterCalls is not { } n)
+        {
+            return int.MaxValue;
+        }
+
+        return (int)Math.Min(int.MaxValue, (long)n + Random.Shared.Next(0, (n / 10) + 1));
+    }
+
     /// <summary>Puts a ready worker where it is needed: serving, then the spare slot; false when it is surplus.</summary>
     private bool PlaceLocked(WorkerProcess worker)
     {
-        if (_disposed != 0 || worker.Faulted.IsCompleted)
+        if (_disposed != 0 || worker.IsDead || worker.Faulted.IsCompleted)
         {
             worker.State = WorkerState.Retired;
             return false;
@@ -203,6 +221,7 @@ public sealed partial class WorkerPool
         int failures;
         int stillStarting;
         Interlocked.Increment(ref _spawnFailures);
+        WorkersTelemetry.Spawns.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
         lock (_lock)
         {
             _spawning--;
@@ -301,7 +320,7 @@ public sealed partial class WorkerPool
         bool unexpected;
         lock (_lock)
         {
-            unexpected = worker.State is WorkerState.Idle or WorkerState.Busy or WorkerState.Spare;
+            unexpected = worker.State is WorkerState.Idle or WorkerState.Busy or WorkerState.Spare or WorkerState.Dead;
             switch (worker.State)
             {
                 case WorkerState.Idle or WorkerState.Busy:
@@ -309,6 +328,10 @@ public sealed partial class WorkerPool
                     break;
                 case WorkerState.Spare:
                     _spare = null;
+                    worker.State = WorkerState.Retired;
+                    break;
+                case WorkerState.Dead:
+                    // Already out of rotation (OnWorkerDied): only the accounting is left.
                     worker.State = WorkerState.Retired;
                     break;
                 default:

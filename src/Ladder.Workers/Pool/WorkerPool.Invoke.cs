@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Ladder.Workers.Processes;
 using Ladder.Workers.Protocol;
 
 namespace Ladder.Workers;
@@ -90,46 +91,116 @@ public sealed partial class WorkerPool
         }
 
         var deadline = options?.Deadline ?? _options.DefaultDeadline;
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(options));
+        if (deadline != Timeout.InfiniteTimeSpan && (deadline <= TimeSpan.Zero || deadline > WorkerCallOptions.MaxDeadline))
+        {
+            // Checked before anything is sent: a timer cannot hold more than ~49.7 days, and a deadline that fails after
+            // the call went out would strand its worker.
+            throw new ArgumentOutOfRangeException(
+                nameof(options), deadline, $"Deadline must be between 1 ms and {WorkerCallOptions.MaxDeadline.TotalDays:0} days, or Timeout.InfiniteTimeSpan for none.");
+        }
+
+        var maxQueueWait = options?.MaxQueueWait ?? _options.MaxQueueWait;
+        if (maxQueueWait != Timeout.InfiniteTimeSpan && (maxQueueWait <= TimeSpan.Zero || maxQueueWait > WorkerCallOptions.MaxDeadline))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), maxQueueWait, $"MaxQueueWait must be between 1 ms and {WorkerCallOptions.MaxDeadline.TotalDays:0} days, or Timeout.InfiniteTimeSpan for none.");
+        }
+
         var retry = options?.RetryOnTimeout ?? _options.RetryOnTimeout;
         var behavior = options?.TimeoutBehavior ?? _options.TimeoutBehavior;
 
-        await AdmitAsync(cancellationToken).ConfigureAwait(false);
+        var admitStarted = _time.GetTimestamp();
+        await WithinQueueWaitAsync(operation, maxQueueWait, maxQueueWait, static async (pool, token) =>
+        {
+            await pool.AdmitAsync(token).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        var admitWait = _time.GetElapsedTime(admitStarted);
+
+        // From here on one try/finally owns the admission slot, and each attempt owns its worker until it hands it
+        // over: nothing that throws (a listener of the activity or a meter, a bug) can leak either.
         Interlocked.Increment(ref _inFlight);
-        using var activity = WorkersTelemetry.ActivitySource.StartActivity("ladder.workers.invoke", ActivityKind.Internal);
-        activity?.SetTag("ladder.workers.operation", operation);
+        Activity? activity = null;
         var started = _time.GetTimestamp();
         var outcome = "error";
         try
         {
-            var queueWait = TimeSpan.Zero;
+            activity = WorkersTelemetry.ActivitySource.StartActivity("ladder.workers.invoke", ActivityKind.Internal);
+            activity?.SetTag("ladder.workers.operation", operation);
+            // The time waited for admission (a full queue) is queue wait too.
+            var queueWait = admitWait;
+            var redispatches = 0;
             for (var attempt = 1; ; attempt++)
             {
                 var waitStarted = _time.GetTimestamp();
-                var worker = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+                var left = maxQueueWait == Timeout.InfiniteTimeSpan ? maxQueueWait : maxQueueWait - queueWait;
+                var worker = await WithinQueueWaitAsync(
+                    operation, maxQueueWait, left, static (pool, token) => new ValueTask<WorkerProcess>(pool.AcquireAsync(token)), cancellationToken).ConfigureAwait(false);
                 var waited = _time.GetElapsedTime(waitStarted);
                 queueWait += waited;
-                WorkersTelemetry.QueueWait.Record(waited.TotalSeconds);
-                activity?.SetTag("ladder.workers.pid", worker.Pid);
+                try
+                {
+                    WorkersTelemetry.QueueWait.Record(waited.TotalSeconds);
+                    activity?.SetTag("ladder.workers.pid", worker.Pid);
+                }
+                catch
+                {
+                    // The worker has no call yet: it goes back as it came.
+                    GiveBack(worker);
+                    throw;
+                }
 
-                var (frame, run) = await RunAttemptAsync(worker, operation, prefix, payload, deadline, attempt, cancellationToken).ConfigureAwait(false);
+                // A worker found dead as the call was written never ran it: the call goes to another worker, not
+                // counted as an attempt (bounded, so workers that die at once cannot keep a call going round).
+                var mayRedispatch = redispatches < _options.WorkerCount + 1;
+                var (frame, run, undelivered) = await RunAttemptAsync(worker, operation, prefix, payload, deadline, attempt, mayRedispatch, cancellationToken).ConfigureAwait(false);
+                if (undelivered)
+                {
+                    redispatches++;
+                    attempt--;
+                    continue;
+                }
+
                 if (frame is { } response)
                 {
+                    // The reader validated the frame (prefix, error JSON): these reads cannot fail.
                     var (_, body) = Messages.ReadMemoryPrefixed(response.Data);
                     if (response.Type == FrameType.Error)
                     {
+                        AfterCall(worker, response);
+                        WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
                         var remote = Messages.ReadError(body);
                         Interlocked.Increment(ref _remoteErrors);
                         outcome = "remote_error";
                         throw new WorkerRemoteException(operation, worker.Pid, remote.Type, remote.Message, remote.StackTrace);
                     }
 
-                    var value = decode(body);
+                    // Decoded before the worker goes back: a body that cannot be read is a protocol error, and its
+                    // worker must not have been handed to another call meanwhile.
+                    T value;
+                    try
+                    {
+                        value = decode(body);
+                    }
+#pragma warning disable CA1031 // Not swallowed: whatever the decoder throws becomes the caller's protocol error.
+                    catch (Exception ex)
+#pragma warning restore CA1031
+                    {
+                        var error = await worker.ReportViolationAsync(operation, $"the response could not be read as {typeof(T).Name}: {ex.Message}").ConfigureAwait(false);
+                        OnWorkerFaulted(worker, error);
+                        outcome = "error";
+                        throw error;
+                    }
+
+                    AfterCall(worker, response);
+                    WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
                     Interlocked.Increment(ref _succeeded);
                     outcome = "ok";
                     return new WorkerResult<T>(operation, value, true, attempt > 1, false, attempt, worker.Pid, deadline, queueWait, run, _time.GetElapsedTime(started));
                 }
 
+                // Timed out: the worker is quarantined already.
+                WorkersTelemetry.RunDuration.Record(run.TotalSeconds);
                 if (retry && attempt == 1)
                 {
                     continue;
@@ -158,15 +229,54 @@ public sealed partial class WorkerPool
             Interlocked.Increment(ref _cancelled);
             throw;
         }
+        catch (WorkerQueueTimeoutException)
+        {
+            outcome = "queue_timeout";
+            throw;
+        }
         finally
         {
+            // The slot first: telemetry below may throw (a listener), the slot must come back regardless.
             Interlocked.Increment(ref _calls);
-            WorkersTelemetry.Calls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
             _admission.Release();
             if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _disposed) != 0)
             {
                 _drained.TrySetResult();
             }
+
+            try
+            {
+                WorkersTelemetry.Calls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            }
+            finally
+            {
+                activity?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs a wait for a worker (admission, acquisition) bounded by what is left of the call's queue-wait bound
+    /// (a timer through the TimeProvider); the bound passing is a <see cref="WorkerQueueTimeoutException"/>, the
+    /// caller's cancel stays an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    private async ValueTask<TResult> WithinQueueWaitAsync<TResult>(
+        string operation, TimeSpan maxQueueWait, TimeSpan left, Func<WorkerPool, CancellationToken, ValueTask<TResult>> wait, CancellationToken cancellationToken)
+    {
+        if (left == Timeout.InfiniteTimeSpan)
+        {
+            return await wait(this, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var bound = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
+        try
+        {
+            return await wait(this, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new WorkerQueueTimeoutException(operation, maxQueueWait, _lastStartError);
         }
     }
 

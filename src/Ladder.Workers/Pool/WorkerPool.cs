@@ -130,6 +130,7 @@ public sealed partial class WorkerPool : IAsyncDisposable
                 IdleWorkers = idle,
                 BusyWorkers = busy,
                 SpareReady = _spare is not null,
+                SpareProcessId = _spare?.Pid,
                 Starting = starting,
                 Quarantined = _quarantined,
                 QueuedCalls = Volatile.Read(ref _waiting),

@@ -3,7 +3,8 @@ namespace Ladder.Workers.Processes;
 /// <summary>The last lines a worker wrote to stderr, kept for crash reports.</summary>
 internal sealed class StderrTail(int maxLines)
 {
-    private const int MaxLineLength = 2000;
+    /// <summary>Longest stderr line kept or logged; the rest of a longer line is dropped.</summary>
+    public const int MaxLineLength = 2000;
     private readonly Queue<string> _lines = new();
     private readonly Lock _lock = new();
 

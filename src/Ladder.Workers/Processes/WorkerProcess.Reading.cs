@@ -93,6 +93,8 @@ internal sealed partial class WorkerProcess
                     throw new ProtocolViolationException($"a response for call {frame.CallId}, which is not running");
                 }
 
+                // Checked here, where the frame enters: the caller only ever sees a response it can read.
+                Validate(frame, current);
                 Interlocked.CompareExchange(ref _current, null, current);
                 current.Response.TrySetResult(frame);
             }
@@ -106,11 +108,78 @@ internal sealed partial class WorkerProcess
             // The pipe broke: the worker is gone; the exit details follow.
         }
 
+        // Known dead from now on: the pool stops dispatching to it before the exit details are in.
+        _dead.TrySetResult();
+        _readerEnded.TrySetResult();
         await FaultAsync(violation).ConfigureAwait(false);
+    }
+
+    /// <summary>A response frame must carry its memory prefix; an error must describe its exception; a Cancelled frame must answer a cancel.</summary>
+    private static void Validate(Frame frame, CallState call)
+    {
+        if (frame.Data.Length < Messages.MemoryPrefixSize)
+        {
+            throw new ProtocolViolationException(
+                $"a {frame.Type} frame with {frame.Data.Length} data bytes, shorter than its {Messages.MemoryPrefixSize}-byte prefix");
+        }
+
+        if (frame.Type == FrameType.Cancelled && !call.CancelRequested)
+        {
+            throw new ProtocolViolationException($"a Cancelled frame for call {frame.CallId}, which was not cancelled");
+        }
+
+        if (frame.Type == FrameType.Error)
+        {
+            var error = Messages.ReadError(frame.Data.AsMemory(Messages.MemoryPrefixSize));
+            if (string.IsNullOrEmpty(error.Type) || error.Message is null)
+            {
+                throw new ProtocolViolationException("the error frame names no exception type or message");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The process exited. Usually the reader sees the end of stdout at once and reports the fault; but a grandchild
+    /// that left the process group can hold stdout open for ever, so the exit alone must be enough: the worker is dead
+    /// now, and its fault is reported after a short wait for the reader's last frames.
+    /// </summary>
+    private void OnExited()
+    {
+        // The leader is gone: take the rest of its group too, or an orphaned grandchild would keep the pipes open.
+        KillGroup();
+        _dead.TrySetResult();
+        _ = FaultAfterExitAsync();
+    }
+
+    private async Task FaultAfterExitAsync()
+    {
+        if (Volatile.Read(ref _handshake) != HandshakeAccepted)
+        {
+            // Still starting: the handshake reports an exit before it.
+            return;
+        }
+
+        try
+        {
+            await _readerEnded.Task.WaitAsync(TimeSpan.FromSeconds(1), _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // stdout is held open by someone else: report the fault without the reader.
+            await FaultAsync(null).ConfigureAwait(false);
+        }
     }
 
     private async Task FaultAsync(string? violation)
     {
+        if (Interlocked.Exchange(ref _faulting, 1) != 0)
+        {
+            // Reported once: by the reader (end of stdout, violation), the exit, or the caller (undecodable response).
+            return;
+        }
+
+        _violation = violation;
+        _dead.TrySetResult();
         if (violation is not null)
         {
             // Whatever the worker sends next can't be trusted: kill it before reporting.
@@ -123,10 +192,13 @@ internal sealed partial class WorkerProcess
         }
 
         await DrainStderrAsync().ConfigureAwait(false);
+
+        // The fault is published before the current call is taken (StartCall does the reverse): a call started in
+        // between is failed by one side or the other, never left waiting for its whole deadline.
+        _fault.TrySetResult(BuildFault(null, violation));
+        FaultRaceProbe?.Invoke();
         var current = Interlocked.Exchange(ref _current, null);
-        var error = BuildFault(current?.Operation, violation);
-        _fault.TrySetResult(current is null ? error : BuildFault(null, violation));
-        current?.Response.TrySetException(error);
+        current?.Response.TrySetException(BuildFault(current.Operation, violation));
     }
 
     private Exception BuildFault(string? operation, string? violation)
@@ -148,6 +220,12 @@ internal sealed partial class WorkerProcess
         return new WorkerCrashedException(operation, Pid, code, signal, reason, tail) { };
     }
 
+    private void OnStderrLine(string line)
+    {
+        _tail.Add(line);
+        Log.WorkerStderr(_logger, Pid, line);
+    }
+
     /// <summary>Lets stderr deliver its last lines (a FailFast message comes just before the exit), bounded.</summary>
     private async Task DrainStderrAsync()
     {
@@ -161,16 +239,24 @@ internal sealed partial class WorkerProcess
         }
     }
 
+    /// <summary>
+    /// stderr in bounded chunks, split into lines of at most <see cref="Processes.StderrTail.MaxLineLength"/> characters:
+    /// a handler that writes without newlines costs one chunk and one line of memory, and logs one cut line.
+    /// </summary>
     private async Task PumpStderrAsync()
     {
         try
         {
             var reader = _process.StandardError;
-            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            var lines = new StderrLineSplitter(Processes.StderrTail.MaxLineLength);
+            var chunk = new char[4096];
+            int read;
+            while ((read = await reader.ReadAsync(chunk.AsMemory()).ConfigureAwait(false)) > 0)
             {
-                _tail.Add(line);
-                Log.WorkerStderr(_logger, Pid, line);
+                lines.Feed(chunk.AsSpan(0, read), OnStderrLine);
             }
+
+            lines.Flush(OnStderrLine);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {

@@ -31,11 +31,15 @@ internal sealed partial class WorkerProcess
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource<Exception> _fault = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _dead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _readerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _exited;
     private Task _stderrPump = Task.CompletedTask;
     private CallState? _current;
     private long _nextCallId;
     private int _handshake;
+    private int _faulting;
+    private string? _violation;
 
     private WorkerProcess(Process process, WorkerPoolOptions options, ILogger logger, TimeProvider time)
     {
@@ -49,8 +53,7 @@ internal sealed partial class WorkerProcess
         _tail = new StderrTail(options.StderrTailLines);
         _exited = process.WaitForExitAsync();
 
-        // The leader is gone: take the rest of its group too, or an orphaned grandchild would keep the pipes open.
-        _ = _exited.ContinueWith(static (_, s) => ((WorkerProcess)s!).KillGroup(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = _exited.ContinueWith(static (_, s) => ((WorkerProcess)s!).OnExited(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     public int Pid { get; }
@@ -68,6 +71,17 @@ internal sealed partial class WorkerProcess
     public Task<Exception> Faulted => _fault.Task;
 
     public bool HasExited => _exited.IsCompleted;
+
+    /// <summary>
+    /// Completes as soon as the worker is known to be gone: its exit, the end of its stdout or a broken stdin, whichever
+    /// comes first. <see cref="Faulted"/> follows once the exit details (code, stderr tail) are in.
+    /// </summary>
+    public Task Dead => _dead.Task;
+
+    public bool IsDead => _dead.Task.IsCompleted;
+
+    /// <summary>For tests: runs inside the fault path, between its two steps (publishing the fault, taking the current call).</summary>
+    internal Action? FaultRaceProbe { get; set; }
 
     public string StderrTail => _tail.ToString();
 
@@ -108,23 +122,48 @@ internal sealed partial class WorkerProcess
     public CallState StartCall(string operation, ReadOnlyMemory<byte> payload, byte[] operationPrefix)
     {
         var state = new CallState(Interlocked.Increment(ref _nextCallId), operation);
-        Volatile.Write(ref _current, state);
+
+        // A full fence between publishing the call and reading the fault: the fault path publishes the fault before it
+        // takes the current call, so one of the two sides always sees the other and the call cannot be missed by both.
+        Interlocked.Exchange(ref _current, state);
         if (_fault.Task.IsCompleted)
         {
-            // Lost the race with the reader's fault path (which clears _current first): fail the call here.
-            state.Response.TrySetException(_fault.Task.Result);
+            state.Undelivered = true;
+            state.Response.TrySetException(BuildFault(operation, _violation));
             return state;
         }
 
-        // A broken pipe means the worker died: the reader sees the end of stdout and fails the call with the exit
-        // details. The write never throws (TryWriteAsync logs what fails), so nothing needs to observe it.
-        _ = TryWriteAsync(FrameType.Call, state.Id, operationPrefix, payload);
+        if (IsDead)
+        {
+            // Known dead (exit seen, stdout ended, stdin broken): nothing is sent; the fault path fails the call.
+            state.Undelivered = true;
+            return state;
+        }
+
+        // A broken pipe means the worker died: the write marks the call undelivered (the worker never had it) and the
+        // worker dead. The write never throws (TryWriteAsync logs what fails), so nothing needs to observe it.
+        _ = TryWriteAsync(FrameType.Call, state.Id, operationPrefix, payload, state);
         return state;
     }
 
-    public Task SendCancelAsync(long callId) => TryWriteAsync(FrameType.Cancel, callId, default, default);
+    /// <summary>Soft cancel of <paramref name="call"/>; from now on a Cancelled frame for it is a valid answer.</summary>
+    public Task SendCancelAsync(CallState call)
+    {
+        call.CancelRequested = true;
+        return TryWriteAsync(FrameType.Cancel, call.Id, default, default, null);
+    }
 
-    public Task SendShutdownAsync() => TryWriteAsync(FrameType.Shutdown, 0, default, default);
+    public Task SendShutdownAsync() => TryWriteAsync(FrameType.Shutdown, 0, default, default, null);
+
+    /// <summary>
+    /// A response the caller could not read (its body does not decode as the response type): a protocol error like a
+    /// malformed frame. The worker is killed; the returned exception is for the caller.
+    /// </summary>
+    public async Task<WorkerProtocolException> ReportViolationAsync(string operation, string detail)
+    {
+        await FaultAsync(detail).ConfigureAwait(false);
+        return new WorkerProtocolException(operation, Pid, detail, StderrTail);
+    }
 
     /// <summary>Kills the process group and waits (bounded) for the exit. True when the exit was observed.</summary>
     public async Task<bool> KillAsync()
@@ -172,7 +211,7 @@ internal sealed partial class WorkerProcess
 
     private void KillGroup() => ProcessTree.Kill(_process, Pid);
 
-    private Task TryWriteAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data)
+    private Task TryWriteAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data, CallState? call)
     {
         // The frame (a copy of the request) is built at once: once StartCall returns, the caller may reuse its buffer
         // (a call can time out and return while an earlier write still holds the lock).
@@ -183,14 +222,14 @@ internal sealed partial class WorkerProcess
         // would also turn stdin into a non-blocking descriptor registered with the socket engine, for good.
         if (length <= SyncWriteLimit && _writeLock.Wait(0))
         {
-            WriteFrame(type, frame, length);
+            WriteFrame(type, frame, length, call);
             return Task.CompletedTask;
         }
 
-        return WriteFrameAsync(type, frame, length);
+        return WriteFrameAsync(type, frame, length, call);
     }
 
-    private async Task WriteFrameAsync(FrameType type, byte[] frame, int length)
+    private async Task WriteFrameAsync(FrameType type, byte[] frame, int length, CallState? call)
     {
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
@@ -201,6 +240,7 @@ internal sealed partial class WorkerProcess
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
+            InputBroken(call);
         }
         finally
         {
@@ -209,7 +249,7 @@ internal sealed partial class WorkerProcess
     }
 
     /// <summary>Writes a rented frame under the write lock (held by the caller).</summary>
-    private void WriteFrame(FrameType type, byte[] frame, int length)
+    private void WriteFrame(FrameType type, byte[] frame, int length, CallState? call)
     {
         try
         {
@@ -219,10 +259,30 @@ internal sealed partial class WorkerProcess
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             Log.WriteFailed(_logger, Pid, type.ToString(), ex.Message);
+            InputBroken(call);
         }
         finally
         {
             Written(frame);
+        }
+    }
+
+    /// <summary>
+    /// Nobody reads the worker's stdin any more: it is dead (or unusable), and a call whose frame did not go through
+    /// never reached its handler, so the pool may give it to another worker.
+    /// </summary>
+    private void InputBroken(CallState? call)
+    {
+        if (call is not null)
+        {
+            call.Undelivered = true;
+        }
+
+        _dead.TrySetResult();
+        if (!HasExited)
+        {
+            // A worker that cannot be written to is no longer a worker: end it, so its exit is reported like any other.
+            KillGroup();
         }
     }
 

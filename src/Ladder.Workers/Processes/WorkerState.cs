@@ -8,5 +8,8 @@ internal enum WorkerState
     Busy,
     Spare,
     Quarantined,
+
+    /// <summary>Known dead (exit, end of stdout, broken stdin) and out of rotation; its fault is not yet accounted for.</summary>
+    Dead,
     Retired,
 }

@@ -52,6 +52,9 @@ internal static class Messages
         return (Encoding.UTF8.GetString(data, 2, count), data.AsMemory(2 + count));
     }
 
+    /// <summary>The size of the working-set prefix of result, error and cancelled frames.</summary>
+    public const int MemoryPrefixSize = 8;
+
     /// <summary>Result, error and cancelled frames start with the worker's working set after the call (for recycling).</summary>
     public static byte[] MemoryPrefix(long workingSet)
     {
