@@ -305,6 +305,7 @@ public sealed partial class PostgresBackplane
                         // First seen now (or partly beyond the proof of an older one): prove it against this snapshot.
                         _hole = new Hole(read.Xmax, read.Rows[^1].Sequence);
                         Log.HolePending(_logger, _position + 1, read.Xmax);
+                        PulsePosition();
                     }
 
                     return false;
@@ -366,6 +367,39 @@ public sealed partial class PostgresBackplane
         var old = _positionPulse;
         _positionPulse = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         old.TrySetResult();
+    }
+
+    /// <summary>For tests: the position, the first sequence of a pending hole (or -1), whether the start window is open, whether the listener listens.</summary>
+    internal (long Position, long HoleFrom, bool WindowOpen, bool Listening) State
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_position, _hole is null ? -1 : _position + 1, _window is not null, _listening);
+            }
+        }
+    }
+
+    /// <summary>For tests: completes at the next change of <see cref="State"/> (or of the position).</summary>
+    internal Task StateChanged
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _positionPulse.Task;
+            }
+        }
+    }
+
+    private void SetListening(bool listening)
+    {
+        lock (_gate)
+        {
+            _listening = listening;
+            PulsePosition();
+        }
     }
 
     private sealed record Hole(long Horizon, long Through);

@@ -34,7 +34,7 @@ public sealed partial class PostgresBackplane
 
                 // Listening first, then the catch-up: a change committed in between is in the log or in a
                 // notification (or both; applying twice is skipped by its sequence).
-                _listening = true;
+                SetListening(true);
                 if (connectedBefore)
                 {
                     _metrics.Reconnected();
@@ -54,7 +54,7 @@ public sealed partial class PostgresBackplane
             }
             catch (Exception ex)
             {
-                _listening = false;
+                SetListening(false);
                 attempt++;
                 var delay = Backoff(attempt);
                 if (ex is PostgresBackplaneSchemaException schema)
@@ -85,7 +85,7 @@ public sealed partial class PostgresBackplane
             }
         }
 
-        _listening = false;
+        SetListening(false);
     }
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
