@@ -55,6 +55,7 @@ public sealed partial class PostgresBackplane
     /// Waits until every change sent so far is in the change log, and returns the last sequence this node wrote:
     /// give it to another node's <see cref="WaitForSequenceAsync"/> for read-your-writes across nodes.
     /// </summary>
+    /// <remarks>The writer runs once the backplane has started (a cache subscribed, or <see cref="StartAsync"/>).</remarks>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The sequence of the last row this node wrote (0 if none).</returns>
     /// <exception cref="ObjectDisposedException">The backplane was disposed before the changes were written.</exception>
