@@ -55,9 +55,15 @@ public sealed class DisconnectTests
         (await view.GetAsync("42", ct)).Should().Be(1500);
 
         await Server.Instance.TerminateBackendsAsync("cache-listener", ct);
-        while (backplane.State.Listening)
+        while (true)
         {
-            await backplane.StateChanged.WaitAsync(ct);
+            var changed = backplane.StateChanged; // taken before the check: a change in between still wakes us
+            if (!backplane.State.Listening)
+            {
+                break;
+            }
+
+            await changed.WaitAsync(ct);
         }
 
         ratings["42"] = 1540; // committed while the node is disconnected
