@@ -27,6 +27,7 @@ internal static partial class Latency
         await LadderAsync(postgres, samples);
         await FusionCacheAsync(redis, samples);
         Console.WriteLine();
+        Console.WriteLine($"  timer reference: {await TimerReferenceAsync()}");
         foreach (var check in Checks)
         {
             Console.WriteLine($"  {check}");
@@ -49,5 +50,19 @@ internal static partial class Latency
 
         Report.Footer();
         return 0;
+    }
+
+    /// <summary>What a 1 ms wait really takes here (the default publish window is one): 200 <c>Task.Delay(1 ms)</c>.</summary>
+    private static async Task<string> TimerReferenceAsync()
+    {
+        var waits = new List<double>(200);
+        for (var i = 0; i < 200; i++)
+        {
+            var before = System.Diagnostics.Stopwatch.GetTimestamp();
+            await Task.Delay(TimeSpan.FromMilliseconds(1));
+            waits.Add(System.Diagnostics.Stopwatch.GetElapsedTime(before).TotalMilliseconds);
+        }
+
+        return $"`Task.Delay(1 ms)` took p50 {Report.Ms(Report.Percentile(waits, 0.5))} ms, p99 {Report.Ms(Report.Percentile(waits, 0.99))} ms on this machine during the run";
     }
 }

@@ -17,10 +17,10 @@ internal static partial class Latency
 
 internal static partial class Throughput
 {
-    private static Task LadderModesAsync(string connectionString, NpgsqlDataSource dataSource, TimeSpan phase, double idle)
+    private static IEnumerable<Func<Task<IPublishMode>>> Modes(string connectionString, NpgsqlDataSource dataSource)
     {
-        Console.WriteLine("| Ladder.Caching.PostgreSql | not built: package missing | | | | |");
-        return Task.CompletedTask;
+        Console.WriteLine("| Ladder.Caching.PostgreSql | not built: package missing | | | | | | |");
+        return [() => Task.FromResult<IPublishMode>(new RawNotifyMode(dataSource))];
     }
 }
 

@@ -8,32 +8,70 @@ namespace Ladder.Caching.PostgreSql.Benchmarks;
 /// <summary>
 /// Part (b): publishes/s, batched against one NOTIFY per publish, and what each does to a concurrent write workload
 /// (8 clients, one <c>UPDATE</c> per transaction on a table of their own) on the same server (fsync and
-/// synchronous_commit on). Every phase runs for the same time; the write workload's transactions/s are measured
-/// alone (backplane idle) and beside each publishing mode.
+/// synchronous_commit on). For each publishing mode: its capacity alone (as fast as it goes), then the write workload
+/// alone (the backplane idle) right before it runs beside the publisher at full speed, three pairs, and the same
+/// beside a paced publisher (the same offered rate for every mode). Pairing each measurement with an idle one taken
+/// just before it, and taking the median of three pairs, keeps the other engineers' load on this shared machine out of
+/// the ratio as far as it can.
 /// </summary>
 internal static partial class Throughput
 {
     private const int Writers = 8;
-    private const int RawPublishers = 8;
+    private const int Publishers = 8;
     private const int RowsPerWriter = 1000;
+
+    /// <summary>Idle/beside pairs per measurement of the effect on the writes (the median ratio is reported).</summary>
+    private const int Pairs = 3;
+
+    /// <summary>The paced publisher: each of the 8 publishers publishes one change every 32 ms (about 250/s in all).</summary>
+    private static readonly TimeSpan PacedInterval = TimeSpan.FromMilliseconds(32);
 
     public static async Task<int> RunAsync(TimeSpan phase)
     {
-        Report.Header($"(b) publishes/s, batched vs one NOTIFY per publish, with a concurrent write workload ({Writers} clients, one UPDATE per transaction); {phase.TotalSeconds:F0} s per phase");
+        Report.Header($"(b) publishes/s, batched vs one NOTIFY per publish, and the effect on a concurrent write workload ({Writers} clients, one UPDATE per transaction); {phase.TotalSeconds:F0} s per phase");
         await using var postgres = await PostgresServer.StartAsync(new PostgresServerOptions { Fsync = true });
         var connectionString = await postgres.CreateDatabaseAsync("bench");
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await PrepareAsync(dataSource);
 
-        Console.WriteLine("| mode | publishes/s | log rows (= NOTIFYs)/s | changes per row | write workload tx/s | write tx/s vs idle |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
-        var idle = await WriteWorkloadAsync(dataSource, phase, CancellationToken.None);
-        Console.WriteLine($"| backplane idle (nodes started, nothing published) | 0 | 0 | - | {Report.N(idle)} | 1.00× |");
-        await LadderModesAsync(connectionString, dataSource, phase, idle);
-        await RawAsync(dataSource, phase, idle);
+        Console.WriteLine("| mode | publisher | publishes/s | log rows (= NOTIFYs)/s | changes per row | write tx/s beside (median) | write tx/s idle, just before (median) | writes vs idle (median of the pairs) |");
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var create in Modes(connectionString, dataSource))
+        {
+            await using var mode = await create();
+            var capacity = await mode.RunAsync(phase, paced: null, CancellationToken.None);
+            Print(mode.Name, "full speed, no writes beside", capacity, null, phase);
+            foreach (var paced in (TimeSpan?[])[null, PacedInterval])
+            {
+                // Idle, then beside, Pairs times over: the ratio of each pair, then the median of the ratios.
+                var pairs = new List<(double Idle, double Beside, (long Publishes, long Rows) Run)>();
+                for (var pair = 0; pair < Pairs; pair++)
+                {
+                    var idle = await WriteWorkloadAsync(dataSource, phase);
+                    var writes = WriteWorkloadAsync(dataSource, phase);
+                    var published = await mode.RunAsync(phase, paced, CancellationToken.None);
+                    pairs.Add((idle, await writes, published));
+                }
+
+                var median = pairs.OrderBy(p => p.Beside / p.Idle).ElementAt(Pairs / 2);
+                Print(
+                    mode.Name,
+                    paced is null ? "full speed, beside the writes" : $"paced ({Publishers} × one per {paced.Value.TotalMilliseconds:F0} ms), beside the writes",
+                    median.Run,
+                    (Report.Percentile([.. pairs.Select(p => p.Beside)], 0.5), Report.Percentile([.. pairs.Select(p => p.Idle)], 0.5), median.Beside / median.Idle, string.Join(" ", pairs.Select(p => (p.Beside / p.Idle).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))),
+                    phase);
+            }
+        }
+
         Report.Footer();
         return 0;
     }
+
+    private static void Print(string mode, string publisher, (long Publishes, long Rows) run, (double Beside, double Idle, double Ratio, string Ratios)? writes, TimeSpan phase) =>
+        Console.WriteLine(
+            $"| {mode} | {publisher} | {Report.N(run.Publishes / phase.TotalSeconds)} | {Report.N(run.Rows / phase.TotalSeconds)} | "
+            + $"{(run.Rows == 0 ? "-" : ((double)run.Publishes / run.Rows).ToString("N1", System.Globalization.CultureInfo.InvariantCulture))} | "
+            + (writes is { } w ? $"{Report.N(w.Beside)} | {Report.N(w.Idle)} | {w.Ratio:F2}× ({w.Ratios}) |" : "- | - | - |"));
 
     private static async Task PrepareAsync(NpgsqlDataSource dataSource)
     {
@@ -51,21 +89,21 @@ internal static partial class Throughput
     /// own (no lock waits between them), one <c>UPDATE</c> per transaction (autocommit), for <paramref name="phase"/>.
     /// Returns transactions/s.
     /// </summary>
-    private static async Task<double> WriteWorkloadAsync(NpgsqlDataSource dataSource, TimeSpan phase, CancellationToken cancellationToken)
+    private static async Task<double> WriteWorkloadAsync(NpgsqlDataSource dataSource, TimeSpan phase)
     {
         var counts = new long[Writers];
         var stopwatch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, Writers).Select(async writer =>
         {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var connection = await dataSource.OpenConnectionAsync();
             await using var command = new NpgsqlCommand("UPDATE accounts SET balance = balance + 1 WHERE id = $1", connection);
             var id = new NpgsqlParameter<int>();
             command.Parameters.Add(id);
-            await command.PrepareAsync(cancellationToken);
+            await command.PrepareAsync();
             for (var n = 0; stopwatch.Elapsed < phase; n++)
             {
                 id.TypedValue = (writer * RowsPerWriter) + (n % RowsPerWriter);
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                await command.ExecuteNonQueryAsync();
                 counts[writer]++;
             }
         }));
@@ -73,76 +111,125 @@ internal static partial class Throughput
     }
 
     /// <summary>
-    /// The floor for "one NOTIFY per publish": no library, <see cref="RawPublishers"/> clients each inserting one log
-    /// row and notifying its sequence in one autocommit statement (one transaction, one NOTIFY per publish), and one
-    /// listener connection that receives the notifications, as a node would.
+    /// Runs <see cref="Publishers"/> closed loops for the phase: each does <paramref name="once"/> and, when paced,
+    /// waits out the rest of its interval. Returns how many it did.
     /// </summary>
-    private static async Task RawAsync(NpgsqlDataSource dataSource, TimeSpan phase, double idle)
+    private static async Task<long> ClosedLoopsAsync(TimeSpan phase, TimeSpan? paced, Func<int, int, Task> once)
     {
-        var (alone, _) = await RawPublishAsync(dataSource, phase, withWrites: false);
-        Console.WriteLine($"| raw Npgsql, one INSERT + pg_notify per transaction, {RawPublishers} clients (no writes beside) | {Report.N(alone.Rate)} | {Report.N(alone.Rate)} | 1 | - | - |");
-        var (beside, writes) = await RawPublishAsync(dataSource, phase, withWrites: true);
-        Console.WriteLine($"| raw Npgsql, one INSERT + pg_notify per transaction, {RawPublishers} clients, beside the writes | {Report.N(beside.Rate)} | {Report.N(beside.Rate)} | 1 | {Report.N(writes)} | {writes / idle:F2}× |");
-        if (alone.Received < alone.Sent || beside.Received < beside.Sent)
-        {
-            Console.WriteLine($"  (raw listener received {alone.Received}/{alone.Sent} and {beside.Received}/{beside.Sent} notifications)");
-        }
-    }
-
-    private static async Task<((double Rate, long Sent, long Received) Publish, double Writes)> RawPublishAsync(NpgsqlDataSource dataSource, TimeSpan phase, bool withWrites)
-    {
-        await using var listener = await dataSource.OpenConnectionAsync();
-        long received = 0;
-        listener.Notification += (_, _) => Interlocked.Increment(ref received);
-        await using (var listen = new NpgsqlCommand("LISTEN raw_bench", listener))
-        {
-            await listen.ExecuteNonQueryAsync();
-        }
-
-        using var stopListening = new CancellationTokenSource();
-        var listening = Task.Run(async () =>
-        {
-            try
-            {
-                while (true)
-                {
-                    await listener.WaitAsync(stopListening.Token);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        });
-
-        var writes = withWrites ? WriteWorkloadAsync(dataSource, phase, CancellationToken.None) : Task.FromResult(0d);
-        var counts = new long[RawPublishers];
+        var counts = new long[Publishers];
         var stopwatch = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, RawPublishers).Select(async publisher =>
+        await Task.WhenAll(Enumerable.Range(0, Publishers).Select(async publisher =>
         {
-            await using var connection = await dataSource.OpenConnectionAsync();
-            await using var command = new NpgsqlCommand(
-                "WITH r AS (INSERT INTO raw_log (changes) VALUES ($1) RETURNING seq) SELECT pg_notify('raw_bench', seq::text) FROM r", connection);
-            var payload = new NpgsqlParameter<string>();
-            command.Parameters.Add(payload);
-            await command.PrepareAsync();
+            if (paced is { } interval)
+            {
+                // Staggered, so the paced publishers do not fire together.
+                await Task.Delay(interval * publisher / Publishers);
+            }
+
             for (var n = 0; stopwatch.Elapsed < phase; n++)
             {
-                payload.TypedValue = $$"""[{"e":"item","k":"{{publisher}}-{{n}}","f":["version"]}]""";
-                await command.ExecuteScalarAsync();
+                var started = stopwatch.Elapsed;
+                await once(publisher, n);
                 counts[publisher]++;
+                if (paced is { } wait && stopwatch.Elapsed - started < wait)
+                {
+                    await Task.Delay(wait - (stopwatch.Elapsed - started));
+                }
             }
         }));
-        var elapsed = stopwatch.Elapsed;
-        var writeRate = await writes;
-        var sent = counts.Sum();
-        // Let the last notifications arrive (bounded) before counting what the listener got.
-        for (var wait = 0; Interlocked.Read(ref received) < sent && wait < 100; wait++)
+        return counts.Sum();
+    }
+
+    private static async Task<long> CountAsync(NpgsqlDataSource dataSource, string sql, long after)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>A way of publishing, measured for one phase at a time.</summary>
+    private interface IPublishMode : IAsyncDisposable
+    {
+        string Name { get; }
+
+        /// <summary>Publishes for the phase (full speed, or paced); returns the changes delivered and the log rows written within it.</summary>
+        Task<(long Publishes, long Rows)> RunAsync(TimeSpan phase, TimeSpan? paced, CancellationToken cancellationToken);
+    }
+
+    /// <summary>
+    /// The floor for "one NOTIFY per publish", no library: <see cref="Publishers"/> clients each inserting one log row
+    /// and notifying its sequence in one autocommit statement (one transaction, one NOTIFY per publish), and one
+    /// listener connection that receives the notifications, as a node would.
+    /// </summary>
+    private sealed class RawNotifyMode(NpgsqlDataSource dataSource) : IPublishMode
+    {
+        public string Name => $"raw Npgsql: one `INSERT` + `pg_notify` per transaction, {Publishers} clients";
+
+        public async Task<(long Publishes, long Rows)> RunAsync(TimeSpan phase, TimeSpan? paced, CancellationToken cancellationToken)
         {
-            await Task.Delay(20);
+            await using var listener = await dataSource.OpenConnectionAsync(cancellationToken);
+            long received = 0;
+            listener.Notification += (_, _) => Interlocked.Increment(ref received);
+            await using (var listen = new NpgsqlCommand("LISTEN raw_bench", listener))
+            {
+                await listen.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            using var stopListening = new CancellationTokenSource();
+            var listening = Task.Run(async () =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        await listener.WaitAsync(stopListening.Token);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }, CancellationToken.None);
+
+            var start = await CountAsync(dataSource, "SELECT coalesce(max(seq), 0) FROM raw_log WHERE seq > $1", 0);
+            var connections = new NpgsqlConnection[Publishers];
+            var commands = new NpgsqlCommand[Publishers];
+            for (var p = 0; p < Publishers; p++)
+            {
+                connections[p] = await dataSource.OpenConnectionAsync(cancellationToken);
+                commands[p] = new NpgsqlCommand("WITH r AS (INSERT INTO raw_log (changes) VALUES ($1) RETURNING seq) SELECT pg_notify('raw_bench', seq::text) FROM r", connections[p]);
+                commands[p].Parameters.Add(new NpgsqlParameter<string>());
+                await commands[p].PrepareAsync(cancellationToken);
+            }
+
+            var sent = await ClosedLoopsAsync(phase, paced, async (publisher, n) =>
+            {
+                var command = commands[publisher];
+                ((NpgsqlParameter<string>)command.Parameters[0]).TypedValue = $$"""[{"e":"item","k":"{{publisher}}-{{n}}","f":["version"]}]""";
+                await command.ExecuteScalarAsync(cancellationToken);
+            });
+            var rows = await CountAsync(dataSource, "SELECT count(*) FROM raw_log WHERE seq > $1", start);
+            for (var p = 0; p < Publishers; p++)
+            {
+                await commands[p].DisposeAsync();
+                await connections[p].DisposeAsync();
+            }
+
+            // Let the last notifications arrive (bounded) before counting what the listener got.
+            for (var wait = 0; Interlocked.Read(ref received) < sent && wait < 250; wait++)
+            {
+                await Task.Delay(20, CancellationToken.None);
+            }
+
+            await stopListening.CancelAsync();
+            await listening;
+            if (Interlocked.Read(ref received) < sent)
+            {
+                Console.WriteLine($"  (raw: the listener received {Interlocked.Read(ref received)} of {sent} notifications)");
+            }
+
+            return (sent, rows);
         }
 
-        await stopListening.CancelAsync();
-        await listening;
-        return ((sent / elapsed.TotalSeconds, sent, Interlocked.Read(ref received)), writeRate);
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
