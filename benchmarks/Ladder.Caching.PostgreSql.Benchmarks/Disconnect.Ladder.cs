@@ -1,4 +1,3 @@
-#if LADDER_PG
 using System.Diagnostics;
 using Ladder.Caching.PostgreSql.Benchmarks.Infrastructure;
 using Ladder.Caching.PostgreSql.Benchmarks.Peers;
@@ -110,4 +109,3 @@ internal static partial class Disconnect
         return false;
     }
 }
-#endif

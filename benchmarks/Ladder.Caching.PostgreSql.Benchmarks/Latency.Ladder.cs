@@ -1,4 +1,3 @@
-#if LADDER_PG
 using Ladder.Caching.PostgreSql.Benchmarks.Infrastructure;
 using Ladder.Caching.PostgreSql.Benchmarks.Peers;
 using Ladder.PostgreSql.Testing;
@@ -86,4 +85,3 @@ internal static partial class Latency
         Results.Add(("Ladder, FlushAsync + WaitForSequenceAsync", waited));
     }
 }
-#endif

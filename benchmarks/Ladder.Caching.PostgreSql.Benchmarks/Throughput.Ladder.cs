@@ -1,4 +1,3 @@
-#if LADDER_PG
 using System.Diagnostics;
 using Ladder.Caching.PostgreSql.Benchmarks.Peers;
 using Npgsql;
@@ -177,4 +176,3 @@ internal static partial class Throughput
         }
     }
 }
-#endif

@@ -1,4 +1,3 @@
-#if LADDER_PG
 using Ladder.Caching.PostgreSql.Benchmarks.Infrastructure;
 using Npgsql;
 
@@ -105,4 +104,3 @@ internal sealed class LadderNode : IAsyncDisposable
 
 /// <summary>A node's hook: the changes its cache has just applied.</summary>
 internal delegate void ChangesApplied(ReadOnlySpan<Change> changes);
-#endif
