@@ -24,6 +24,7 @@ internal static partial class Latency
         await using var postgres = await PostgresServer.StartAsync(new PostgresServerOptions { Fsync = true });
         await using var redis = await RedisServer.StartAsync();
         LatencySampler.Result.TableHeader();
+        await FloorAsync(postgres, samples);
         await LadderAsync(postgres, samples);
         await FusionCacheAsync(redis, samples);
         Console.WriteLine();
@@ -40,11 +41,12 @@ internal static partial class Latency
         }
 
         var fusion = Results.FirstOrDefault(r => r.Name == "FusionCache RemoveAsync").Result;
+        var floor = Results.FirstOrDefault(r => r.Name == "floor").Result;
         foreach (var (name, result) in Results.Where(r => r.Name.StartsWith("Ladder", StringComparison.Ordinal)))
         {
-            if (fusion is not null)
+            if (fusion is not null && floor is not null)
             {
-                Console.WriteLine($"  {name} / FusionCache RemoveAsync: p50 {result.P50 / fusion.P50:F2}×, p99 {result.P99 / fusion.P99:F2}×");
+                Console.WriteLine($"  {name}: p50 {result.P50 / floor.P50:F2}× the PostgreSQL floor (+{Report.Ms(result.P50 - floor.P50)} ms), {result.P50 / fusion.P50:F2}× FusionCache RemoveAsync; p99 {result.P99 / floor.P99:F2}× the floor, {result.P99 / fusion.P99:F2}× FusionCache");
             }
         }
 

@@ -19,7 +19,7 @@ internal static class LatencySampler
     public static async Task<Result> RunAsync(
         int samples,
         Signal signal,
-        string key,
+        string? key,
         Func<int, ValueTask> warm,
         Func<int, ValueTask> publish,
         Func<int, ValueTask<bool>> verify)
