@@ -48,8 +48,8 @@ internal static partial class Disconnect
         // reader (its listener and its pooled connections, by application_name).
         relay.Block();
         var outage = Stopwatch.StartNew();
-        var killed = await postgres.TerminateBackendsAsync(reader.ListenerApplicationName)
-            + await postgres.TerminateBackendsAsync(reader.ApplicationName);
+        var killedListener = await postgres.TerminateBackendsAsync(reader.ListenerApplicationName);
+        var killedPool = await postgres.TerminateBackendsAsync(reader.ApplicationName);
         for (var wait = 0; relay.Live > 0 && wait < 50; wait++)
         {
             await Task.Delay(20);
@@ -83,7 +83,7 @@ internal static partial class Disconnect
 
         return new Outcome(
             "Ladder.Caching.PostgreSql (defaults)",
-            $"relay refuses reconnects for 5 s; `pg_terminate_backend` (`PostgresServer.TerminateBackendsAsync`) on the reader's {killed} backend(s) (listener + pool, by application_name){(leftOpen > 0 ? $"; {leftOpen} relayed connection(s) still open after it were closed by the relay" : "")}",
+            $"relay refuses reconnects for 5 s; `pg_terminate_backend` (`PostgresServer.TerminateBackendsAsync`) by application_name on the reader's backends: {killedListener} listener, {killedPool} pooled{(leftOpen > 0 ? $"; {leftOpen} relayed connection(s) still open after it were closed by the relay" : "")}",
             published,
             appliedDuringCut,
             refused,
