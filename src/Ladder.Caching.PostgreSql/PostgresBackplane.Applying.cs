@@ -275,7 +275,7 @@ public sealed partial class PostgresBackplane
         {
             // The rows after our position are gone: nobody knows what they changed, so everything is suspect.
             Log.PrunedPastPosition(_logger, _position, read.PrunedThrough);
-            _metrics.FullInvalidation();
+            _metrics.FullInvalidation("pruned");
             _subscriber?.OnReconnected();
             _position = read.PrunedThrough;
             _hole = null;
@@ -353,7 +353,7 @@ public sealed partial class PostgresBackplane
         {
             // What it changed is unknown: everything is suspect.
             Log.Malformed(_logger, row.Sequence, ex.Message);
-            _metrics.FullInvalidation();
+            _metrics.FullInvalidation("malformed");
             _subscriber?.OnReconnected();
             return;
         }

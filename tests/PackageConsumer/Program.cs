@@ -22,6 +22,7 @@ foreach (var name in new[] { "Ladder.Caching", "Ladder.Jobs", "Ladder.Workers" }
 }
 
 await CachingUsage.RunAsync(failures);
+await PostgreSqlUsage.RunAsync(packagesFolder, packageVersion, failures);
 await JobsUsage.RunAsync(failures);
 await WorkersUsage.RunAsync(failures);
 

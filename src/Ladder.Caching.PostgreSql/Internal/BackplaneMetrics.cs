@@ -26,7 +26,7 @@ internal sealed class BackplaneMetrics : IDisposable
         _deliveryLag = _meter.CreateHistogram<double>("ladder.caching.backplane.delivery_lag", "s", "From the change-log row's creation (database clock) to its application on this node.");
         _catchUps = _meter.CreateCounter<long>("ladder.caching.backplane.catch_ups", "{catch_up}", "Reads of the change log (reason: start, reconnect, gap, hole).");
         _catchUpDuration = _meter.CreateHistogram<double>("ladder.caching.backplane.catch_up.duration", "s", "How long a catch-up read and its application took.");
-        _fullInvalidations = _meter.CreateCounter<long>("ladder.caching.backplane.full_invalidations", "{invalidation}", "Every view invalidated because the log no longer reached back to this node's position (reason: pruned).");
+        _fullInvalidations = _meter.CreateCounter<long>("ladder.caching.backplane.full_invalidations", "{invalidation}", "Every view invalidated: the log no longer reached back to this node's position (reason: pruned), or a row could not be read (reason: malformed).");
         _batchSize = _meter.CreateHistogram<long>("ladder.caching.backplane.batch_size", "{change}", "Changes per change-log row written by this node.");
         _rowsApplied = _meter.CreateCounter<long>("ladder.caching.backplane.rows_applied", "{row}", "Change-log rows applied (path: notify or read; own after-commit rows count as skipped).");
         _reconnects = _meter.CreateCounter<long>("ladder.caching.backplane.reconnects", "{reconnect}", "Listener connections lost and re-established.");
@@ -43,7 +43,7 @@ internal sealed class BackplaneMetrics : IDisposable
         _catchUpDuration.Record(duration.TotalSeconds, tag);
     }
 
-    public void FullInvalidation() => _fullInvalidations.Add(1, new KeyValuePair<string, object?>("reason", "pruned"));
+    public void FullInvalidation(string reason) => _fullInvalidations.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void BatchWritten(int changes) => _batchSize.Record(changes);
 

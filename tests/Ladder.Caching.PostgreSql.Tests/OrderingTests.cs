@@ -1,0 +1,132 @@
+using Ladder.Caching.PostgreSql.Tests.Support;
+using static Ladder.Caching.PostgreSql.Tests.Support.Changes;
+
+namespace Ladder.Caching.PostgreSql.Tests;
+
+/// <summary>
+/// bigserial numbers commit out of order: transaction A takes 5, B takes 6, B commits first. A reader that sees 6
+/// before 5 must neither skip 5 for ever nor apply 6 first.
+/// </summary>
+public sealed class OrderingTests
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task OutOfOrderCommits_TheLaterNumberWaitsForTheEarlier_AndBothAreApplied(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        await using var reader = await TestNode.StartAsync(db, "reader", ct);
+
+        await using var connectionA = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var a = await connectionA.BeginTransactionAsync(ct);
+        var sequenceA = await writer.Backplane.PublishInTransactionAsync(a, [Marked("A")], ct);
+        await using var connectionB = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var b = await connectionB.BeginTransactionAsync(ct);
+        var sequenceB = await writer.Backplane.PublishInTransactionAsync(b, [Marked("B")], ct);
+        sequenceB.Should().Be(sequenceA + 1);
+
+        await b.CommitAsync(ct);
+        await reader.WaitForStateAsync(s => s.HoleFrom == sequenceA, ct);
+        reader.Subscriber.Keys.Should().BeEmpty("B must not be applied before A, which is still open");
+        reader.Backplane.Position.Should().Be(sequenceA - 1);
+
+        await a.CommitAsync(ct);
+        await reader.Backplane.WaitForSequenceAsync(sequenceB, TimeSpan.FromSeconds(30), ct);
+        reader.Subscriber.Keys.Should().Equal("A", "B");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task OutOfOrderCommits_TheEarlierRollsBack_TheLaterIsAppliedOnceTheHoleIsProvedEmpty(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        await using var reader = await TestNode.StartAsync(db, "reader", ct);
+
+        await using var connectionA = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var a = await connectionA.BeginTransactionAsync(ct);
+        var sequenceA = await writer.Backplane.PublishInTransactionAsync(a, [Marked("A")], ct);
+        var sequenceB = await writer.PublishInTransactionAsync(ct, Marked("B"));
+        await reader.WaitForStateAsync(s => s.HoleFrom == sequenceA, ct);
+
+        await a.RollbackAsync(ct);
+        await reader.Backplane.WaitForSequenceAsync(sequenceB, TimeSpan.FromSeconds(30), ct);
+        reader.Subscriber.Keys.Should().Equal("B");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task NodeStart_WhileATransactionHoldsAnEarlierNumber_AppliesItWhenItCommits(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        await using var connectionA = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var a = await connectionA.BeginTransactionAsync(ct);
+        var sequenceA = await writer.Backplane.PublishInTransactionAsync(a, [Marked("A")], ct);
+        var sequenceB = await writer.PublishInTransactionAsync(ct, Marked("B"));
+
+        // The new node starts at the end of the log (B), below which A is still open.
+        await using var late = await TestNode.StartAsync(db, "late", ct);
+        late.Backplane.Position.Should().Be(sequenceB);
+        late.Backplane.State.WindowOpen.Should().BeTrue();
+        var waitForA = late.Backplane.WaitForSequenceAsync(sequenceA, TimeSpan.FromSeconds(30), ct);
+        waitForA.IsCompleted.Should().BeFalse("A has not committed, so this node cannot have applied it");
+
+        await a.CommitAsync(ct);
+        await waitForA;
+        late.Subscriber.Keys.Should().Equal("A");
+        await late.WaitForStateAsync(s => !s.WindowOpen, ct);
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task ConcurrentTransactions_CommittingInRandomOrder_AreAllAppliedOnceInSequenceOrder(CancellationToken ct)
+    {
+        const int Writers = 8;
+        const int PerWriter = 25;
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        await using var reader = await TestNode.StartAsync(db, "reader", ct);
+        var committed = new System.Collections.Concurrent.ConcurrentBag<(long Sequence, string Key)>();
+        var rolledBack = 0;
+
+        using var gate = new SemaphoreSlim(0);
+        var tasks = Enumerable.Range(0, Writers).Select(w => Task.Run(
+            async () =>
+            {
+                await gate.WaitAsync(ct);
+                for (var i = 0; i < PerWriter; i++)
+                {
+                    var key = $"w{w}-{i}";
+                    await using var connection = await writer.DataSource.OpenConnectionAsync(ct);
+                    await using var transaction = await connection.BeginTransactionAsync(ct);
+                    var sequence = await writer.Backplane.PublishInTransactionAsync(transaction, [Marked(key)], ct);
+                    // A random pause between the number and the commit reorders the commits; some roll back.
+                    await using (var pause = new Npgsql.NpgsqlCommand($"SELECT pg_sleep({Random.Shared.Next(0, 20) / 1000.0:0.000})", connection, transaction))
+                    {
+                        await pause.ExecuteNonQueryAsync(ct);
+                    }
+
+                    if (Random.Shared.Next(10) == 0)
+                    {
+                        await transaction.RollbackAsync(ct);
+                        Interlocked.Increment(ref rolledBack);
+                        continue;
+                    }
+
+                    await transaction.CommitAsync(ct);
+                    committed.Add((sequence, key));
+                }
+            },
+            ct)).ToArray();
+        gate.Release(Writers);
+        await Task.WhenAll(tasks);
+
+        var last = await writer.PublishInTransactionAsync(ct, Marked("last"));
+        await reader.Backplane.WaitForSequenceAsync(last, TimeSpan.FromSeconds(60), ct);
+
+        var expected = committed.OrderBy(c => c.Sequence).Select(c => c.Key).Append("last").ToArray();
+        reader.Subscriber.Keys.Should().Equal(expected, "every committed row exactly once, in sequence order ({0} rolled back)", rolledBack);
+        reader.Subscriber.FullInvalidations.Should().Be(0);
+    }
+}
