@@ -76,16 +76,25 @@ internal static partial class Disconnect
         var settled = await ProbeFusionAsync(writer, reader, probe, SettleCeiling);
         var settleMs = restored.Elapsed.TotalMilliseconds;
 
-        var stale = 0;
-        for (var i = 0; i < Keys; i++)
+        async Task<int> CountStaleAsync()
         {
-            var index = i;
-            var value = await reader.Cache.GetOrSetAsync<long>(Key(i), (_, _) => Task.FromResult(Volatile.Read(ref database[index])));
-            if (value < Volatile.Read(ref database[i]))
+            var stale = 0;
+            for (var i = 0; i < Keys; i++)
             {
-                stale++;
+                var index = i;
+                var value = await reader.Cache.GetOrSetAsync<long>(Key(i), (_, _) => Task.FromResult(Volatile.Read(ref database[index])));
+                if (value < Volatile.Read(ref database[i]))
+                {
+                    stale++;
+                }
             }
+
+            return stale;
         }
+
+        var stale = await CountStaleAsync();
+        await Task.Delay(SettleGrace);
+        var staleLater = await CountStaleAsync();
 
         return new Outcome(
             "FusionCache 2.9 + Redis backplane (defaults: auto-recovery on)",
@@ -95,6 +104,7 @@ internal static partial class Disconnect
             refused,
             settleMs,
             stale,
+            staleLater,
             settled ? "" : $"the reader had not received a probe {SettleCeiling.TotalSeconds:F0} s after the restore");
     }
 

@@ -72,14 +72,23 @@ internal static partial class Disconnect
         var settled = await ProbeLadderAsync(writer, probe, SettleCeiling);
         var settleMs = restored.Elapsed.TotalMilliseconds;
 
-        var stale = 0;
-        for (var i = 0; i < Keys; i++)
+        async Task<int> CountStaleAsync()
         {
-            if (await reader.Items.GetAsync(Key(i)) < Volatile.Read(ref database[i]))
+            var stale = 0;
+            for (var i = 0; i < Keys; i++)
             {
-                stale++;
+                if (await reader.Items.GetAsync(Key(i)) < Volatile.Read(ref database[i]))
+                {
+                    stale++;
+                }
             }
+
+            return stale;
         }
+
+        var stale = await CountStaleAsync();
+        await Task.Delay(SettleGrace);
+        var staleLater = await CountStaleAsync();
 
         return new Outcome(
             "Ladder.Caching.PostgreSql (defaults)",
@@ -89,6 +98,7 @@ internal static partial class Disconnect
             refused,
             settleMs,
             stale,
+            staleLater,
             (settled ? "" : $"the reader had not received a probe {SettleCeiling.TotalSeconds:F0} s after the restore; ")
                 + $"reader position {positionBefore} before the restore, {reader.Backplane.Position} after; the 100 changes applied after the restore: {Volatile.Read(ref applied)}");
     }
