@@ -11,12 +11,17 @@ public sealed partial class PostgresBackplane
     private readonly Lock _sendGate = new();
     private readonly Channel<bool> _writeSignal;
     private readonly CancellationTokenSource _writerStop = new();
+    private readonly CancellationTokenSource _windowCut = new();
     private List<Change> _pending = [];
     private long _sentCount;
     private long _writtenCount;
     private long _lastWrittenSequence;
     private TaskCompletionSource _writtenPulse = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _windowEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _writerTask = Task.CompletedTask;
+
+    /// <summary>For tests: completes when the writer first waits out a publish window.</summary>
+    internal Task WindowEntered => _windowEntered.Task;
 
     /// <inheritdoc />
     /// <remarks>
@@ -50,6 +55,7 @@ public sealed partial class PostgresBackplane
     /// Waits until every change sent so far is in the change log, and returns the last sequence this node wrote:
     /// give it to another node's <see cref="WaitForSequenceAsync"/> for read-your-writes across nodes.
     /// </summary>
+    /// <remarks>The writer runs once the backplane has started (a cache subscribed, or <see cref="StartAsync"/>).</remarks>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The sequence of the last row this node wrote (0 if none).</returns>
     /// <exception cref="ObjectDisposedException">The backplane was disposed before the changes were written.</exception>
@@ -147,9 +153,17 @@ public sealed partial class PostgresBackplane
             while (await _writeSignal.Reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 _writeSignal.Reader.TryRead(out _);
-                if (_options.PublishWindow > TimeSpan.Zero && Volatile.Read(ref _disposed) == 0)
+                if (_options.PublishWindow > TimeSpan.Zero && !_windowCut.IsCancellationRequested)
                 {
-                    await Task.Delay(_options.PublishWindow, _time, token).ConfigureAwait(false);
+                    _windowEntered.TrySetResult();
+                    try
+                    {
+                        await Task.Delay(_options.PublishWindow, _time, _windowCut.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (_windowCut.IsCancellationRequested)
+                    {
+                        // Disposing: what is queued is written now, not at the end of the window.
+                    }
                 }
 
                 await WritePendingAsync(token).ConfigureAwait(false);
@@ -242,6 +256,8 @@ public sealed partial class PostgresBackplane
 
     private async Task StopWriterAsync()
     {
+        // The window is cut first, so the shutdown timeout is spent writing, not waiting out a debounce.
+        await _windowCut.CancelAsync().ConfigureAwait(false);
         _writeSignal.Writer.TryComplete();
         try
         {

@@ -185,6 +185,8 @@ public sealed partial class PostgresBackplane : IInvalidationBackplane, IAsyncDi
 
         _ready.TrySetException(new ObjectDisposedException(nameof(PostgresBackplane)));
         _stopping.Dispose();
+        _writerStop.Dispose();
+        _windowCut.Dispose();
         _metrics.Dispose();
     }
 

@@ -15,6 +15,24 @@ public sealed class MultiProcessTests
     public async Task WriterAndTwoReaders_InThreeProcesses_NoReadReturnsAVersionOlderThanOneItHadApplied(string mode, CancellationToken ct)
     {
         var db = await Server.NewDatabaseAsync();
+        await RunStalenessCheckAsync(Server.Instance, db, mode, updates: 200, chaos: false, ct);
+    }
+
+    /// <summary>The same check while the listeners are killed every 200 ms and the server restarts once, half-way.</summary>
+    [TestCase("after")]
+    [TestCase("outbox")]
+    [Category("Soak")]
+    [CancelAfter(600_000)]
+    public async Task WriterAndTwoReaders_UnderListenerKillsAndAServerRestart_NoReadReturnsAVersionOlderThanOneItHadApplied(string mode, CancellationToken ct)
+    {
+        await using var server = await Ladder.PostgreSql.Testing.PostgresServer.StartAsync(cancellationToken: ct);
+        var db = await Server.NewDatabaseAsync(server);
+        var updates = string.Equals(Environment.GetEnvironmentVariable("LADDER_SOAK_SCALE"), "full", StringComparison.OrdinalIgnoreCase) ? 20_000 : 1_500;
+        await RunStalenessCheckAsync(server, db, mode, updates, chaos: true, ct);
+    }
+
+    private static async Task RunStalenessCheckAsync(Ladder.PostgreSql.Testing.PostgresServer server, string db, string mode, int updates, bool chaos, CancellationToken ct)
+    {
         await CreateItemsAsync(db, ct);
         var folder = Directory.CreateTempSubdirectory("ladder-pgcache-").FullName;
         try
@@ -24,14 +42,35 @@ public sealed class MultiProcessTests
             await readerA.ReadLineStartingWithAsync("ready", ct);
             await readerB.ReadLineStartingWithAsync("ready", ct);
 
-            using (var writer = NodeProcess.Start(db, "writer", mode, "200", Items.ToString(CultureInfo.InvariantCulture)))
+            var kills = 0;
+            var restarted = false;
+            using (var writer = NodeProcess.Start(db, "writer", mode, updates.ToString(CultureInfo.InvariantCulture), Items.ToString(CultureInfo.InvariantCulture)))
             {
-                await writer.ReadLineStartingWithAsync("done", ct);
+                var done = writer.ReadLineStartingWithAsync("done", ct);
+                while (chaos && !done.IsCompleted)
+                {
+                    // Pacing the chaos, not waiting for an effect: whatever the nodes are doing, they must cope.
+                    await Task.WhenAny(done, Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, ct));
+                    kills += await server.TerminateBackendsAsync("ladder-cache-listener", ct);
+                    if (!restarted && kills >= 10)
+                    {
+                        await server.RestartAsync("fast", ct);
+                        restarted = true;
+                    }
+                }
+
+                await done;
                 (await writer.WaitForExitAsync(ct)).Should().Be(0);
             }
 
+            if (chaos)
+            {
+                TestContext.Progress.WriteLine($"{mode}: {kills} listener connections killed, server restarted: {restarted}");
+                restarted.Should().BeTrue("the run must have been long enough for the restart");
+            }
+
             var versions = await LoadVersionsAsync(db, ct);
-            versions.Should().HaveCount(200);
+            versions.Should().HaveCount(updates);
             foreach (var (name, reader) in new[] { ("a", readerA), ("b", readerB) })
             {
                 reader.CloseInput();
