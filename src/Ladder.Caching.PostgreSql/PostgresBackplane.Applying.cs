@@ -8,10 +8,13 @@ namespace Ladder.Caching;
 /// has not committed, or rolled back) holds back every later row until it is filled or proved empty.
 /// </summary>
 /// <remarks>
-/// Why a hole can be proved empty: a writer takes its transaction id before its sequence number (Sql.AssignXid). A
-/// reader that sees row k above hole h in a snapshot O knows h's holder took its number before k's, so its
-/// transaction id is below xmax(O). Once a later snapshot's xmin reaches xmax(O), every such transaction has
-/// finished, and a committed h would be visible in that same snapshot: if it is still missing, it rolled back.
+/// Why a hole can be proved empty: a writer takes its transaction id before its sequence number (Sql.AssignXid).
+/// When a reader first sees a hole h below a visible row k, h's holder has already taken its transaction id
+/// (before its number, before k's number, before k committed, before the read). The reader then takes a fresh
+/// transaction id X (Sql.FreshXid), which is greater than every id assigned so far, the holder's included. Once a
+/// later snapshot's xmin reaches X, every transaction below X has finished, and a committed h would be visible in
+/// that same snapshot: if it is still missing, it rolled back. (A snapshot's xmax is not such a bound: it is one
+/// past the latest *completed* id, and a running transaction may hold a higher one.)
 /// </remarks>
 public sealed partial class PostgresBackplane
 {
@@ -20,6 +23,7 @@ public sealed partial class PostgresBackplane
     private Hole? _hole;
     private StartWindow? _window;
     private long _knownMax;
+    private bool _needsHorizon;
     private string _catchUpReason = "start";
     private TaskCompletionSource _positionPulse = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -164,9 +168,26 @@ public sealed partial class PostgresBackplane
             var read = await ReadAfterAsync(connection, position, token).ConfigureAwait(false);
             rows += read.Rows.Count;
             bool more;
+            bool needsHorizon;
             lock (_gate)
             {
                 more = ApplyRead(read) && read.Rows.Count >= _options.CatchUpBatchSize;
+                needsHorizon = _needsHorizon;
+            }
+
+            if (needsHorizon)
+            {
+                var horizon = await FreshXidAsync(connection, token).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    if (_needsHorizon && _hole is not null)
+                    {
+                        _hole = _hole with { Horizon = horizon };
+                        Log.HolePending(_logger, _position + 1, horizon);
+                    }
+
+                    _needsHorizon = false;
+                }
             }
 
             if (!more)
@@ -189,14 +210,19 @@ public sealed partial class PostgresBackplane
         var pruned = reader.GetInt64(1);
         var snapshot = reader.GetString(2);
         var xmin = reader.GetInt64(3);
-        var xmax = reader.GetInt64(4);
+        await reader.DisposeAsync().ConfigureAwait(false);
+
+        // Transactions running now may hold lower numbers, and a running one may have an id above the snapshot's
+        // xmax (that is one past the latest completed id): a fresh id bounds them all.
+        var horizon = await FreshXidAsync(connection, token).ConfigureAwait(false);
         lock (_gate)
         {
             // A new node has loaded nothing yet: it starts at the end of the log. Transactions open at this moment
-            // may hold lower numbers; the start window watches for them until they have all finished.
+            // may hold lower numbers; the start window watches for them until they have all finished (it closes
+            // at the first read if none was open).
             _position = Math.Max(max, pruned);
             _knownMax = Math.Max(_knownMax, _position);
-            _window = xmin < xmax ? new StartWindow(_position, xmin, xmax, snapshot) : null;
+            _window = new StartWindow(_position, xmin, horizon, snapshot);
             PulsePosition();
         }
 
@@ -242,6 +268,17 @@ public sealed partial class PostgresBackplane
         }
 
         return rows.Count;
+    }
+
+    // A transaction of its own that only takes an id (its commit need not wait for the disk): greater than every id
+    // assigned before it.
+    private async Task<long> FreshXidAsync(NpgsqlConnection connection, CancellationToken token)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(token).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_sql.FreshXid, connection, transaction);
+        var xid = (long)(await command.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+        await transaction.CommitAsync(token).ConfigureAwait(false);
+        return xid;
     }
 
     private async Task<ReadResult> ReadAfterAsync(NpgsqlConnection connection, long position, CancellationToken token)
@@ -302,9 +339,10 @@ public sealed partial class PostgresBackplane
                 {
                     if (_hole is null || read.Xmin >= _hole.Horizon)
                     {
-                        // First seen now (or partly beyond the proof of an older one): prove it against this snapshot.
-                        _hole = new Hole(read.Xmax, read.Rows[^1].Sequence);
-                        Log.HolePending(_logger, _position + 1, read.Xmax);
+                        // First seen now (or partly beyond the proof of an older one): the caller takes a fresh
+                        // transaction id as its horizon; until then it cannot be resolved.
+                        _hole = new Hole(long.MaxValue, read.Rows[^1].Sequence);
+                        _needsHorizon = true;
                         PulsePosition();
                     }
 

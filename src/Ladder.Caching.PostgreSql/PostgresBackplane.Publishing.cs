@@ -268,5 +268,17 @@ public sealed partial class PostgresBackplane
             await _writerStop.CancelAsync().ConfigureAwait(false);
             await _writerTask.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+
+        int neverWritten;
+        lock (_sendGate)
+        {
+            neverWritten = _pending.Count;
+        }
+
+        if (neverWritten > 0 && !_started)
+        {
+            // Sent, but the backplane never started (no cache subscribed, no StartAsync): nobody else saw them.
+            Log.ShutdownDropped(_logger, neverWritten, _options.ShutdownTimeout);
+        }
     }
 }

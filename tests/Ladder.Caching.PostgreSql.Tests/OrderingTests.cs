@@ -35,6 +35,62 @@ public sealed class OrderingTests
         reader.Subscriber.Keys.Should().Equal("A", "B");
     }
 
+    /// <summary>
+    /// The case a snapshot's xmax gets wrong: B takes its transaction id first, H takes a later id but the lower
+    /// number, B commits. xmax is then one past B's id, not past H's, and H, still running, is the snapshot's xmin.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task OutOfOrderCommits_TheOpenHolderHasTheHigherTransactionId_TheLaterRowStillWaits(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        var rechecks = 0;
+        var twoRechecks = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Ladder.Caching" && instrument.Name == "ladder.caching.backplane.catch_ups")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "reason", Value: "hole" } && Interlocked.Increment(ref rechecks) >= 2)
+                {
+                    twoRechecks.TrySetResult();
+                }
+            }
+        });
+        listener.Start();
+        await using var reader = await TestNode.StartAsync(db, "reader", ct);
+
+        await using var connectionB = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var b = await connectionB.BeginTransactionAsync(ct);
+        await using (var takeId = new Npgsql.NpgsqlCommand("SELECT pg_current_xact_id()", connectionB, b))
+        {
+            await takeId.ExecuteScalarAsync(ct); // B's id is taken before H's
+        }
+
+        await using var connectionH = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var h = await connectionH.BeginTransactionAsync(ct);
+        var sequenceH = await writer.Backplane.PublishInTransactionAsync(h, [Marked("H")], ct);
+        var sequenceB = await writer.Backplane.PublishInTransactionAsync(b, [Marked("B")], ct);
+        sequenceB.Should().Be(sequenceH + 1);
+        await b.CommitAsync(ct);
+
+        await reader.WaitForStateAsync(s => s.HoleFrom == sequenceH, ct);
+        await twoRechecks.Task.WaitAsync(ct);
+        reader.Subscriber.Keys.Should().BeEmpty("H is still open, so B must wait behind it");
+
+        await h.CommitAsync(ct);
+        await reader.Backplane.WaitForSequenceAsync(sequenceB, TimeSpan.FromSeconds(30), ct);
+        reader.Subscriber.Keys.Should().Equal("H", "B");
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task OutOfOrderCommits_TheEarlierRollsBack_TheLaterIsAppliedOnceTheHoleIsProvedEmpty(CancellationToken ct)

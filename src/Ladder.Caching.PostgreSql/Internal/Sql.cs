@@ -38,9 +38,10 @@ internal sealed class Sql
             """;
 
         // The transaction id is taken before the sequence number (a statement of its own, first in the batch): a
-        // reader that sees a later number then knows this transaction's id is below its snapshot's xmax, which is
-        // what proves a hole empty (see Applying).
+        // reader that sees a later number then knows this transaction already has its id, which is what lets a
+        // fresh id bound it and prove a hole empty (see Applying).
         AssignXid = "SELECT pg_current_xact_id()";
+        FreshXid = "SELECT pg_current_xact_id()::text::bigint, set_config('synchronous_commit', 'off', true)";
         Insert = $"""
             WITH ins AS (INSERT INTO {Table} (kind, node, changes) VALUES ($1, $2, $3) RETURNING seq, created_at)
             SELECT ins.seq, pg_notify($4, ins.seq::text || ':' || (extract(epoch FROM ins.created_at) * 1000000)::bigint::text || coalesce(':' || $5, ''))
@@ -102,6 +103,8 @@ internal sealed class Sql
     public string Privileges { get; }
 
     public string AssignXid { get; }
+
+    public string FreshXid { get; }
 
     public string Insert { get; }
 
