@@ -24,6 +24,13 @@ public sealed class JobOptions
     /// </summary>
     public string? UniqueKey { get; init; }
 
-    /// <summary>The handler's token is cancelled after this long, and the attempt fails with a <see cref="JobTimeoutException"/>. Default: none.</summary>
+    /// <summary>
+    /// The handler's token is cancelled after this long, and the attempt fails with a <see cref="JobTimeoutException"/>.
+    /// Positive and at most <see cref="MaxTimeout"/> (what .NET timers take); <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// or <see langword="null"/> means none. Default: none.
+    /// </summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The longest <see cref="Timeout"/>: 4,294,967,294 ms (about 49.7 days), the limit of .NET timers.</summary>
+    public static TimeSpan MaxTimeout { get; } = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 }

@@ -192,9 +192,9 @@ public sealed partial class JobQueue : IAsyncDisposable
             throw new ArgumentException($"MaxAttempts must be at least 1 (was {o.MaxAttempts}).", nameof(request));
         }
 
-        if (o.Timeout is { } t && t <= TimeSpan.Zero)
+        if (o.Timeout is { } t && t != Timeout.InfiniteTimeSpan && (t <= TimeSpan.Zero || t > JobOptions.MaxTimeout))
         {
-            throw new ArgumentException($"Timeout must be positive (was {t}).", nameof(request));
+            throw new ArgumentException($"Timeout must be positive and at most {JobOptions.MaxTimeout} (the timer limit), or Timeout.InfiniteTimeSpan for none (was {t}).", nameof(request));
         }
 
         if (o.Queue is not null && string.IsNullOrWhiteSpace(o.Queue))
@@ -216,7 +216,7 @@ public sealed partial class JobQueue : IAsyncDisposable
         var insert = command(Sql.Insert,
         [
             o.Queue ?? "default", request.Kind, request.PayloadJson, (int)state, o.Priority, runAt,
-            o.MaxAttempts ?? Options.DefaultMaxAttempts, o.Timeout is { } t ? (long)t.TotalMilliseconds : null,
+            o.MaxAttempts ?? Options.DefaultMaxAttempts, o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? (long)t.TotalMilliseconds : null,
             o.UniqueKey, now, traceParent,
         ]);
         if (insert.ExecuteScalar() is long id)

@@ -1,6 +1,10 @@
 namespace Ladder.Jobs;
 
-/// <summary>Options of a job queue and its processor. Validated when the queue opens; every failure is listed.</summary>
+/// <summary>
+/// Options of a job queue and its processor. Validated when the queue opens, every failure listed; the queue keeps a
+/// copy, so changing this object afterwards changes nothing. Every interval and grace period backs a timer and is at
+/// most <see cref="MaxTimerValue"/> (about 49.7 days).
+/// </summary>
 public sealed class LadderJobsOptions
 {
     /// <summary>The SQLite file. Created if missing; its directory must exist. Required.</summary>
@@ -70,6 +74,12 @@ public sealed class LadderJobsOptions
     /// <summary>Most operations in one group-commit transaction. Default: 512.</summary>
     public int MaxBatchSize { get; set; } = 512;
 
+    /// <summary>The longest value of an option that backs a timer or a delay: 4,294,967,294 ms (about 49.7 days).</summary>
+    public static TimeSpan MaxTimerValue { get; } = JobOptions.MaxTimeout;
+
+    /// <summary>The longest <see cref="LeaseDuration"/>: 2 × <see cref="MaxTimerValue"/> (its heartbeat, at most half of it, is a timer).</summary>
+    public static TimeSpan MaxLeaseDuration { get; } = MaxTimerValue * 2;
+
     /// <summary>Every problem with these options; empty when they are valid.</summary>
     /// <returns>The failures, each naming the option.</returns>
     public IReadOnlyList<string> Validate()
@@ -93,22 +103,31 @@ public sealed class LadderJobsOptions
 
         Check(Prefetch is >= 0 and <= 10_000, $"Prefetch must be 0..10000 (was {Prefetch}).");
         Check(DefaultMaxAttempts >= 1, $"DefaultMaxAttempts must be at least 1 (was {DefaultMaxAttempts}).");
-        Check(LeaseDuration > TimeSpan.Zero, $"LeaseDuration must be positive (was {LeaseDuration}).");
+        Check(LeaseDuration > TimeSpan.Zero && LeaseDuration <= MaxLeaseDuration, $"LeaseDuration must be positive and at most {MaxLeaseDuration} (was {LeaseDuration}).");
         // At most half the lease: one late or failed heartbeat must not let a healthy job's lease expire.
         Check(HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval * 2 <= LeaseDuration, $"HeartbeatInterval must be positive and at most half of LeaseDuration (was {HeartbeatInterval}, lease {LeaseDuration}).");
+        // Every value below backs a timer or a delay: beyond the timer limit it would throw inside a loop, killing it.
+        CheckTimer(HeartbeatInterval, nameof(HeartbeatInterval));
         Check(RescueInterval > TimeSpan.Zero, $"RescueInterval must be positive (was {RescueInterval}).");
+        CheckTimer(RescueInterval, nameof(RescueInterval));
         Check(MaxRescues >= 0, $"MaxRescues must not be negative (was {MaxRescues}).");
         Check(RetryBaseDelay >= TimeSpan.Zero, $"RetryBaseDelay must not be negative (was {RetryBaseDelay}).");
         Check(RetryMaxDelay >= RetryBaseDelay, $"RetryMaxDelay must be at least RetryBaseDelay (was {RetryMaxDelay}).");
         Check(PollInterval > TimeSpan.Zero, $"PollInterval must be positive (was {PollInterval}).");
+        CheckTimer(PollInterval, nameof(PollInterval));
         Check(ShutdownGrace >= TimeSpan.Zero, $"ShutdownGrace must not be negative (was {ShutdownGrace}).");
+        CheckTimer(ShutdownGrace, nameof(ShutdownGrace));
         Check(TimeoutGrace >= TimeSpan.Zero, $"TimeoutGrace must not be negative (was {TimeoutGrace}).");
+        CheckTimer(TimeoutGrace, nameof(TimeoutGrace));
         Check(SucceededRetention >= TimeSpan.Zero, $"SucceededRetention must not be negative (was {SucceededRetention}).");
         Check(DeadRetention >= TimeSpan.Zero, $"DeadRetention must not be negative (was {DeadRetention}).");
         Check(CancelledRetention >= TimeSpan.Zero, $"CancelledRetention must not be negative (was {CancelledRetention}).");
         Check(MaintenanceInterval > TimeSpan.Zero, $"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
         Check(MaxBatchSize is >= 1 and <= 100_000, $"MaxBatchSize must be 1..100000 (was {MaxBatchSize}).");
         return failures;
+
+        void CheckTimer(TimeSpan value, string name) =>
+            Check(value <= MaxTimerValue, $"{name} must be at most {MaxTimerValue}, the limit of .NET timers (was {value}).");
     }
 
     internal void ThrowIfInvalid()
