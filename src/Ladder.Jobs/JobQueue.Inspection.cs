@@ -186,9 +186,9 @@ public sealed partial class JobQueue
     /// <returns>How many jobs were deleted.</returns>
     public async Task<int> ApplyRetentionAsync(CancellationToken cancellationToken = default)
     {
-        var deleted = await PurgeAsync(JobState.Succeeded, Options.SucceededRetention, cancellationToken).ConfigureAwait(false)
-            + await PurgeAsync(JobState.Dead, Options.DeadRetention, cancellationToken).ConfigureAwait(false)
-            + await PurgeAsync(JobState.Cancelled, Options.CancelledRetention, cancellationToken).ConfigureAwait(false);
+        var deleted = await PurgeAsync(JobState.Succeeded, Settings.SucceededRetention, cancellationToken).ConfigureAwait(false)
+            + await PurgeAsync(JobState.Dead, Settings.DeadRetention, cancellationToken).ConfigureAwait(false)
+            + await PurgeAsync(JobState.Cancelled, Settings.CancelledRetention, cancellationToken).ConfigureAwait(false);
         if (deleted > 0)
         {
             Log.RetentionDeleted(Logger, deleted);

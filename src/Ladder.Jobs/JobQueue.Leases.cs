@@ -52,7 +52,7 @@ public sealed partial class JobQueue
             {
                 var jobs = new List<ClaimedJob>(limit);
                 var time = Now();
-                var expires = time + (long)Options.LeaseDuration.TotalMilliseconds;
+                var expires = time + (long)Settings.LeaseDuration.TotalMilliseconds;
                 var taken = atOnce == 0 ? 0 : ClaimInto(session, jobs, queue, token, time, expires, atOnce, started: true);
                 if (taken == atOnce && limit > atOnce)
                 {
@@ -126,7 +126,7 @@ public sealed partial class JobQueue
 
     internal Task<FailOutcome> FailAsync(ClaimedJob job, Exception error, bool permanent, long? retryAtOverride = null)
     {
-        var backoff = Backoff.Delay(job.Attempt, Options.RetryBaseDelay, Options.RetryMaxDelay);
+        var backoff = Backoff.Delay(job.Attempt, Settings.RetryBaseDelay, Settings.RetryMaxDelay);
         var dead = permanent || job.Attempt >= job.MaxAttempts;
         var message = $"{error.GetType().FullName}: {error.Message}";
         return _writer.Run(
@@ -162,7 +162,7 @@ public sealed partial class JobQueue
         _writer.Run(
             session =>
             {
-                var expires = Now() + (long)Options.LeaseDuration.TotalMilliseconds;
+                var expires = Now() + (long)Settings.LeaseDuration.TotalMilliseconds;
                 var lost = new List<ClaimedJob>();
                 foreach (var job in jobs)
                 {
@@ -196,7 +196,7 @@ public sealed partial class JobQueue
                     }
                 }
 
-                using var reader = session.Command(Sql.Rescue, now, Options.MaxRescues).ExecuteReader();
+                using var reader = session.Command(Sql.Rescue, now, Settings.MaxRescues).ExecuteReader();
                 while (reader.Read())
                 {
                     count++;
@@ -212,7 +212,7 @@ public sealed partial class JobQueue
             JobsTelemetry.Rescued.Add(rescued - released);
             JobsTelemetry.Released.Add(released);
             JobsTelemetry.Dead.Add(dead);
-            foreach (var queue in Options.Queues.Keys)
+            foreach (var queue in Settings.Queues.Keys)
             {
                 NotifyAvailable(queue);
             }

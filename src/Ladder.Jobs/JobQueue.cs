@@ -24,7 +24,7 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     private JobQueue(LadderJobsOptions options, SqliteConnection connection, TimeProvider time, ILoggerFactory loggerFactory)
     {
-        Options = options;
+        Settings = options;
         Time = time;
         LoggerFactory = loggerFactory;
         Logger = loggerFactory.CreateLogger<JobQueue>();
@@ -35,8 +35,11 @@ public sealed partial class JobQueue : IAsyncDisposable
         _completions = new CoalescedWrites(_writer, Sql.Complete, durable: true, returnsIds: true, Now);
     }
 
-    /// <summary>The options the queue was opened with.</summary>
-    public LadderJobsOptions Options { get; }
+    /// <summary>A copy of the options the queue was opened with (validated then). Changing it, or the object given to <see cref="Open"/>, changes nothing.</summary>
+    public LadderJobsOptions Options => Settings.Copy();
+
+    /// <summary>The queue's own copy of its options, taken and validated at <see cref="Open"/>; never changed.</summary>
+    internal LadderJobsOptions Settings { get; }
 
     internal TimeProvider Time { get; }
 
@@ -78,6 +81,9 @@ public sealed partial class JobQueue : IAsyncDisposable
     public static JobQueue Open(LadderJobsOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // A copy, validated: the caller's object may change afterwards (a negative concurrency, a zero lease) without
+        // ever reaching the queue unvalidated.
+        options = options.Copy();
         options.ThrowIfInvalid();
         var connection = Schema.Open(options.Path, options.ShareExistingDatabase);
         var queue = new JobQueue(options, connection, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
@@ -216,7 +222,7 @@ public sealed partial class JobQueue : IAsyncDisposable
         var insert = command(Sql.Insert,
         [
             o.Queue ?? "default", request.Kind, request.PayloadJson, (int)state, o.Priority, runAt,
-            o.MaxAttempts ?? Options.DefaultMaxAttempts, o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? (long)t.TotalMilliseconds : null,
+            o.MaxAttempts ?? Settings.DefaultMaxAttempts, o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? (long)t.TotalMilliseconds : null,
             o.UniqueKey, now, traceParent,
         ]);
         if (insert.ExecuteScalar() is long id)

@@ -20,7 +20,7 @@ public sealed class LadderJobsOptions
     public bool ShareExistingDatabase { get; set; }
 
     /// <summary>Queue names and their concurrency (handlers running at once). Default: <c>default</c> = 4.</summary>
-    public IDictionary<string, int> Queues { get; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
+    public IDictionary<string, int> Queues { get; private set; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
 
     /// <summary>
     /// Jobs claimed ahead of free handler slots per queue. Claims and outcomes share commits, so this is roughly the
@@ -128,6 +128,14 @@ public sealed class LadderJobsOptions
 
         void CheckTimer(TimeSpan value, string name) =>
             Check(value <= MaxTimerValue, $"{name} must be at most {MaxTimerValue}, the limit of .NET timers (was {value}).");
+    }
+
+    /// <summary>A deep copy (the queue keeps one from its open, and hands out copies).</summary>
+    internal LadderJobsOptions Copy()
+    {
+        var copy = (LadderJobsOptions)MemberwiseClone();
+        copy.Queues = new Dictionary<string, int>(Queues, StringComparer.Ordinal);
+        return copy;
     }
 
     internal void ThrowIfInvalid()

@@ -50,7 +50,7 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         _handlers = handlers;
         _services = services;
         _interruptToken = _interrupt.Token;
-        _options = queue.Options;
+        _options = queue.Settings;
         _time = queue.Time;
         _logger = queue.LoggerFactory.CreateLogger<JobProcessor>();
         foreach (var (name, concurrency) in _options.Queues)
