@@ -105,28 +105,58 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     /// <summary>Enqueues a job. Completes after the job is committed (durably, with <see cref="SynchronousMode.Full"/>).</summary>
     /// <param name="request">The job.</param>
+    /// <param name="options">
+    /// The job's options, for a request created without options of its own (a job's options are given once: in the
+    /// request or here). <see langword="null"/>: the request's.
+    /// </param>
     /// <param name="cancellationToken">Stops waiting; the enqueue may still commit.</param>
     /// <returns>The job id, and whether it was inserted or an existing job with the same unique key was returned.</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
-    /// <exception cref="ArgumentException">The request's options are invalid.</exception>
+    /// <exception cref="ArgumentException">The request's options are invalid, or options were given both in the request and here.</exception>
     /// <exception cref="JobStoreException">The file could not be written.</exception>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The typed and untyped overloads differ by their first parameter.")]
-    public async Task<EnqueueResult> EnqueueAsync(JobRequest request, CancellationToken cancellationToken = default)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The typed and untyped overloads differ by their first parameter; the same shape after it makes EnqueueAsync(request) bind to this one, never to the typed one.")]
+    public async Task<EnqueueResult> EnqueueAsync(JobRequest request, JobOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var results = await EnqueueBatchAsync([request], cancellationToken).ConfigureAwait(false);
+        var results = await EnqueueBatchAsync([WithOptions(request, options)], cancellationToken).ConfigureAwait(false);
         return results[0];
     }
 
     /// <summary>Enqueues a typed job: its kind comes from <typeparamref name="TArgs"/> (see <see cref="JobKindAttribute"/>).</summary>
-    /// <typeparam name="TArgs">The argument type.</typeparam>
+    /// <typeparam name="TArgs">The argument type. A <see cref="JobRequest"/> given here (e.g. by a caller generic over what it enqueues) is enqueued as the request it is, never as a payload.</typeparam>
     /// <param name="args">The arguments, stored as JSON.</param>
     /// <param name="options">Per-job options.</param>
     /// <param name="cancellationToken">Stops waiting; the enqueue may still commit.</param>
     /// <returns>The job id, and whether it was inserted.</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The typed and untyped overloads differ by their first parameter.")]
     public Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, JobOptions? options = null, CancellationToken cancellationToken = default) =>
-        EnqueueAsync(JobRequest.For(args, options), cancellationToken);
+        args is JobRequest request
+            ? EnqueueAsync(request, options, cancellationToken)
+            : EnqueueAsync(JobRequest.For(args, options), null, cancellationToken);
+
+    /// <summary>Enqueues a job with the request's own options. Completes after the job is committed.</summary>
+    /// <param name="request">The job.</param>
+    /// <param name="cancellationToken">Stops waiting; the enqueue may still commit.</param>
+    /// <returns>The job id, and whether it was inserted or an existing job with the same unique key was returned.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="ArgumentException">The request's options are invalid.</exception>
+    /// <exception cref="JobStoreException">The file could not be written.</exception>
+    public Task<EnqueueResult> EnqueueAsync(JobRequest request, CancellationToken cancellationToken) => EnqueueAsync(request, null, cancellationToken);
+
+    // A job's options are given once: in the request, or beside it for a request created without its own.
+    private static JobRequest WithOptions(JobRequest request, JobOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (options is null)
+        {
+            return request;
+        }
+
+        return request.HasDefaultOptions
+            ? new JobRequest(request.Kind, request.PayloadJson, options)
+            : throw new ArgumentException("The request has options of its own and options were given beside it: give a job's options once.", nameof(options));
+    }
 
     /// <summary>Enqueues many jobs in one transaction (each in its own savepoint).</summary>
     /// <param name="requests">The jobs.</param>
