@@ -20,7 +20,8 @@ public sealed class JobOptions
 
     /// <summary>
     /// A key unique per kind (e.g. a replay's hash): a second enqueue with the same kind and key inserts nothing
-    /// and returns the existing job, whatever its state, until retention deletes it.
+    /// and returns the existing job, whatever its state, until retention deletes it. Not empty or white space
+    /// (<see langword="null"/> means none).
     /// </summary>
     public string? UniqueKey { get; init; }
 

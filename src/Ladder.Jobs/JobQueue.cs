@@ -238,6 +238,12 @@ public sealed partial class JobQueue : IAsyncDisposable
             throw new ArgumentException("Queue must not be empty.", nameof(request));
         }
 
+        if (o.UniqueKey is not null && string.IsNullOrWhiteSpace(o.UniqueKey))
+        {
+            // An empty key would be one key shared by every job of the kind: all but the first would be dropped.
+            throw new ArgumentException("UniqueKey must not be empty (null means none).", nameof(request));
+        }
+
         if (o.Delay is { } d && d < TimeSpan.Zero)
         {
             throw new ArgumentException($"Delay must not be negative (was {d}).", nameof(request));

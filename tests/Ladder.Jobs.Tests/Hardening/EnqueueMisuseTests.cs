@@ -75,3 +75,20 @@ public sealed class EnqueueMisuseTests : TempFolderTests
     // A caller generic over what it enqueues: binds to the typed overload whatever it is given.
     private static Task<EnqueueResult> EnqueueAnything<T>(JobQueue queue, T item) => queue.EnqueueAsync(item);
 }
+
+/// <summary>An empty unique key would de-duplicate every job of its kind: refused like an empty queue name.</summary>
+public sealed class UniqueKeyValidationTests : TempFolderTests
+{
+    [TestCase("")]
+    [TestCase("   ")]
+    [CancelAfter(30_000)]
+    public async Task Enqueue_WithAnEmptyUniqueKey_IsRefusedAndEnqueuesNothing(string key, CancellationToken ct)
+    {
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
+
+        var enqueue = () => queue.EnqueueAsync(new Echo(1), new JobOptions { UniqueKey = key }, ct);
+
+        (await enqueue.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("UniqueKey");
+        (await queue.GetCountsAsync(ct)).Should().BeEmpty();
+    }
+}
