@@ -176,6 +176,28 @@ public sealed partial class JobQueue
             },
             durable: false);
 
+    private readonly Lock _holdersLock = new();
+    private Func<IReadOnlyCollection<ClaimedJob>>[] _leaseHolders = [];
+
+    /// <summary>Registers the leases a processor holds, so that this process's rescue never takes them (see <see cref="RescueExpiredAsync"/>).</summary>
+    internal void AddLeaseHolder(Func<IReadOnlyCollection<ClaimedJob>> held)
+    {
+        lock (_holdersLock)
+        {
+            _leaseHolders = [.. _leaseHolders, held];
+        }
+    }
+
+    internal void RemoveLeaseHolder(Func<IReadOnlyCollection<ClaimedJob>> held)
+    {
+        lock (_holdersLock)
+        {
+            _leaseHolders = [.. _leaseHolders.Where(h => h != held)];
+        }
+    }
+
+    private Func<IReadOnlyCollection<ClaimedJob>>[] LeaseHolders() => Volatile.Read(ref _leaseHolders);
+
     /// <summary>
     /// Puts running jobs whose lease expired back in their queue, or dead as poison after too many rescues. A job
     /// whose handler had not started (claimed ahead) is released uncounted.
@@ -188,6 +210,19 @@ public sealed partial class JobQueue
             {
                 var now = Now();
                 int count = 0, unstarted = 0, poisoned = 0;
+
+                // A process never rescues a lease it holds and heartbeats: a forward step of the wall clock (NTP, a VM
+                // resumed) makes every lease look expired before the next heartbeat, so the leases held here are
+                // extended first, in the same transaction and with the same clock reading as the rescue.
+                var expires = now + (long)Settings.LeaseDuration.TotalMilliseconds;
+                foreach (var holder in LeaseHolders())
+                {
+                    foreach (var job in holder())
+                    {
+                        session.Execute(Sql.Heartbeat, job.Id, job.LeaseToken, expires);
+                    }
+                }
+
                 using (var recorded = session.Command(Sql.RecordRescues, now).ExecuteReader())
                 {
                     while (recorded.Read())

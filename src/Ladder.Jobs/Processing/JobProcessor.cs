@@ -26,6 +26,9 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     // Taken once: the claim's commit callback builds entries from it, and a token stays usable after its source is
     // disposed (reading _interrupt.Token then would throw on the writer thread).
     private readonly CancellationToken _interruptToken;
+
+    // The leases this processor holds, read by its queue's rescue (on the writer thread) so it never takes them.
+    private readonly Func<IReadOnlyCollection<ClaimedJob>> _heldLeases;
     private Task _heartbeat = Task.CompletedTask;
     private Task _maintenance = Task.CompletedTask;
     private int _started;
@@ -50,6 +53,7 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         _handlers = handlers;
         _services = services;
         _interruptToken = _interrupt.Token;
+        _heldLeases = HeldJobsSnapshot;
         _options = queue.Settings;
         _time = queue.Time;
         _logger = queue.LoggerFactory.CreateLogger<JobProcessor>();
@@ -76,6 +80,7 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         _queue.ThrowIfDisposed();
         _queue.JobsAvailable += OnJobsAvailable;
         _queue.JobCancelled += OnJobCancelled;
+        _queue.AddLeaseHolder(_heldLeases);
         foreach (var worker in _workers.Values)
         {
             worker.Fetcher = Task.Run(() => FetchLoopAsync(worker), CancellationToken.None);
@@ -164,6 +169,7 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         }
 
         await Task.WhenAll(_reports.Keys).ConfigureAwait(false);
+        _queue.RemoveLeaseHolder(_heldLeases);
         await _heartbeat.ConfigureAwait(false);
         await _maintenance.ConfigureAwait(false);
         Log.ProcessorStopped(_logger, Volatile.Read(ref _givenBack));
