@@ -109,6 +109,7 @@ public sealed partial class JobQueue
         ThrowIfDisposed();
         var op = _completions.Add(job.Id, job.LeaseToken);
         await op.Task.ConfigureAwait(false);
+        SignalFinished();
         return op.Wrote(job.Id);
     }
 
@@ -150,6 +151,10 @@ public sealed partial class JobQueue
                 if (outcome == FailOutcome.Retrying)
                 {
                     NotifyAvailable(job.Queue);
+                }
+                else if (outcome == FailOutcome.Dead)
+                {
+                    SignalFinished();
                 }
             });
     }
@@ -247,6 +252,11 @@ public sealed partial class JobQueue
             JobsTelemetry.Rescued.Add(rescued - released);
             JobsTelemetry.Released.Add(released);
             JobsTelemetry.Dead.Add(dead);
+            if (dead > 0)
+            {
+                SignalFinished();
+            }
+
             foreach (var queue in Settings.Queues.Keys)
             {
                 NotifyAvailable(queue);
