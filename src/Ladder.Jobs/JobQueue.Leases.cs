@@ -160,26 +160,32 @@ public sealed partial class JobQueue
     }
 
     /// <summary>
-    /// Extends the leases held; returns the runs (id and lease token) whose lease was lost (rescued elsewhere or
-    /// cancelled). The token matters: by the time the answer arrives, the same job may be held again under a new lease.
+    /// Extends the leases held; returns the runs (id and lease token) whose lease was lost (rescued elsewhere), or that
+    /// were cancelled (their lease is still extended until their handler ends). The token matters: by the time the
+    /// answer arrives, the same job may be held again under a new lease.
     /// </summary>
-    internal Task<List<ClaimedJob>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
+    internal Task<List<(ClaimedJob Job, bool Cancelled)>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
         _writer.Run(
             session =>
             {
                 var expires = Now() + (long)Settings.LeaseDuration.TotalMilliseconds;
-                var lost = new List<ClaimedJob>();
+                var lost = new List<(ClaimedJob, bool)>();
                 foreach (var job in jobs)
                 {
-                    if (session.Execute(Sql.Heartbeat, job.Id, job.LeaseToken, expires) == 0)
+                    var state = session.Command(Sql.Heartbeat, job.Id, job.LeaseToken, expires).ExecuteScalar();
+                    if (state is not long s || s != (long)JobState.Running)
                     {
-                        lost.Add(job);
+                        lost.Add((job, state is long));
                     }
                 }
 
                 return lost;
             },
             durable: false);
+
+    /// <summary>The handler of a run cancelled while it ran has ended: releases its lease, so a retry may run the job.</summary>
+    internal Task<bool> ReleaseCancelledAsync(ClaimedJob job) =>
+        _writer.Run(session => session.Execute(Sql.ReleaseCancelled, job.Id, job.LeaseToken) == 1, durable: true, singleStatement: true);
 
     private readonly Lock _holdersLock = new();
     private Func<IReadOnlyCollection<ClaimedJob>>[] _leaseHolders = [];

@@ -170,13 +170,13 @@ public sealed partial class JobProcessor
                 return;
             }
 
-            foreach (var lost in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
+            foreach (var (lost, cancelled) in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
             {
                 // Only the run the heartbeat was about: the job may have been re-claimed under a new lease meanwhile
                 // (a zero snooze or retry delay), and that run is healthy.
                 if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.LeaseToken == lost.LeaseToken)
                 {
-                    entry.Cancel(RunningJob.LeaseLost);
+                    entry.Cancel(cancelled ? RunningJob.Cancelled : RunningJob.LeaseLost);
                 }
             }
         }

@@ -233,12 +233,27 @@ public sealed partial class JobProcessor
         }
     }
 
-    // A run that lost its lease, or was cancelled, before its handler started: no attempt spent, nothing to write.
-    private Task ReleaseLostOrCancelledAsync(RunningJob entry)
+    // A run that lost its lease, or was cancelled (its handler has ended, or never started): nothing of it is kept
+    // but a cancelled run's lease, released now so that a retry may run the job.
+    private async Task ReleaseLostOrCancelledAsync(RunningJob entry)
     {
-        entry.Release();
-        JobReported?.Invoke(entry.Job.Id, JobOutcome.LeaseLost);
-        return Task.CompletedTask;
+        try
+        {
+            if (entry.Reason == RunningJob.Cancelled)
+            {
+                await _queue.ReleaseCancelledAsync(entry.Job).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            // Its lease expires instead: a retry waits until then.
+            Log.LoopFailed(_logger, e);
+        }
+        finally
+        {
+            entry.Release();
+            JobReported?.Invoke(entry.Job.Id, JobOutcome.LeaseLost);
+        }
     }
 
     // A job claimed ahead is recorded as started before its handler runs. Only a job rescued before waits for the
@@ -310,6 +325,13 @@ public sealed partial class JobProcessor
     private async Task ReportAsync(RunningJob entry, Exception? error, TimeSpan? snooze, TagList tags)
     {
         var job = entry.Job;
+        if (entry.Reason == RunningJob.Cancelled)
+        {
+            // Cancelled while it ran: its outcome is discarded, whatever it was; its handler has ended now.
+            await ReleaseLostOrCancelledAsync(entry).ConfigureAwait(false);
+            return;
+        }
+
         var reported = JobOutcome.LeaseLost;
         try
         {
