@@ -20,6 +20,7 @@ public sealed partial class JobQueue : IAsyncDisposable
     private readonly Writer _writer;
     private readonly CoalescedWrites _completions;
     private readonly string _readConnectionString;
+    private readonly SemaphoreSlim _enqueueRoom;
     private int _disposed;
 
     private JobQueue(LadderJobsOptions options, SqliteConnection connection, TimeProvider time, ILoggerFactory loggerFactory)
@@ -30,6 +31,7 @@ public sealed partial class JobQueue : IAsyncDisposable
         Logger = loggerFactory.CreateLogger<JobQueue>();
         FullPath = System.IO.Path.GetFullPath(options.Path);
         _readConnectionString = Schema.ConnectionString(options.Path);
+        _enqueueRoom = new SemaphoreSlim(options.MaxPendingEnqueues, options.MaxPendingEnqueues);
         _writer = new Writer(connection, options, Logger);
         StartMarks = new CoalescedWrites(_writer, Sql.MarkStarted, durable: false, returnsIds: false);
         _completions = new CoalescedWrites(_writer, Sql.Complete, durable: true, returnsIds: true, Now);
@@ -175,21 +177,50 @@ public sealed partial class JobQueue : IAsyncDisposable
         }
 
         var traceParent = Activity.Current?.Id;
-        var task = _writer.Run(
-            session =>
-            {
-                var now = Now();
-                var results = new EnqueueResult[requests.Count];
-                for (var i = 0; i < requests.Count; i++)
-                {
-                    results[i] = Insert((sql, values) => session.Command(sql, values), requests[i], now, traceParent);
-                }
 
-                return results;
-            },
-            durable: true,
-            results => AfterEnqueueCommitted(requests, results));
-        return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Backpressure: a bounded number of enqueues wait for the writer. Claims, outcomes and heartbeats never wait
+        // here (they are bounded by the processors' slots and prefetch), so a burst of producers cannot stall them.
+        await _enqueueRoom.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Task<EnqueueResult[]> task;
+        try
+        {
+            task = _writer.Run(
+                session =>
+                {
+                    var now = Now();
+                    var results = new EnqueueResult[requests.Count];
+                    for (var i = 0; i < requests.Count; i++)
+                    {
+                        results[i] = Insert((sql, values) => session.Command(sql, values), requests[i], now, traceParent);
+                    }
+
+                    return results;
+                },
+                durable: true,
+                results => AfterEnqueueCommitted(requests, results));
+        }
+        catch
+        {
+            _enqueueRoom.Release();
+            throw;
+        }
+
+        try
+        {
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The room is freed when the write is done, not when a cancelled caller stops waiting for it.
+            if (task.IsCompleted)
+            {
+                _enqueueRoom.Release();
+            }
+            else
+            {
+                _ = task.ContinueWith(static (_, room) => ((SemaphoreSlim)room!).Release(), _enqueueRoom, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
     }
 
     /// <summary>

@@ -71,6 +71,14 @@ public sealed class LadderJobsOptions
     /// <summary>How often the processor applies retention and checkpoints the WAL. Default: 5 min.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Backpressure: most <see cref="JobQueue.EnqueueAsync(JobRequest, CancellationToken)"/> and
+    /// <see cref="JobQueue.EnqueueBatchAsync"/> calls waiting for the writer at once (a batch counts as one). A call past
+    /// it waits for room before it is queued (its token cancels that wait, and then nothing was queued), so a burst of
+    /// producers cannot grow memory without limit. 1..1,000,000. Default: 4096.
+    /// </summary>
+    public int MaxPendingEnqueues { get; set; } = 4096;
+
     /// <summary>Most operations in one group-commit transaction. Default: 512.</summary>
     public int MaxBatchSize { get; set; } = 512;
 
@@ -124,6 +132,7 @@ public sealed class LadderJobsOptions
         Check(CancelledRetention >= TimeSpan.Zero, $"CancelledRetention must not be negative (was {CancelledRetention}).");
         Check(MaintenanceInterval > TimeSpan.Zero, $"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
         Check(MaxBatchSize is >= 1 and <= 100_000, $"MaxBatchSize must be 1..100000 (was {MaxBatchSize}).");
+        Check(MaxPendingEnqueues is >= 1 and <= 1_000_000, $"MaxPendingEnqueues must be 1..1000000 (was {MaxPendingEnqueues}).");
         return failures;
 
         void CheckTimer(TimeSpan value, string name) =>
