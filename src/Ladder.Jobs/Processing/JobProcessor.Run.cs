@@ -10,6 +10,12 @@ public sealed partial class JobProcessor
     /// <summary>Raised after an attempt's outcome is committed (or found lost): job id and outcome.</summary>
     internal event Action<long, JobOutcome>? JobReported;
 
+    /// <summary>Raised as a job rescued before starts waiting for its start mark to commit: job id (tests and diagnostics).</summary>
+    internal event Action<long>? AwaitingStartMark;
+
+    /// <summary>Completes when every worker loop has ended (after a stop; tests).</summary>
+    internal Task WorkerLoops => Task.WhenAll(_workers.Values.SelectMany(static w => w.Workers));
+
     // The one owner of a run from its dispatch to its finish: whatever throws (telemetry, a timer, a disposed
     // service provider, our own code), the run is finished once and its registration, slot and permit are freed, by
     // its report, a give-back, the watcher of a handler that ignored its timeout, or the finally below.
@@ -268,6 +274,7 @@ public sealed partial class JobProcessor
             var op = _queue.StartMarks.Add(job.Id, job.LeaseToken);
             if (job.WasRescued)
             {
+                AwaitingStartMark?.Invoke(job.Id);
                 await op.Task.ConfigureAwait(false);
             }
             else if (!ReferenceEquals(Interlocked.Exchange(ref _watchedMarks, op), op))
