@@ -10,6 +10,10 @@ public sealed partial class JobQueue
     private const string SummaryColumns =
         "id, queue, kind, state, priority, attempts, max_attempts, rescues, unique_key, created_at, run_at, started_at, finished_at, last_error";
 
+    // Completed (and replaced) after each commit that finished jobs, while someone waits in WaitForFinishAsync.
+    private TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _finishWaiters;
+
     /// <summary>Counts jobs by queue and state (reads its own connection; never waits for the writer).</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>One entry per non-empty (queue, state).</returns>
@@ -91,9 +95,6 @@ public sealed partial class JobQueue
             Interlocked.Decrement(ref _finishWaiters);
         }
     }
-
-    private TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _finishWaiters;
 
     // After a commit that finished jobs: wakes every WaitForFinishAsync. Free while nobody waits (the hot path).
     internal void SignalFinished()
