@@ -20,10 +20,18 @@ public sealed class JobOptions
 
     /// <summary>
     /// A key unique per kind (e.g. a replay's hash): a second enqueue with the same kind and key inserts nothing
-    /// and returns the existing job, whatever its state, until retention deletes it.
+    /// and returns the existing job, whatever its state, until retention deletes it. Not empty or white space
+    /// (<see langword="null"/> means none).
     /// </summary>
     public string? UniqueKey { get; init; }
 
-    /// <summary>The handler's token is cancelled after this long, and the attempt fails with a <see cref="JobTimeoutException"/>. Default: none.</summary>
+    /// <summary>
+    /// The handler's token is cancelled after this long, and the attempt fails with a <see cref="JobTimeoutException"/>.
+    /// Positive and at most <see cref="MaxTimeout"/> (what .NET timers take); <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// or <see langword="null"/> means none. Default: none.
+    /// </summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The longest <see cref="Timeout"/>: 4,294,967,294 ms (about 49.7 days), the limit of .NET timers.</summary>
+    public static TimeSpan MaxTimeout { get; } = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 }

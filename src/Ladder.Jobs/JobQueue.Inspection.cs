@@ -10,6 +10,10 @@ public sealed partial class JobQueue
     private const string SummaryColumns =
         "id, queue, kind, state, priority, attempts, max_attempts, rescues, unique_key, created_at, run_at, started_at, finished_at, last_error";
 
+    // Completed (and replaced) after each commit that finished jobs, while someone waits in WaitForFinishAsync.
+    private TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _finishWaiters;
+
     /// <summary>Counts jobs by queue and state (reads its own connection; never waits for the writer).</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>One entry per non-empty (queue, state).</returns>
@@ -28,6 +32,77 @@ public sealed partial class JobQueue
         }
 
         return counts;
+    }
+
+    /// <summary>Totals by state, over every queue or one (reads its own connection; never waits for the writer).</summary>
+    /// <param name="queue">Only this queue, or all.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>Every state, with 0 for a state no job is in.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    public async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(string? queue = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT state, count(*) FROM ladder_jobs WHERE ($queue IS NULL OR queue = $queue) GROUP BY state;";
+        command.Parameters.AddWithValue("$queue", (object?)queue ?? DBNull.Value);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            totals[(JobState)reader.GetInt32(0)] = reader.GetInt64(1);
+        }
+
+        return totals;
+    }
+
+    /// <summary>
+    /// Waits until a job is finished (succeeded, dead or cancelled) and returns it. Woken as soon as this process
+    /// commits an outcome; a job finished by another process on the same file is seen within <see cref="LadderJobsOptions.PollInterval"/>.
+    /// </summary>
+    /// <param name="id">The job id.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The finished job, or <see langword="null"/> if there is no job with that id (never enqueued, or deleted by retention).</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    public async Task<JobDetails?> WaitForFinishAsync(long id, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _finishWaiters);
+        try
+        {
+            while (true)
+            {
+                // Taken before the read: an outcome committed during the read completes this signal, never a later one.
+                var finished = Volatile.Read(ref _finished).Task;
+                var job = await GetJobAsync(id, cancellationToken).ConfigureAwait(false);
+                if (job is null || job.Summary.State is JobState.Succeeded or JobState.Dead or JobState.Cancelled)
+                {
+                    return job;
+                }
+
+                try
+                {
+                    await finished.WaitAsync(Settings.PollInterval, Time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // The backstop poll: another process may have finished it.
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _finishWaiters);
+        }
+    }
+
+    // After a commit that finished jobs: wakes every WaitForFinishAsync. Free while nobody waits (the hot path).
+    internal void SignalFinished()
+    {
+        if (Volatile.Read(ref _finishWaiters) > 0)
+        {
+            Interlocked.Exchange(ref _finished, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
     }
 
     /// <summary>Pages through jobs in a state, by ascending id (keyset paging: stable while jobs move).</summary>
@@ -123,6 +198,7 @@ public sealed partial class JobQueue
                 if (done)
                 {
                     JobCancelled?.Invoke(id);
+                    SignalFinished();
                 }
             }).WaitAsync(cancellationToken).ConfigureAwait(false);
         return cancelled;
@@ -186,9 +262,9 @@ public sealed partial class JobQueue
     /// <returns>How many jobs were deleted.</returns>
     public async Task<int> ApplyRetentionAsync(CancellationToken cancellationToken = default)
     {
-        var deleted = await PurgeAsync(JobState.Succeeded, Options.SucceededRetention, cancellationToken).ConfigureAwait(false)
-            + await PurgeAsync(JobState.Dead, Options.DeadRetention, cancellationToken).ConfigureAwait(false)
-            + await PurgeAsync(JobState.Cancelled, Options.CancelledRetention, cancellationToken).ConfigureAwait(false);
+        var deleted = await PurgeAsync(JobState.Succeeded, Settings.SucceededRetention, cancellationToken).ConfigureAwait(false)
+            + await PurgeAsync(JobState.Dead, Settings.DeadRetention, cancellationToken).ConfigureAwait(false)
+            + await PurgeAsync(JobState.Cancelled, Settings.CancelledRetention, cancellationToken).ConfigureAwait(false);
         if (deleted > 0)
         {
             Log.RetentionDeleted(Logger, deleted);

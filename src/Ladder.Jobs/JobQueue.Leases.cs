@@ -52,7 +52,7 @@ public sealed partial class JobQueue
             {
                 var jobs = new List<ClaimedJob>(limit);
                 var time = Now();
-                var expires = time + (long)Options.LeaseDuration.TotalMilliseconds;
+                var expires = time + (long)Settings.LeaseDuration.TotalMilliseconds;
                 var taken = atOnce == 0 ? 0 : ClaimInto(session, jobs, queue, token, time, expires, atOnce, started: true);
                 if (taken == atOnce && limit > atOnce)
                 {
@@ -109,6 +109,7 @@ public sealed partial class JobQueue
         ThrowIfDisposed();
         var op = _completions.Add(job.Id, job.LeaseToken);
         await op.Task.ConfigureAwait(false);
+        SignalFinished();
         return op.Wrote(job.Id);
     }
 
@@ -126,7 +127,7 @@ public sealed partial class JobQueue
 
     internal Task<FailOutcome> FailAsync(ClaimedJob job, Exception error, bool permanent, long? retryAtOverride = null)
     {
-        var backoff = Backoff.Delay(job.Attempt, Options.RetryBaseDelay, Options.RetryMaxDelay);
+        var backoff = Backoff.Delay(job.Attempt, Settings.RetryBaseDelay, Settings.RetryMaxDelay);
         var dead = permanent || job.Attempt >= job.MaxAttempts;
         var message = $"{error.GetType().FullName}: {error.Message}";
         return _writer.Run(
@@ -151,30 +152,62 @@ public sealed partial class JobQueue
                 {
                     NotifyAvailable(job.Queue);
                 }
+                else if (outcome == FailOutcome.Dead)
+                {
+                    SignalFinished();
+                }
             });
     }
 
     /// <summary>
-    /// Extends the leases held; returns the runs (id and lease token) whose lease was lost (rescued elsewhere or
-    /// cancelled). The token matters: by the time the answer arrives, the same job may be held again under a new lease.
+    /// Extends the leases held; returns the runs (id and lease token) whose lease was lost (rescued elsewhere), or that
+    /// were cancelled (their lease is still extended until their handler ends). The token matters: by the time the
+    /// answer arrives, the same job may be held again under a new lease.
     /// </summary>
-    internal Task<List<ClaimedJob>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
+    internal Task<List<(ClaimedJob Job, bool Cancelled)>> HeartbeatAsync(IReadOnlyList<ClaimedJob> jobs) =>
         _writer.Run(
             session =>
             {
-                var expires = Now() + (long)Options.LeaseDuration.TotalMilliseconds;
-                var lost = new List<ClaimedJob>();
+                var expires = Now() + (long)Settings.LeaseDuration.TotalMilliseconds;
+                var lost = new List<(ClaimedJob, bool)>();
                 foreach (var job in jobs)
                 {
-                    if (session.Execute(Sql.Heartbeat, job.Id, job.LeaseToken, expires) == 0)
+                    var state = session.Command(Sql.Heartbeat, job.Id, job.LeaseToken, expires).ExecuteScalar();
+                    if (state is not long s || s != (long)JobState.Running)
                     {
-                        lost.Add(job);
+                        lost.Add((job, state is long));
                     }
                 }
 
                 return lost;
             },
             durable: false);
+
+    /// <summary>The handler of a run cancelled while it ran has ended: releases its lease, so a retry may run the job.</summary>
+    internal Task<bool> ReleaseCancelledAsync(ClaimedJob job) =>
+        _writer.Run(session => session.Execute(Sql.ReleaseCancelled, job.Id, job.LeaseToken) == 1, durable: true, singleStatement: true);
+
+    private readonly Lock _holdersLock = new();
+    private Func<IReadOnlyCollection<ClaimedJob>>[] _leaseHolders = [];
+
+    /// <summary>Registers the leases a processor holds, so that this process's rescue never takes them (see <see cref="RescueExpiredAsync"/>).</summary>
+    internal void AddLeaseHolder(Func<IReadOnlyCollection<ClaimedJob>> held)
+    {
+        lock (_holdersLock)
+        {
+            _leaseHolders = [.. _leaseHolders, held];
+        }
+    }
+
+    internal void RemoveLeaseHolder(Func<IReadOnlyCollection<ClaimedJob>> held)
+    {
+        lock (_holdersLock)
+        {
+            _leaseHolders = [.. _leaseHolders.Where(h => h != held)];
+        }
+    }
+
+    private Func<IReadOnlyCollection<ClaimedJob>>[] LeaseHolders() => Volatile.Read(ref _leaseHolders);
 
     /// <summary>
     /// Puts running jobs whose lease expired back in their queue, or dead as poison after too many rescues. A job
@@ -188,6 +221,19 @@ public sealed partial class JobQueue
             {
                 var now = Now();
                 int count = 0, unstarted = 0, poisoned = 0;
+
+                // A process never rescues a lease it holds and heartbeats: a forward step of the wall clock (NTP, a VM
+                // resumed) makes every lease look expired before the next heartbeat, so the leases held here are
+                // extended first, in the same transaction and with the same clock reading as the rescue.
+                var expires = now + (long)Settings.LeaseDuration.TotalMilliseconds;
+                foreach (var holder in LeaseHolders())
+                {
+                    foreach (var job in holder())
+                    {
+                        session.Execute(Sql.Heartbeat, job.Id, job.LeaseToken, expires);
+                    }
+                }
+
                 using (var recorded = session.Command(Sql.RecordRescues, now).ExecuteReader())
                 {
                     while (recorded.Read())
@@ -196,7 +242,7 @@ public sealed partial class JobQueue
                     }
                 }
 
-                using var reader = session.Command(Sql.Rescue, now, Options.MaxRescues).ExecuteReader();
+                using var reader = session.Command(Sql.Rescue, now, Settings.MaxRescues).ExecuteReader();
                 while (reader.Read())
                 {
                     count++;
@@ -212,7 +258,12 @@ public sealed partial class JobQueue
             JobsTelemetry.Rescued.Add(rescued - released);
             JobsTelemetry.Released.Add(released);
             JobsTelemetry.Dead.Add(dead);
-            foreach (var queue in Options.Queues.Keys)
+            if (dead > 0)
+            {
+                SignalFinished();
+            }
+
+            foreach (var queue in Settings.Queues.Keys)
             {
                 NotifyAvailable(queue);
             }

@@ -20,23 +20,28 @@ public sealed partial class JobQueue : IAsyncDisposable
     private readonly Writer _writer;
     private readonly CoalescedWrites _completions;
     private readonly string _readConnectionString;
+    private readonly SemaphoreSlim _enqueueRoom;
     private int _disposed;
 
     private JobQueue(LadderJobsOptions options, SqliteConnection connection, TimeProvider time, ILoggerFactory loggerFactory)
     {
-        Options = options;
+        Settings = options;
         Time = time;
         LoggerFactory = loggerFactory;
         Logger = loggerFactory.CreateLogger<JobQueue>();
         FullPath = System.IO.Path.GetFullPath(options.Path);
         _readConnectionString = Schema.ConnectionString(options.Path);
+        _enqueueRoom = new SemaphoreSlim(options.MaxPendingEnqueues, options.MaxPendingEnqueues);
         _writer = new Writer(connection, options, Logger);
         StartMarks = new CoalescedWrites(_writer, Sql.MarkStarted, durable: false, returnsIds: false);
         _completions = new CoalescedWrites(_writer, Sql.Complete, durable: true, returnsIds: true, Now);
     }
 
-    /// <summary>The options the queue was opened with.</summary>
-    public LadderJobsOptions Options { get; }
+    /// <summary>A copy of the options the queue was opened with (validated then). Changing it, or the object given to <see cref="Open"/>, changes nothing.</summary>
+    public LadderJobsOptions Options => Settings.Copy();
+
+    /// <summary>The queue's own copy of its options, taken and validated at <see cref="Open"/>; never changed.</summary>
+    internal LadderJobsOptions Settings { get; }
 
     internal TimeProvider Time { get; }
 
@@ -78,6 +83,9 @@ public sealed partial class JobQueue : IAsyncDisposable
     public static JobQueue Open(LadderJobsOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // A copy, validated: the caller's object may change afterwards (a negative concurrency, a zero lease) without
+        // ever reaching the queue unvalidated.
+        options = options.Copy();
         options.ThrowIfInvalid();
         var connection = Schema.Open(options.Path, options.ShareExistingDatabase);
         var queue = new JobQueue(options, connection, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
@@ -99,28 +107,58 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     /// <summary>Enqueues a job. Completes after the job is committed (durably, with <see cref="SynchronousMode.Full"/>).</summary>
     /// <param name="request">The job.</param>
+    /// <param name="options">
+    /// The job's options, for a request created without options of its own (a job's options are given once: in the
+    /// request or here). <see langword="null"/>: the request's.
+    /// </param>
     /// <param name="cancellationToken">Stops waiting; the enqueue may still commit.</param>
     /// <returns>The job id, and whether it was inserted or an existing job with the same unique key was returned.</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
-    /// <exception cref="ArgumentException">The request's options are invalid.</exception>
+    /// <exception cref="ArgumentException">The request's options are invalid, or options were given both in the request and here.</exception>
     /// <exception cref="JobStoreException">The file could not be written.</exception>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The typed and untyped overloads differ by their first parameter.")]
-    public async Task<EnqueueResult> EnqueueAsync(JobRequest request, CancellationToken cancellationToken = default)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The typed and untyped overloads differ by their first parameter; the same shape after it makes EnqueueAsync(request) bind to this one, never to the typed one.")]
+    public async Task<EnqueueResult> EnqueueAsync(JobRequest request, JobOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var results = await EnqueueBatchAsync([request], cancellationToken).ConfigureAwait(false);
+        var results = await EnqueueBatchAsync([WithOptions(request, options)], cancellationToken).ConfigureAwait(false);
         return results[0];
     }
 
     /// <summary>Enqueues a typed job: its kind comes from <typeparamref name="TArgs"/> (see <see cref="JobKindAttribute"/>).</summary>
-    /// <typeparam name="TArgs">The argument type.</typeparam>
+    /// <typeparam name="TArgs">The argument type. A <see cref="JobRequest"/> given here (e.g. by a caller generic over what it enqueues) is enqueued as the request it is, never as a payload.</typeparam>
     /// <param name="args">The arguments, stored as JSON.</param>
     /// <param name="options">Per-job options.</param>
     /// <param name="cancellationToken">Stops waiting; the enqueue may still commit.</param>
     /// <returns>The job id, and whether it was inserted.</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The typed and untyped overloads differ by their first parameter.")]
     public Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, JobOptions? options = null, CancellationToken cancellationToken = default) =>
-        EnqueueAsync(JobRequest.For(args, options), cancellationToken);
+        args is JobRequest request
+            ? EnqueueAsync(request, options, cancellationToken)
+            : EnqueueAsync(JobRequest.For(args, options), null, cancellationToken);
+
+    /// <summary>Enqueues a job with the request's own options. Completes after the job is committed.</summary>
+    /// <param name="request">The job.</param>
+    /// <param name="cancellationToken">Stops waiting; the enqueue may still commit.</param>
+    /// <returns>The job id, and whether it was inserted or an existing job with the same unique key was returned.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="ArgumentException">The request's options are invalid.</exception>
+    /// <exception cref="JobStoreException">The file could not be written.</exception>
+    public Task<EnqueueResult> EnqueueAsync(JobRequest request, CancellationToken cancellationToken) => EnqueueAsync(request, null, cancellationToken);
+
+    // A job's options are given once: in the request, or beside it for a request created without its own.
+    private static JobRequest WithOptions(JobRequest request, JobOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (options is null)
+        {
+            return request;
+        }
+
+        return request.HasDefaultOptions
+            ? new JobRequest(request.Kind, request.PayloadJson, options)
+            : throw new ArgumentException("The request has options of its own and options were given beside it: give a job's options once.", nameof(options));
+    }
 
     /// <summary>Enqueues many jobs in one transaction (each in its own savepoint).</summary>
     /// <param name="requests">The jobs.</param>
@@ -139,21 +177,50 @@ public sealed partial class JobQueue : IAsyncDisposable
         }
 
         var traceParent = Activity.Current?.Id;
-        var task = _writer.Run(
-            session =>
-            {
-                var now = Now();
-                var results = new EnqueueResult[requests.Count];
-                for (var i = 0; i < requests.Count; i++)
-                {
-                    results[i] = Insert((sql, values) => session.Command(sql, values), requests[i], now, traceParent);
-                }
 
-                return results;
-            },
-            durable: true,
-            results => AfterEnqueueCommitted(requests, results));
-        return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Backpressure: a bounded number of enqueues wait for the writer. Claims, outcomes and heartbeats never wait
+        // here (they are bounded by the processors' slots and prefetch), so a burst of producers cannot stall them.
+        await _enqueueRoom.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Task<EnqueueResult[]> task;
+        try
+        {
+            task = _writer.Run(
+                session =>
+                {
+                    var now = Now();
+                    var results = new EnqueueResult[requests.Count];
+                    for (var i = 0; i < requests.Count; i++)
+                    {
+                        results[i] = Insert((sql, values) => session.Command(sql, values), requests[i], now, traceParent);
+                    }
+
+                    return results;
+                },
+                durable: true,
+                results => AfterEnqueueCommitted(requests, results));
+        }
+        catch
+        {
+            _enqueueRoom.Release();
+            throw;
+        }
+
+        try
+        {
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The room is freed when the write is done, not when a cancelled caller stops waiting for it.
+            if (task.IsCompleted)
+            {
+                _enqueueRoom.Release();
+            }
+            else
+            {
+                _ = task.ContinueWith(static (_, room) => ((SemaphoreSlim)room!).Release(), _enqueueRoom, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
     }
 
     /// <summary>
@@ -192,14 +259,20 @@ public sealed partial class JobQueue : IAsyncDisposable
             throw new ArgumentException($"MaxAttempts must be at least 1 (was {o.MaxAttempts}).", nameof(request));
         }
 
-        if (o.Timeout is { } t && t <= TimeSpan.Zero)
+        if (o.Timeout is { } t && t != Timeout.InfiniteTimeSpan && (t <= TimeSpan.Zero || t > JobOptions.MaxTimeout))
         {
-            throw new ArgumentException($"Timeout must be positive (was {t}).", nameof(request));
+            throw new ArgumentException($"Timeout must be positive and at most {JobOptions.MaxTimeout} (the timer limit), or Timeout.InfiniteTimeSpan for none (was {t}).", nameof(request));
         }
 
         if (o.Queue is not null && string.IsNullOrWhiteSpace(o.Queue))
         {
             throw new ArgumentException("Queue must not be empty.", nameof(request));
+        }
+
+        if (o.UniqueKey is not null && string.IsNullOrWhiteSpace(o.UniqueKey))
+        {
+            // An empty key would be one key shared by every job of the kind: all but the first would be dropped.
+            throw new ArgumentException("UniqueKey must not be empty (null means none).", nameof(request));
         }
 
         if (o.Delay is { } d && d < TimeSpan.Zero)
@@ -216,7 +289,7 @@ public sealed partial class JobQueue : IAsyncDisposable
         var insert = command(Sql.Insert,
         [
             o.Queue ?? "default", request.Kind, request.PayloadJson, (int)state, o.Priority, runAt,
-            o.MaxAttempts ?? Options.DefaultMaxAttempts, o.Timeout is { } t ? (long)t.TotalMilliseconds : null,
+            o.MaxAttempts ?? Settings.DefaultMaxAttempts, o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? (long)t.TotalMilliseconds : null,
             o.UniqueKey, now, traceParent,
         ]);
         if (insert.ExecuteScalar() is long id)

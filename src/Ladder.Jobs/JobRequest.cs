@@ -21,6 +21,9 @@ public sealed class JobRequest
 
     private static readonly JobOptions Default = new();
 
+    /// <summary>Whether the request was created without options of its own.</summary>
+    internal bool HasDefaultOptions => ReferenceEquals(Options, Default);
+
     /// <summary>The job kind.</summary>
     public string Kind { get; }
 
@@ -35,8 +38,11 @@ public sealed class JobRequest
     /// <param name="args">The arguments, serialized with System.Text.Json (web defaults).</param>
     /// <param name="options">Per-job options, or <see langword="null"/> for the defaults.</param>
     /// <returns>The request.</returns>
+    /// <exception cref="ArgumentException"><paramref name="args"/> is itself a <see cref="JobRequest"/>.</exception>
     public static JobRequest For<TArgs>(TArgs args, JobOptions? options = null) =>
-        new(JobKindAttribute.Of<TArgs>(), JsonSerializer.Serialize(args, JobJson.Options), options);
+        args is JobRequest
+            ? throw new ArgumentException("The arguments are a JobRequest: enqueue it as it is (EnqueueAsync(JobRequest)), not as the payload of another job.", nameof(args))
+            : new(JobKindAttribute.Of<TArgs>(), JsonSerializer.Serialize(args, JobJson.Options), options);
 }
 
 /// <summary>The JSON settings of payloads.</summary>

@@ -1,6 +1,10 @@
 namespace Ladder.Jobs;
 
-/// <summary>Options of a job queue and its processor. Validated when the queue opens; every failure is listed.</summary>
+/// <summary>
+/// Options of a job queue and its processor. Validated when the queue opens, every failure listed; the queue keeps a
+/// copy, so changing this object afterwards changes nothing. Every interval and grace period backs a timer and is at
+/// most <see cref="MaxTimerValue"/> (about 49.7 days).
+/// </summary>
 public sealed class LadderJobsOptions
 {
     /// <summary>The SQLite file. Created if missing; its directory must exist. Required.</summary>
@@ -16,7 +20,7 @@ public sealed class LadderJobsOptions
     public bool ShareExistingDatabase { get; set; }
 
     /// <summary>Queue names and their concurrency (handlers running at once). Default: <c>default</c> = 4.</summary>
-    public IDictionary<string, int> Queues { get; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
+    public IDictionary<string, int> Queues { get; private set; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
 
     /// <summary>
     /// Jobs claimed ahead of free handler slots per queue. Claims and outcomes share commits, so this is roughly the
@@ -67,8 +71,22 @@ public sealed class LadderJobsOptions
     /// <summary>How often the processor applies retention and checkpoints the WAL. Default: 5 min.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Backpressure: most <see cref="JobQueue.EnqueueAsync(JobRequest, CancellationToken)"/> and
+    /// <see cref="JobQueue.EnqueueBatchAsync"/> calls waiting for the writer at once (a batch counts as one). A call past
+    /// it waits for room before it is queued (its token cancels that wait, and then nothing was queued), so a burst of
+    /// producers cannot grow memory without limit. 1..1,000,000. Default: 4096.
+    /// </summary>
+    public int MaxPendingEnqueues { get; set; } = 4096;
+
     /// <summary>Most operations in one group-commit transaction. Default: 512.</summary>
     public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>The longest value of an option that backs a timer or a delay: 4,294,967,294 ms (about 49.7 days).</summary>
+    public static TimeSpan MaxTimerValue { get; } = JobOptions.MaxTimeout;
+
+    /// <summary>The longest <see cref="LeaseDuration"/>: 2 × <see cref="MaxTimerValue"/> (its heartbeat, at most half of it, is a timer).</summary>
+    public static TimeSpan MaxLeaseDuration { get; } = MaxTimerValue * 2;
 
     /// <summary>Every problem with these options; empty when they are valid.</summary>
     /// <returns>The failures, each naming the option.</returns>
@@ -93,22 +111,40 @@ public sealed class LadderJobsOptions
 
         Check(Prefetch is >= 0 and <= 10_000, $"Prefetch must be 0..10000 (was {Prefetch}).");
         Check(DefaultMaxAttempts >= 1, $"DefaultMaxAttempts must be at least 1 (was {DefaultMaxAttempts}).");
-        Check(LeaseDuration > TimeSpan.Zero, $"LeaseDuration must be positive (was {LeaseDuration}).");
+        Check(LeaseDuration > TimeSpan.Zero && LeaseDuration <= MaxLeaseDuration, $"LeaseDuration must be positive and at most {MaxLeaseDuration} (was {LeaseDuration}).");
         // At most half the lease: one late or failed heartbeat must not let a healthy job's lease expire.
         Check(HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval * 2 <= LeaseDuration, $"HeartbeatInterval must be positive and at most half of LeaseDuration (was {HeartbeatInterval}, lease {LeaseDuration}).");
+        // Every value below backs a timer or a delay: beyond the timer limit it would throw inside a loop, killing it.
+        CheckTimer(HeartbeatInterval, nameof(HeartbeatInterval));
         Check(RescueInterval > TimeSpan.Zero, $"RescueInterval must be positive (was {RescueInterval}).");
+        CheckTimer(RescueInterval, nameof(RescueInterval));
         Check(MaxRescues >= 0, $"MaxRescues must not be negative (was {MaxRescues}).");
         Check(RetryBaseDelay >= TimeSpan.Zero, $"RetryBaseDelay must not be negative (was {RetryBaseDelay}).");
         Check(RetryMaxDelay >= RetryBaseDelay, $"RetryMaxDelay must be at least RetryBaseDelay (was {RetryMaxDelay}).");
         Check(PollInterval > TimeSpan.Zero, $"PollInterval must be positive (was {PollInterval}).");
+        CheckTimer(PollInterval, nameof(PollInterval));
         Check(ShutdownGrace >= TimeSpan.Zero, $"ShutdownGrace must not be negative (was {ShutdownGrace}).");
+        CheckTimer(ShutdownGrace, nameof(ShutdownGrace));
         Check(TimeoutGrace >= TimeSpan.Zero, $"TimeoutGrace must not be negative (was {TimeoutGrace}).");
+        CheckTimer(TimeoutGrace, nameof(TimeoutGrace));
         Check(SucceededRetention >= TimeSpan.Zero, $"SucceededRetention must not be negative (was {SucceededRetention}).");
         Check(DeadRetention >= TimeSpan.Zero, $"DeadRetention must not be negative (was {DeadRetention}).");
         Check(CancelledRetention >= TimeSpan.Zero, $"CancelledRetention must not be negative (was {CancelledRetention}).");
         Check(MaintenanceInterval > TimeSpan.Zero, $"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
         Check(MaxBatchSize is >= 1 and <= 100_000, $"MaxBatchSize must be 1..100000 (was {MaxBatchSize}).");
+        Check(MaxPendingEnqueues is >= 1 and <= 1_000_000, $"MaxPendingEnqueues must be 1..1000000 (was {MaxPendingEnqueues}).");
         return failures;
+
+        void CheckTimer(TimeSpan value, string name) =>
+            Check(value <= MaxTimerValue, $"{name} must be at most {MaxTimerValue}, the limit of .NET timers (was {value}).");
+    }
+
+    /// <summary>A deep copy (the queue keeps one from its open, and hands out copies).</summary>
+    internal LadderJobsOptions Copy()
+    {
+        var copy = (LadderJobsOptions)MemberwiseClone();
+        copy.Queues = new Dictionary<string, int>(Queues, StringComparer.Ordinal);
+        return copy;
     }
 
     internal void ThrowIfInvalid()

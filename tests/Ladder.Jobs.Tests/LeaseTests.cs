@@ -129,7 +129,7 @@ public sealed class LeaseTests : TempFolderTests
         lateFail.Should().Be(FailOutcome.LeaseLost);
         lateSnooze.Should().BeFalse();
         lateGiveBack.Should().BeFalse();
-        lostHeartbeat.Should().Equal(oldRun);
+        lostHeartbeat.Should().Equal((oldRun, false));
         (await queue.GetJobAsync(id))!.Summary.State.Should().Be(JobState.Running, "the new run still holds the job");
         (await queue.CompleteAsync(newRun)).Should().BeTrue();
         (await queue.GetJobAsync(id))!.Summary.State.Should().Be(JobState.Succeeded);

@@ -79,15 +79,7 @@ public sealed partial class JobProcessor
     {
         foreach (var job in claimed.Jobs)
         {
-            var entry = new RunningJob(job, _interruptToken);
-            _running.AddOrUpdate(job.Id, entry, (_, previous) =>
-            {
-                // The job is ours again under a new lease while an older run of it is still held here (its
-                // outcome committed, its report not yet cleaned up): that run's lease is gone for good.
-                previous.Cancel(RunningJob.LeaseLost);
-                return entry;
-            });
-            worker.Dispatch.Writer.TryWrite(entry);
+            worker.Dispatch.Writer.TryWrite(new RunningJob(job, worker, _running, _interruptToken));
         }
     }
 
@@ -131,7 +123,7 @@ public sealed partial class JobProcessor
 
                 try
                 {
-                    await RunAsync(worker, entry).ConfigureAwait(false);
+                    await RunAsync(entry).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {
@@ -178,13 +170,13 @@ public sealed partial class JobProcessor
                 return;
             }
 
-            foreach (var lost in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
+            foreach (var (lost, cancelled) in await _queue.HeartbeatAsync(held).ConfigureAwait(false))
             {
                 // Only the run the heartbeat was about: the job may have been re-claimed under a new lease meanwhile
                 // (a zero snooze or retry delay), and that run is healthy.
                 if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.LeaseToken == lost.LeaseToken)
                 {
-                    entry.Cancel(RunningJob.LeaseLost);
+                    entry.Cancel(cancelled ? RunningJob.Cancelled : RunningJob.LeaseLost);
                 }
             }
         }
@@ -264,7 +256,7 @@ public sealed partial class JobProcessor
         }
         finally
         {
-            Release(entry);
+            entry.Release();
             if (given)
             {
                 JobReported?.Invoke(entry.Job.Id, JobOutcome.GivenBack);
@@ -272,27 +264,4 @@ public sealed partial class JobProcessor
         }
     }
 
-    private void Release(RunningJob entry, bool releaseSlot = true)
-    {
-        _running.TryRemove(new KeyValuePair<long, RunningJob>(entry.Job.Id, entry));
-        entry.Dispose();
-        if (releaseSlot && _workers.TryGetValue(entry.Job.Queue, out var worker))
-        {
-            ReleaseSlot(worker, entry);
-        }
-    }
-
-    private static void ReleaseSlot(QueueWorker worker, RunningJob entry)
-    {
-        if (entry.TryReleaseSlot())
-        {
-            // Not running any more before the fetcher, woken by the permit, estimates the free slots.
-            if (entry.CountedRunning)
-            {
-                worker.Left();
-            }
-
-            worker.Outstanding.Release();
-        }
-    }
 }

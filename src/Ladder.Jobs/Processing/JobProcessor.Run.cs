@@ -10,59 +10,89 @@ public sealed partial class JobProcessor
     /// <summary>Raised after an attempt's outcome is committed (or found lost): job id and outcome.</summary>
     internal event Action<long, JobOutcome>? JobReported;
 
-    private async Task RunAsync(QueueWorker worker, RunningJob entry)
+    /// <summary>Raised as a job rescued before starts waiting for its start mark to commit: job id (tests and diagnostics).</summary>
+    internal event Action<long>? AwaitingStartMark;
+
+    /// <summary>Completes when every worker loop has ended (after a stop; tests).</summary>
+    internal Task WorkerLoops => Task.WhenAll(_workers.Values.SelectMany(static w => w.Workers));
+
+    // The one owner of a run from its dispatch to its finish: whatever throws (telemetry, a timer, a disposed
+    // service provider, our own code), the run is finished once and its registration, slot and permit are freed, by
+    // its report, a give-back, the watcher of a handler that ignored its timeout, or the finally below.
+    private async Task RunAsync(RunningJob entry)
+    {
+        var handedOver = false;
+        try
+        {
+            handedOver = await RunOnceAsync(entry).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.LoopFailed(_logger, e);
+        }
+        finally
+        {
+            if (!handedOver && entry.TryFinish())
+            {
+                // Nothing reported it: its lease is no longer heartbeated, so it expires and the job is rescued.
+                entry.Release();
+                JobReported?.Invoke(entry.Job.Id, JobOutcome.LeaseLost);
+            }
+        }
+    }
+
+    // Returns true only when a handler that ignored its timeout was handed to its watcher, which finishes the run.
+    private async Task<bool> RunOnceAsync(RunningJob entry)
     {
         var job = entry.Job;
         if (!job.HandlerStarted && !await MarkStartedAsync(job).ConfigureAwait(false))
         {
             // A job rescued before whose start could not be recorded is not run: its lease expires, it is released
             // uncounted, and its next run waits for its mark again. A poison job never runs unrecorded twice.
+            return false;
+        }
+
+        if (!entry.TryStart())
+        {
+            // Shutdown gave it back while it waited (for its start mark, longer than the grace): never start it.
+            return false;
+        }
+
+        if (entry.Reason != RunningJob.None || (!job.HandlerStarted && job.WasRescued && _stopping.IsCancellationRequested))
+        {
+            // Cancelled or rescued elsewhere while it waited in the channel, or stopped while its mark committed
+            // (the worker loop checked before the wait): never started, so never charged an attempt.
             if (entry.TryFinish())
             {
-                Release(entry);
-                JobReported?.Invoke(job.Id, JobOutcome.LeaseLost);
+                if (entry.Reason is RunningJob.Cancelled or RunningJob.LeaseLost)
+                {
+                    await ReleaseLostOrCancelledAsync(entry).ConfigureAwait(false);
+                }
+                else
+                {
+                    await GiveBackQuietlyAsync(entry).ConfigureAwait(false);
+                }
             }
 
-            return;
-        }
-
-        if (!job.HandlerStarted && job.WasRescued && _stopping.IsCancellationRequested && entry.TryFinish())
-        {
-            // Stopped while its mark committed (the worker loop checked before the wait): never started, so given
-            // back without spending an attempt.
-            await GiveBackQuietlyAsync(entry).ConfigureAwait(false);
-            return;
-        }
-
-        if (entry.Reason is RunningJob.Cancelled or RunningJob.LeaseLost && entry.TryFinish())
-        {
-            // Cancelled or rescued elsewhere while it waited in the channel: never start it.
-            Release(entry);
-            JobReported?.Invoke(job.Id, JobOutcome.LeaseLost);
-            return;
+            return false;
         }
 
         var tags = new TagList { JobsTelemetry.Queue(job.Queue), JobsTelemetry.Kind(job.Kind) };
-        JobsTelemetry.Started.Add(1, tags);
-        JobsTelemetry.QueueWait.Record(Math.Max(0, job.StartedAt - job.RunAt), tags);
-        ActivityContext.TryParse(job.TraceParent, null, out var parent);
-        using var activity = JobsTelemetry.Source.StartActivity("ladder.jobs.run", ActivityKind.Consumer, parent);
-        activity?.SetTag("ladder.jobs.id", job.Id);
-        activity?.SetTag("ladder.jobs.kind", job.Kind);
-        activity?.SetTag("ladder.jobs.attempt", job.Attempt);
-
-        var timeout = job.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : (TimeSpan?)null;
-        using var timeoutCts = timeout is { } t ? new CancellationTokenSource(t, _time) : null;
-        using var linked = timeoutCts is null ? null : CancellationTokenSource.CreateLinkedTokenSource(entry.Token, timeoutCts.Token);
-        var token = linked?.Token ?? entry.Token;
-        var scope = _services?.CreateAsyncScope();
+        var activity = StartTelemetry(job, tags);
         var started = _time.GetTimestamp();
-        Exception? error = null;
+        var timeout = TimeoutOf(job);
+        CancellationTokenSource? timeoutCts = null;
+        CancellationTokenSource? linked = null;
+        AsyncServiceScope? scope = null;
         JobContext? context = null;
-        var handlerStopped = true;
+        Exception? error = null;
         Task? abandoned = null;
         try
         {
+            timeoutCts = timeout is { } t ? new CancellationTokenSource(t, _time) : null;
+            linked = timeoutCts is null ? null : CancellationTokenSource.CreateLinkedTokenSource(entry.Token, timeoutCts.Token);
+            var token = linked?.Token ?? entry.Token;
+            scope = _services?.CreateAsyncScope();
             context = new JobContext(job, scope?.ServiceProvider);
             Task handler;
             try
@@ -80,10 +110,9 @@ public sealed partial class JobProcessor
             {
                 // A handler that ignores its token after the timeout does not hold its slot forever.
                 using var abandonCts = CancellationTokenSource.CreateLinkedTokenSource(entry.Token);
-                var abandon = Task.Delay(limit + _options.TimeoutGrace, _time, abandonCts.Token);
+                var abandon = Task.Delay(AbandonAfter(limit), _time, abandonCts.Token);
                 if (await Task.WhenAny(handler, abandon).ConfigureAwait(false) != handler && !entry.Token.IsCancellationRequested)
                 {
-                    handlerStopped = false;
                     Log.HandlerIgnoredTimeout(_logger, job.Id);
                     abandoned = handler;
                 }
@@ -91,7 +120,7 @@ public sealed partial class JobProcessor
                 await abandonCts.CancelAsync().ConfigureAwait(false);
             }
 
-            if (handlerStopped)
+            if (abandoned is null)
             {
                 try
                 {
@@ -107,15 +136,28 @@ public sealed partial class JobProcessor
                 error = new JobTimeoutException(timeout!.Value, handlerStopped: false);
             }
         }
+        catch (Exception e)
+        {
+            // Around the handler (its scope, its timeout's timer): the attempt fails with it, and is reported.
+            error ??= e;
+        }
         finally
         {
             if (abandoned is null && scope is { } s)
             {
-                await s.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    await s.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    error ??= e;
+                }
             }
+
+            linked?.Dispose();
         }
 
-        JobsTelemetry.RunDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds, tags);
         if (!job.HandlerStarted && abandoned is null)
         {
             // The handler is done (a handler that ignored its timeout is still running: its mark stays).
@@ -126,10 +168,11 @@ public sealed partial class JobProcessor
         {
             // The handler ignored its timeout: its slot is free for other jobs, but the job stays held (its lease
             // heartbeated, its scope alive) until the handler really ends, so it never runs twice at once.
-            ReleaseSlot(worker, entry);
+            timeoutCts?.Dispose();
+            entry.ReleaseSlot();
             _ = FinishAbandonedAsync(entry, abandoned, scope, error!, tags);
-            activity?.SetStatus(ActivityStatusCode.Error, error!.Message);
-            return;
+            StopTelemetry(activity, started, tags, error);
+            return true;
         }
 
         if (error is OperationCanceledException && timeoutCts?.IsCancellationRequested == true && entry.Reason == RunningJob.None)
@@ -137,18 +180,86 @@ public sealed partial class JobProcessor
             error = new JobTimeoutException(timeout!.Value, handlerStopped: true);
         }
 
+        timeoutCts?.Dispose();
+        StopTelemetry(activity, started, tags, error);
         if (!entry.TryFinish())
         {
-            return; // Shutdown gave it back already.
+            return false; // Shutdown gave it back already.
         }
 
         // The handler is done: its slot may be claimed again now, so the next claim shares a commit with this
         // outcome (group commit). The lease itself is held, and heartbeated, until the outcome commits.
-        ReleaseSlot(worker, entry);
+        entry.ReleaseSlot();
         var report = ReportAsync(entry, error, context?.SnoozeDelay, tags);
         _reports.TryAdd(report, 0);
         _ = report.ContinueWith(t => _reports.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        activity?.SetStatus(error is null ? ActivityStatusCode.Ok : ActivityStatusCode.Error, error?.Message);
+        return false;
+    }
+
+    // A stored timeout is validated where it is read: a row written by another writer may hold any value. Beyond what
+    // timers take, it is the longest they take.
+    private static TimeSpan? TimeoutOf(ClaimedJob job) =>
+        job.TimeoutMs is { } ms && ms > 0 ? TimeSpan.FromMilliseconds(Math.Min(ms, (long)JobOptions.MaxTimeout.TotalMilliseconds)) : null;
+
+    private TimeSpan AbandonAfter(TimeSpan limit) =>
+        limit >= JobOptions.MaxTimeout - _options.TimeoutGrace ? JobOptions.MaxTimeout : limit + _options.TimeoutGrace;
+
+    // Telemetry is never a reason for a job not to run or not to finish: a throwing listener is logged and ignored.
+    private Activity? StartTelemetry(ClaimedJob job, TagList tags)
+    {
+        try
+        {
+            JobsTelemetry.Started.Add(1, tags);
+            JobsTelemetry.QueueWait.Record(Math.Max(0, job.StartedAt - job.RunAt), tags);
+            ActivityContext.TryParse(job.TraceParent, null, out var parent);
+            var activity = JobsTelemetry.Source.StartActivity("ladder.jobs.run", ActivityKind.Consumer, parent);
+            activity?.SetTag("ladder.jobs.id", job.Id);
+            activity?.SetTag("ladder.jobs.kind", job.Kind);
+            activity?.SetTag("ladder.jobs.attempt", job.Attempt);
+            return activity;
+        }
+        catch (Exception e)
+        {
+            Log.TelemetryFailed(_logger, job.Id, e);
+            return null;
+        }
+    }
+
+    private void StopTelemetry(Activity? activity, long started, TagList tags, Exception? error)
+    {
+        try
+        {
+            JobsTelemetry.RunDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds, tags);
+            activity?.SetStatus(error is null ? ActivityStatusCode.Ok : ActivityStatusCode.Error, error?.Message);
+            activity?.Dispose();
+        }
+        catch (Exception e)
+        {
+            Log.TelemetryFailed(_logger, 0, e);
+        }
+    }
+
+    // A run that lost its lease, or was cancelled (its handler has ended, or never started): nothing of it is kept
+    // but a cancelled run's lease, released now so that a retry may run the job.
+    private async Task ReleaseLostOrCancelledAsync(RunningJob entry)
+    {
+        try
+        {
+            if (entry.Reason == RunningJob.Cancelled)
+            {
+                await _queue.ReleaseCancelledAsync(entry.Job).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            // Its lease expires instead: a retry waits until then.
+            Log.LoopFailed(_logger, e);
+        }
+        finally
+        {
+            entry.Release();
+            JobReported?.Invoke(entry.Job.Id, JobOutcome.LeaseLost);
+        }
     }
 
     // A job claimed ahead is recorded as started before its handler runs. Only a job rescued before waits for the
@@ -163,6 +274,7 @@ public sealed partial class JobProcessor
             var op = _queue.StartMarks.Add(job.Id, job.LeaseToken);
             if (job.WasRescued)
             {
+                AwaitingStartMark?.Invoke(job.Id);
                 await op.Task.ConfigureAwait(false);
             }
             else if (!ReferenceEquals(Interlocked.Exchange(ref _watchedMarks, op), op))
@@ -220,6 +332,13 @@ public sealed partial class JobProcessor
     private async Task ReportAsync(RunningJob entry, Exception? error, TimeSpan? snooze, TagList tags)
     {
         var job = entry.Job;
+        if (entry.Reason == RunningJob.Cancelled)
+        {
+            // Cancelled while it ran: its outcome is discarded, whatever it was; its handler has ended now.
+            await ReleaseLostOrCancelledAsync(entry).ConfigureAwait(false);
+            return;
+        }
+
         var reported = JobOutcome.LeaseLost;
         try
         {
@@ -288,7 +407,7 @@ public sealed partial class JobProcessor
         }
         finally
         {
-            Release(entry, releaseSlot: false);
+            entry.Release();
             JobReported?.Invoke(job.Id, reported);
         }
     }

@@ -26,10 +26,13 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     // Taken once: the claim's commit callback builds entries from it, and a token stays usable after its source is
     // disposed (reading _interrupt.Token then would throw on the writer thread).
     private readonly CancellationToken _interruptToken;
+
+    // The leases this processor holds, read by its queue's rescue (on the writer thread) so it never takes them.
+    private readonly Func<IReadOnlyCollection<ClaimedJob>> _heldLeases;
     private Task _heartbeat = Task.CompletedTask;
     private Task _maintenance = Task.CompletedTask;
     private int _started;
-    private int _stopped;
+    private Task? _stop;
     private int _givenBack;
 
     /// <summary>Creates a processor for a queue. Nothing runs before <see cref="StartAsync"/>.</summary>
@@ -50,7 +53,8 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         _handlers = handlers;
         _services = services;
         _interruptToken = _interrupt.Token;
-        _options = queue.Options;
+        _heldLeases = HeldJobsSnapshot;
+        _options = queue.Settings;
         _time = queue.Time;
         _logger = queue.LoggerFactory.CreateLogger<JobProcessor>();
         foreach (var (name, concurrency) in _options.Queues)
@@ -76,6 +80,7 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         _queue.ThrowIfDisposed();
         _queue.JobsAvailable += OnJobsAvailable;
         _queue.JobCancelled += OnJobCancelled;
+        _queue.AddLeaseHolder(_heldLeases);
         foreach (var worker in _workers.Values)
         {
             worker.Fetcher = Task.Run(() => FetchLoopAsync(worker), CancellationToken.None);
@@ -96,15 +101,38 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     /// Stops claiming; lets running handlers finish within <see cref="LadderJobsOptions.ShutdownGrace"/>; then cancels
     /// their tokens and gives every job still held back to the queue without spending an attempt. Harmless twice.
     /// </summary>
-    /// <param name="cancellationToken">Cuts the grace period short.</param>
-    /// <returns>A task that completes when nothing is held any more.</returns>
+    /// <param name="cancellationToken">Cuts the grace period short; for a later call while a stop is in progress, stops waiting for it.</param>
+    /// <returns>A task that completes when nothing is held any more (for every call, also one made while a stop is in progress).</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _started) == 0 || Interlocked.Exchange(ref _stopped, 1) != 0)
+        if (Volatile.Read(ref _started) == 0)
         {
             return;
         }
 
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _stop, mine.Task, null) is { } inProgress)
+        {
+            // A stop is in progress or done: wait for it, so that a dispose never frees what that stop still uses
+            // (and never returns before the jobs are given back).
+            await inProgress.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await StopOnceAsync(cancellationToken).ConfigureAwait(false);
+            mine.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            mine.TrySetException(e);
+            throw;
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
+    {
         await _stopping.CancelAsync().ConfigureAwait(false);
         _queue.JobsAvailable -= OnJobsAvailable;
         _queue.JobCancelled -= OnJobCancelled;
@@ -141,12 +169,13 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         }
 
         await Task.WhenAll(_reports.Keys).ConfigureAwait(false);
+        _queue.RemoveLeaseHolder(_heldLeases);
         await _heartbeat.ConfigureAwait(false);
         await _maintenance.ConfigureAwait(false);
         Log.ProcessorStopped(_logger, Volatile.Read(ref _givenBack));
     }
 
-    /// <summary>Stops (see <see cref="StopAsync"/>) and releases resources. Does not dispose the queue.</summary>
+    /// <summary>Stops (see <see cref="StopAsync"/>; waits for a stop already in progress) and releases resources. Does not dispose the queue.</summary>
     /// <returns>A task that completes when stopped.</returns>
     public async ValueTask DisposeAsync()
     {

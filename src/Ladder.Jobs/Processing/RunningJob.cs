@@ -1,41 +1,102 @@
+using System.Collections.Concurrent;
+
 namespace Ladder.Jobs;
 
-/// <summary>A job this process holds a lease on: claimed and waiting in the dispatch channel, or running.</summary>
-internal sealed class RunningJob(ClaimedJob job, CancellationToken interrupt) : IDisposable
+/// <summary>
+/// A run this process holds a lease on, from its claim to its finish: claimed and waiting in the dispatch channel, or
+/// running. It owns what the run holds: its registration (heartbeated, and never rescued by this process), its
+/// handler slot and outstanding permit, and its cancellation source. <see cref="Release"/> frees them all, once each,
+/// whatever path finishes the run; nothing in it is specific to a store.
+/// </summary>
+internal sealed class RunningJob : IDisposable
 {
     public const int None = 0;
     public const int Cancelled = 1;
     public const int LeaseLost = 2;
     public const int Interrupted = 3;
 
-    private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
+    private const int Held = 0;
+    private const int Started = 1;
+    private const int Finished = 2;
+
+    private readonly CancellationTokenSource _cts;
+    private readonly QueueWorker _worker;
+    private readonly ConcurrentDictionary<long, RunningJob> _registry;
     private Task? _cancelling;
     private int _reason;
-    private int _finished;
+    private int _phase;
     private int _slotReleased;
+    private int _released;
     private int _countedRunning;
 
-    public ClaimedJob Job { get; } = job;
+    /// <summary>Creates the run and registers it (the claim's commit callback does this, before any later write commits).</summary>
+    public RunningJob(ClaimedJob job, QueueWorker worker, ConcurrentDictionary<long, RunningJob> registry, CancellationToken interrupt)
+    {
+        Job = job;
+        _worker = worker;
+        _registry = registry;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
+        registry.AddOrUpdate(job.Id, static (_, entry) => entry, static (_, previous, entry) =>
+        {
+            // The job is ours again under a new lease while an older run of it is still held here (its outcome
+            // committed, its report not yet cleaned up): that run's lease is gone for good.
+            previous.Cancel(LeaseLost);
+            return entry;
+        }, this);
+    }
+
+    public ClaimedJob Job { get; }
 
     public CancellationToken Token => _cts.Token;
 
     /// <summary>Why the handler's token was cancelled (the first reason wins).</summary>
     public int Reason => Volatile.Read(ref _reason);
 
-    /// <summary>Claims the right to report this job's outcome once (a worker, or shutdown giving it back).</summary>
-    public bool TryFinish() => Interlocked.Exchange(ref _finished, 1) == 0;
-
     /// <summary>
-    /// Claims the right to free this job's handler slot once. A handler that ignored its timeout frees its slot early
-    /// and keeps its job held; shutdown may then give that job back, and must not free the slot a second time.
+    /// Claims the right to start the handler: false once the run was finished (shutdown gave it back while it waited,
+    /// e.g. for its start mark). A handler never starts after its job was given back.
     /// </summary>
-    public bool TryReleaseSlot() => Interlocked.Exchange(ref _slotReleased, 1) == 0;
+    public bool TryStart() => Interlocked.CompareExchange(ref _phase, Started, Held) == Held;
+
+    /// <summary>Claims the right to report this job's outcome once (a worker, or shutdown giving it back).</summary>
+    public bool TryFinish() => Interlocked.Exchange(ref _phase, Finished) != Finished;
 
     /// <summary>Whether a worker took it from the channel: its slot's release then ends its count as running.</summary>
     public bool CountedRunning
     {
         get => Volatile.Read(ref _countedRunning) == 1;
         set => Volatile.Write(ref _countedRunning, value ? 1 : 0);
+    }
+
+    /// <summary>
+    /// Frees the handler slot and the outstanding permit, once. A handler that ignored its timeout, or one whose
+    /// outcome is being written, frees its slot early and keeps its job held (heartbeated) until <see cref="Release"/>.
+    /// </summary>
+    public void ReleaseSlot()
+    {
+        if (Interlocked.Exchange(ref _slotReleased, 1) == 0)
+        {
+            // Not running any more before the fetcher, woken by the permit, estimates the free slots.
+            if (CountedRunning)
+            {
+                _worker.Left();
+            }
+
+            _worker.Outstanding.Release();
+        }
+    }
+
+    /// <summary>The run is over: unregisters it (no more heartbeats), frees its slot if still held, disposes its token source. Once.</summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        _registry.TryRemove(new KeyValuePair<long, RunningJob>(Job.Id, this));
+        Dispose();
+        ReleaseSlot();
     }
 
     public void Cancel(int reason)

@@ -47,8 +47,14 @@ internal static class Sql
     public const string GiveBack =
         "UPDATE ladder_jobs SET state = 1, attempts = attempts - 1, handler_started = 1, lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
 
+    // Also a run cancelled while it ran (state 6 keeps its lease token): its handler may ignore its token, and its lease,
+    // heartbeated until the handler really ends, keeps a retry from running the job a second time at once.
     public const string Heartbeat =
-        "UPDATE ladder_jobs SET lease_expires_at = @p2 WHERE id = @p0 AND state = 2 AND lease_token = @p1;";
+        "UPDATE ladder_jobs SET lease_expires_at = @p2 WHERE id = @p0 AND state IN (2, 6) AND lease_token = @p1 RETURNING state;";
+
+    // The handler of a run cancelled while it ran has ended: its lease no longer holds back a retry.
+    public const string ReleaseCancelled =
+        "UPDATE ladder_jobs SET lease_token = NULL, lease_expires_at = NULL WHERE id = @p0 AND state = 6 AND lease_token = @p1;";
 
     public const string InsertAttempt =
         "INSERT INTO ladder_job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message, error_stack) VALUES(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7);";
@@ -70,14 +76,14 @@ internal static class Sql
         "last_error = CASE WHEN handler_started = 1 AND rescues + 1 > @p1 THEN 'Poison: its lease expired ' || (rescues + 1) || ' times while its handler ran (the processor running it died or hung each time).' ELSE last_error END " +
         "WHERE state = 2 AND lease_expires_at < @p0 RETURNING id, state;";
 
-    // A running job keeps its lease expiry when cancelled: its handler (maybe in another process, told only at its
-    // next heartbeat) may still run until then, so a retry must wait for it or the job would run twice at once.
+    // A running job keeps its lease when cancelled: its handler (maybe in another process, told only at its next
+    // heartbeat) may still run, heartbeated, until it ends, so a retry must wait for it or the job would run twice at once.
     public const string Cancel =
-        "UPDATE ladder_jobs SET state = 6, finished_at = @p1, lease_token = NULL, lease_expires_at = CASE WHEN state = 2 THEN lease_expires_at END " +
+        "UPDATE ladder_jobs SET state = 6, finished_at = @p1, lease_token = CASE WHEN state = 2 THEN lease_token END, lease_expires_at = CASE WHEN state = 2 THEN lease_expires_at END " +
         "WHERE id = @p0 AND state IN (0, 1, 2, 4) RETURNING queue;";
 
     public const string RetryDead =
-        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, rescues_unstarted = 0, handler_started = 1, finished_at = NULL, lease_expires_at = NULL " +
+        "UPDATE ladder_jobs SET state = 1, run_at = @p1, attempts = 0, rescues = 0, rescues_unstarted = 0, handler_started = 1, finished_at = NULL, lease_token = NULL, lease_expires_at = NULL " +
         "WHERE id = @p0 AND state IN (4, 5, 6) AND (lease_expires_at IS NULL OR lease_expires_at < @p1) RETURNING queue;";
 
     // Retention deletes in small batches (one write transaction each) so claims and completions never wait long.
