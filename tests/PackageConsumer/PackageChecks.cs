@@ -71,6 +71,12 @@ internal static partial class PackageChecks
             Check((string?)repository?.Attribute("url") == ProjectUrl, $"{id}: nuspec repository url is not {ProjectUrl}", failures);
             Check((string?)repository?.Attribute("type") == "git", $"{id}: nuspec repository type is not git", failures);
 
+            if (zip.GetEntry($"lib/net10.0/{id}.xml") is { } docsEntry)
+            {
+                using var docs = docsEntry.Open();
+                CheckXmlDocsArePublic(id, XDocument.Load(docs), failures);
+            }
+
             if (zip.GetEntry("README.md") is { } readmeEntry)
             {
                 using var readme = new StreamReader(readmeEntry.Open());
@@ -96,6 +102,66 @@ internal static partial class PackageChecks
 
             Console.WriteLine($"{id} {version}: package ok ({dependencies.Count} dependencies, readme with absolute links only, license, project and repository URLs, symbols)");
         }
+    }
+
+    /// <summary>
+    /// The XML documentation file is what a user's IDE shows: it must describe the public API only (issue #13, item
+    /// 28). Every documented member's type must be visible outside the assembly, and so must a member of that name.
+    /// </summary>
+    private static void CheckXmlDocsArePublic(string id, XDocument docs, List<string> failures)
+    {
+        var assembly = System.Reflection.Assembly.Load(id);
+        const System.Reflection.BindingFlags All = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic |
+            System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly;
+        var internalMembers = new List<string>();
+        foreach (var name in docs.Descendants("member").Select(m => (string?)m.Attribute("name") ?? ""))
+        {
+            if (name.Length < 3 || name[1] != ':')
+            {
+                continue;
+            }
+
+            var body = name[2..];
+            var paren = body.IndexOf('(', StringComparison.Ordinal);
+            body = paren < 0 ? body : body[..paren];
+            string typeName = body, memberName = "";
+            if (name[0] != 'T')
+            {
+                var dot = body.LastIndexOf('.');
+                typeName = body[..dot];
+                memberName = body[(dot + 1)..];
+            }
+
+            // Nested types are written with '.' in doc ids; reflection wants '+'. Try each split from the right.
+            var type = assembly.GetType(typeName);
+            for (var cut = typeName.LastIndexOf('.'); type is null && cut > 0; cut = typeName.LastIndexOf('.', cut - 1))
+            {
+                type = assembly.GetType(typeName[..cut] + "+" + typeName[(cut + 1)..].Replace('.', '+'));
+            }
+
+            var memberIsPublic = memberName.Length == 0 || memberName.StartsWith("#ctor", StringComparison.Ordinal)
+                ? type?.GetConstructors(All).Any(c => c.IsPublic || c.IsFamily || c.IsFamilyOrAssembly) ?? false
+                : type?.GetMember(memberName.Split('`')[0].Replace('#', '.'), All).Any(IsVisible) ?? false;
+            if (type is null || !type.IsVisible || (memberName.Length > 0 && !memberIsPublic))
+            {
+                internalMembers.Add(name);
+            }
+        }
+
+        if (internalMembers.Count > 0)
+        {
+            failures.Add($"{id}: the XML docs describe {internalMembers.Count} non-public member(s), e.g. {string.Join(", ", internalMembers.Take(3))}");
+        }
+
+        static bool IsVisible(System.Reflection.MemberInfo member) => member switch
+        {
+            System.Reflection.MethodBase m => m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly,
+            System.Reflection.FieldInfo f => f.IsPublic || f.IsFamily || f.IsFamilyOrAssembly,
+            System.Reflection.PropertyInfo p => p.GetAccessors(true).Any(a => a.IsPublic || a.IsFamily || a.IsFamilyOrAssembly),
+            System.Reflection.EventInfo e => e.AddMethod is { } add && (add.IsPublic || add.IsFamily || add.IsFamilyOrAssembly),
+            Type t => t.IsVisible,
+            _ => false,
+        };
     }
 
     /// <summary>
