@@ -30,7 +30,7 @@ internal static class Parts
             Console.WriteLine(RawHeader);
         }
 
-        var r = await RawLoop.RunAsync(server, jobs, consumers, batch);
+        var r = await RawLoop.RunAsync(server, jobs, consumers, batch, explain: heading);
         Console.WriteLine(RawRow(r));
         return r;
     }

@@ -19,7 +19,7 @@ internal static class RawLoop
 
     public sealed record Result(int Jobs, int Consumers, int Batch, double EnqueueRate, double ProcessRate, long Claims, long EmptyClaims);
 
-    public static async Task<Result> RunAsync(PostgresServer server, int jobs, int consumers, int batch, string name = "raw")
+    public static async Task<Result> RunAsync(PostgresServer server, int jobs, int consumers, int batch, string name = "raw", bool explain = false)
     {
         await using var dataSource = await Bench.DatabaseAsync(server, name, maxPool: consumers + 4);
         await QueueSchema.CreateAsync(dataSource);
@@ -29,6 +29,19 @@ internal static class RawLoop
         await using (var analyze = dataSource.CreateCommand("ANALYZE ladder_jobs"))
         {
             await analyze.ExecuteNonQueryAsync();
+        }
+
+        if (explain)
+        {
+            // The claim's plan (to stderr): it must walk the claimable index in claim order, not sort the table.
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var plan = QueueSchema.ClaimCommand(connection, batch);
+            plan.CommandText = "EXPLAIN " + plan.CommandText;
+            await using var reader = await plan.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                Console.Error.WriteLine("  plan: " + reader.GetString(0));
+            }
         }
 
         var (elapsed, claims, empty, done) = await BurnDownAsync(dataSource, consumers, batch, jobs);
