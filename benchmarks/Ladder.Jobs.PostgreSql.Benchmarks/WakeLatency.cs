@@ -138,10 +138,11 @@ internal static class WakeLatency
             {
                 while (true)
                 {
-                    var s = Volatile.Read(ref current);
                     if (await QueueSchema.ClaimAsync(claim, ids, tokens) > 0)
                     {
                         var claimed = Stopwatch.GetTimestamp();
+                        // Read after the claim: the sample is published before its job is enqueued.
+                        var s = Volatile.Read(ref current);
                         await QueueSchema.CompleteAsync(complete, ids, tokens);
                         if (s is not null)
                         {
