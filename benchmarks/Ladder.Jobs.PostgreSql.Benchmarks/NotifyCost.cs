@@ -17,6 +17,9 @@ internal static class NotifyCost
         None,
         Every,
         Debounced,
+
+        /// <summary>A NOTIFY per enqueue, but in a transaction of its own after the enqueue committed, with synchronous_commit off.</summary>
+        EveryAfterCommitAsync,
     }
 
     public sealed record Result(Variant Variant, int Producers, TimeSpan Duration, long Transactions, long Notifies, List<double> CommitMs);
@@ -59,6 +62,7 @@ internal static class NotifyCost
             await using var connection = await dataSource.OpenConnectionAsync();
             await using var plain = Batch(connection, notify: false);
             await using var notifying = Batch(connection, notify: true);
+            await using var after = AfterBatch(connection);
             await plain.PrepareAsync();
             await notifying.PrepareAsync();
             ready.Signal();
@@ -74,12 +78,21 @@ internal static class NotifyCost
 
                 var notify = variant switch
                 {
-                    Variant.Every => true,
+                    Variant.Every or Variant.EveryAfterCommitAsync => true,
                     Variant.Debounced => TakeNotify(ref nextNotify, now, debounceTicks),
                     _ => false,
                 };
                 // One batch without an explicit BEGIN is one implicit transaction: the INSERT and its NOTIFY commit together.
-                await (notify ? notifying : plain).ExecuteNonQueryAsync();
+                if (variant == Variant.EveryAfterCommitAsync)
+                {
+                    await plain.ExecuteNonQueryAsync();
+                    await after.ExecuteNonQueryAsync();
+                }
+                else
+                {
+                    await (notify ? notifying : plain).ExecuteNonQueryAsync();
+                }
+
                 mine.Add(Bench.ElapsedMs(now, Stopwatch.GetTimestamp()));
                 Interlocked.Increment(ref transactions);
                 if (notify)
@@ -104,6 +117,16 @@ internal static class NotifyCost
     {
         var next = Volatile.Read(ref nextNotify);
         return now >= next && Interlocked.CompareExchange(ref nextNotify, now + debounceTicks, next) == next;
+    }
+
+    // PostgreSQL gives a notifying transaction an XID and holds the notify lock through its commit; without
+    // synchronous_commit that commit does not wait for the WAL flush, so the lock is held for less.
+    private static NpgsqlBatch AfterBatch(NpgsqlConnection connection)
+    {
+        var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(QueueSchema.Notify) { Parameters = { new() { Value = "default" } } });
+        return batch;
     }
 
     private static NpgsqlBatch Batch(NpgsqlConnection connection, bool notify)
