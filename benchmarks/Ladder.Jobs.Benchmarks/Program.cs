@@ -5,6 +5,7 @@ using Ladder.Jobs.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- burn-down [jobs]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- ladder [jobs]   (Ladder.Jobs alone, default options: to profile)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- quartz [jobs]   (peer (c) alone, a smoke run)
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- hangfire-sqlite [jobs]   (the durable peer beside Ladder's default, 10,000 by default)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- latency [samples]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- memory [depth...]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- --filter '*' --job short
@@ -14,6 +15,7 @@ return args.FirstOrDefault() switch
     "ladder" => await BurnDown.RunLadderOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
     "raw" => await BurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, rawOnly: true),
     "quartz" => await BurnDown.RunQuartzOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
+    "hangfire-sqlite" => await BurnDown.RunHangfireSqliteOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000),
     "latency" => await Latency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
     "memory" => await MemoryVsDepth.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]),
     _ => Run(args),

@@ -1,0 +1,176 @@
+using Ladder.PostgreSql.Testing;
+using Npgsql;
+
+namespace Ladder.Jobs.PostgreSql.Benchmarks;
+
+/// <summary>Each part of the run: runs its runners and prints their Markdown tables.</summary>
+internal static class Parts
+{
+    public static async Task DescribeAsync(PostgresServer server, string part, string[] args)
+    {
+        await using var connection = new NpgsqlConnection(server.ConnectionString());
+        await connection.OpenAsync();
+        var settings = new List<string>();
+        foreach (var name in (string[])["server_version", "fsync", "synchronous_commit", "wal_sync_method", "shared_buffers", "max_connections", "autovacuum_naptime"])
+        {
+            await using var show = new NpgsqlCommand($"SHOW {name}", connection);
+            settings.Add($"{name}={await show.ExecuteScalarAsync()}");
+        }
+
+        Console.WriteLine($"# Ladder.Jobs PostgreSQL benchmarks: {part} {string.Join(' ', args.Skip(1))}");
+        Console.WriteLine();
+        Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z, {Bench.Load()}; throwaway server on loopback: {string.Join(", ", settings)}");
+    }
+
+    public static async Task<RawLoop.Result> RawAsync(PostgresServer server, int jobs, int consumers, int batch, bool heading = true)
+    {
+        if (heading)
+        {
+            Bench.Heading($"Raw loop: {jobs:N0} jobs, {consumers} consumers, claims of {batch}");
+            Console.WriteLine(RawHeader);
+        }
+
+        var r = await RawLoop.RunAsync(server, jobs, consumers, batch, explain: heading);
+        Console.WriteLine(RawRow(r));
+        return r;
+    }
+
+    public static async Task<HangfirePeer.Result> HangfireAsync(PostgresServer server, int jobs, bool heading = true)
+    {
+        if (heading)
+        {
+            Bench.Heading($"Hangfire.PostgreSql: {jobs:N0} jobs, 4 workers");
+            Console.WriteLine("| runner | jobs | enqueue jobs/s | process jobs/s |");
+            Console.WriteLine("| --- | --- | ---: | ---: |");
+        }
+
+        var r = await HangfirePeer.RunAsync(server, jobs, TimeSpan.FromMinutes(3));
+        var note = r.Finished ? $"{r.Jobs:N0}" : $"stopped at {r.Ceiling.TotalMinutes:F0} min: {r.Done:N0} of {r.Jobs:N0}";
+        Console.WriteLine($"| (b) Hangfire 1.8 + Hangfire.PostgreSql 1.21, 4 workers | {note} | {Bench.N(r.EnqueueRate)} | {Bench.N(r.ProcessRate)} |");
+        return r;
+    }
+
+    public static async Task BurnDownAsync(PostgresServer server, int jobs, int hangfireJobs)
+    {
+        Bench.Heading($"Burn-down: no-op jobs, concurrency 4, side by side (raw {jobs:N0}, raw batch-of-1 {Math.Min(jobs, 10_000):N0}, Hangfire {hangfireJobs:N0})");
+        Console.WriteLine(RawHeader);
+        var raw = await RawAsync(server, jobs, 4, 64, heading: false);
+        var single = await RawAsync(server, Math.Min(jobs, 10_000), 4, 1, heading: false);
+        Console.WriteLine();
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine();
+        Console.WriteLine("| runner | jobs | enqueue jobs/s | process jobs/s |");
+        Console.WriteLine("| --- | --- | ---: | ---: |");
+        var hangfire = await HangfireAsync(server, hangfireJobs, heading: false);
+        Console.WriteLine();
+        Console.WriteLine("| ratio | value |");
+        Console.WriteLine("| --- | ---: |");
+        Console.WriteLine($"| raw (64) / Hangfire.PostgreSql | {raw.ProcessRate / hangfire.ProcessRate:F0}× |");
+        Console.WriteLine($"| raw (1) / Hangfire.PostgreSql | {single.ProcessRate / hangfire.ProcessRate:F1}× |");
+        Console.WriteLine($"| raw (64) / raw (1) | {raw.ProcessRate / single.ProcessRate:F1}× |");
+        Console.WriteLine($"| the store's goal, 60 % of raw (64) | {Bench.N(0.6 * raw.ProcessRate)} jobs/s |");
+        Console.WriteLine($"| the store's goal, 10× Hangfire.PostgreSql | {Bench.N(10 * hangfire.ProcessRate)} jobs/s |");
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    public static async Task WakeAsync(PostgresServer server, int samples)
+    {
+        Bench.Heading($"Wake latency, idle queue, one job at a time: LISTEN/NOTIFY ({samples:N0} samples) vs polling");
+        Console.WriteLine(WakeHeader);
+        PrintWake(await WakeLatency.ListenAsync(server, 1, samples));
+        PrintWake(await WakeLatency.PollAsync(server, TimeSpan.FromMilliseconds(50), Math.Min(samples, 500)));
+        PrintWake(await WakeLatency.PollAsync(server, TimeSpan.FromSeconds(1), Math.Min(samples, 60)));
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    public static async Task FanOutAsync(PostgresServer server, int samples)
+    {
+        Bench.Heading($"NOTIFY fan-out: N idle listeners on one channel, every one wakes and tries to claim ({samples:N0} samples each)");
+        Console.WriteLine("| listeners | commit → first claimed p50 | p99 | commit → last listener woken p50 | p99 | empty claims per job |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var n in (int[])[1, 16, 64])
+        {
+            var r = await WakeLatency.ListenAsync(server, n, samples);
+            Console.WriteLine($"| {n} | {Bench.Ms(Bench.Percentile(r.CommitToClaim, 50))} | {Bench.Ms(Bench.Percentile(r.CommitToClaim, 99))} | {Bench.Ms(Bench.Percentile(r.CommitToLastWake, 50))} | {Bench.Ms(Bench.Percentile(r.CommitToLastWake, 99))} | {r.EmptyPerJob(20):F1} |");
+        }
+
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    public static async Task NotifyCostAsync(PostgresServer server, TimeSpan duration)
+    {
+        Bench.Heading($"Cost of NOTIFY at commit: single-job transactions from 8 concurrent producers, {duration.TotalSeconds:F0} s each");
+        Console.WriteLine("| variant | transactions/s | NOTIFYs sent | commit p50 | p99 | vs no NOTIFY |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        // Unreported warm-up: the first variant would otherwise also pay the JIT and the server's cold start.
+        await NotifyCost.RunAsync(server, NotifyCost.Variant.None, 8, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(100));
+        double? baseline = null;
+        foreach (var variant in (NotifyCost.Variant[])[NotifyCost.Variant.None, NotifyCost.Variant.Every, NotifyCost.Variant.Debounced, NotifyCost.Variant.EveryAfterCommitAsync])
+        {
+            var r = await NotifyCost.RunAsync(server, variant, 8, duration, TimeSpan.FromMilliseconds(100));
+            var rate = Bench.Rate(r.Transactions, r.Duration);
+            baseline ??= rate;
+            var name = variant switch
+            {
+                NotifyCost.Variant.None => "no NOTIFY",
+                NotifyCost.Variant.Every => "NOTIFY in every transaction",
+                NotifyCost.Variant.EveryAfterCommitAsync => "NOTIFY per job in its own transaction after the commit, synchronous_commit off (2 round trips)",
+                _ => "debounced: at most one NOTIFY per queue per 100 ms",
+            };
+            Console.WriteLine($"| {name} | {Bench.N(rate)} | {Bench.N(r.Notifies)} | {Bench.Ms(Bench.Percentile(r.CommitMs, 50))} | {Bench.Ms(Bench.Percentile(r.CommitMs, 99))} | {rate / baseline.Value:P0} |");
+        }
+
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    public static async Task ContentionAsync(PostgresServer server, int jobs)
+    {
+        Bench.Heading($"Claim contention: the raw loop at 4, 16 and 64 concurrent claimers ({jobs:N0} jobs each, claims of 64)");
+        Console.WriteLine(RawHeader);
+        foreach (var consumers in (int[])[4, 16, 64])
+        {
+            await RawAsync(server, jobs, consumers, 64, heading: false);
+        }
+
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    public static async Task HealthAsync(PostgresServer server, int jobs)
+    {
+        Bench.Heading($"Table health: {jobs:N0} jobs enqueued up front, burnt down by the raw loop (4 × 64), default autovacuum");
+        PrintStats(await TableHealth.UpFrontAsync(server, jobs));
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        foreach (var tuned in (bool[])[false, true])
+        {
+            Bench.Heading($"Table health: {jobs:N0} jobs flowing through (backlog ≤ 20,000, purge of finished jobs every 1 s in batches of 10,000), {(tuned ? "tuned autovacuum (naptime 1 s; on the table: scale factors 0, thresholds 10,000, cost delay 0)" : "default autovacuum")}");
+            var (rows, rate, maxTable, maxDead) = await TableHealth.FlowAsync(server, jobs, tuned);
+            PrintStats(rows);
+            Console.WriteLine();
+            Console.WriteLine($"processed {Bench.N(rate)} jobs/s; sampled every 5 s: largest table {Bench.Mb(maxTable)}, most dead tuples {Bench.N(maxDead)}");
+            Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        }
+    }
+
+    private const string RawHeader = "| runner | jobs | consumers | claim | enqueue jobs/s | process jobs/s | empty claims |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |";
+
+    private const string WakeHeader = "| mode | samples | commit → claimed p50 | p90 | p99 | max | enqueue start → claimed p50 | p99 | the COMMIT itself p50 |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
+
+    private static string RawRow(RawLoop.Result r) =>
+        $"| (a) raw Npgsql, SKIP LOCKED claim + unnest complete | {r.Jobs:N0} | {r.Consumers} | {r.Batch} | {Bench.N(r.EnqueueRate)} | {Bench.N(r.ProcessRate)} | {r.EmptyClaims:N0} |";
+
+    private static void PrintWake(WakeLatency.Result r)
+    {
+        var c = r.CommitToClaim;
+        Console.WriteLine($"| {r.Mode} | {r.Samples:N0} | {Bench.Ms(Bench.Percentile(c, 50))} | {Bench.Ms(Bench.Percentile(c, 90))} | {Bench.Ms(Bench.Percentile(c, 99))} | {Bench.Ms(c[^1])} | {Bench.Ms(Bench.Percentile(r.EnqueueToClaim, 50))} | {Bench.Ms(Bench.Percentile(r.EnqueueToClaim, 99))} | {Bench.Ms(Bench.Percentile(r.Commit, 50))} |");
+    }
+
+    private static void PrintStats(List<TableHealth.Stats> rows)
+    {
+        Console.WriteLine("| when | rows | n_live_tup | n_dead_tup | pg_total_relation_size | heap | indexes | autovacuums |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var s in rows)
+        {
+            Console.WriteLine($"| {s.When} | {s.Rows:N0} | {s.Live:N0} | {s.Dead:N0} | {Bench.Mb(s.Table)} | {Bench.Mb(s.Heap)} | {Bench.Mb(s.Indexes)} | {s.Autovacuums} |");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using Ladder.Jobs.PostgreSql.Benchmarks;
+using Ladder.PostgreSql.Testing;
+
+// Issue #10's PostgreSQL groundwork. Every run starts its own throwaway PostgreSQL (fsync and synchronous_commit on,
+// loopback) and removes it at the end; each runner gets a database of its own. Prints Markdown.
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.PostgreSql.Benchmarks -- <part> [count]
+//   burn-down [jobs]   (a) raw loop (batches of 64 and of 1) and (b) Hangfire.PostgreSql side by side, with ratios
+//   raw [jobs] [consumers] [batch]   the raw loop alone (100,000, 4, 64)
+//   hangfire [jobs]    Hangfire 1.8 + Hangfire.PostgreSql alone (10,000)
+//   wake [samples]     (c) LISTEN/NOTIFY wake latency (1,000 samples) and polling at 50 ms (500) and 1 s (60)
+//   notify-cost [s]    (c) single-job transactions from 8 producers: no NOTIFY, NOTIFY each, debounced 100 ms (10 s each)
+//   fan-out [samples]  NOTIFY to 1, 16 and 64 listeners that all try to claim (200 samples each)
+//   contention [jobs]  the raw loop at 4, 16 and 64 concurrent claimers (100,000 jobs each)
+//   health [jobs]      (d) table size and dead tuples over a 1,000,000-job burn-down, purge, VACUUM, autovacuum settings
+//   all                burn-down, wake, notify-cost, fan-out, contention (not health: run it alone)
+var part = args.FirstOrDefault() ?? "all";
+int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+
+await using var server = await PostgresServer.StartAsync(new PostgresServerOptions { Fsync = true });
+await Parts.DescribeAsync(server, part, args);
+switch (part)
+{
+    case "burn-down":
+        await Parts.BurnDownAsync(server, Arg(1, 100_000), Arg(2, 10_000));
+        break;
+    case "raw":
+        await Parts.RawAsync(server, Arg(1, 100_000), Arg(2, 4), Arg(3, 64));
+        break;
+    case "hangfire":
+        await Parts.HangfireAsync(server, Arg(1, 10_000));
+        break;
+    case "wake":
+        await Parts.WakeAsync(server, Arg(1, 1000));
+        break;
+    case "notify-cost":
+        await Parts.NotifyCostAsync(server, TimeSpan.FromSeconds(Arg(1, 10)));
+        break;
+    case "fan-out":
+        await Parts.FanOutAsync(server, Arg(1, 200));
+        break;
+    case "contention":
+        await Parts.ContentionAsync(server, Arg(1, 100_000));
+        break;
+    case "health":
+        await Parts.HealthAsync(server, Arg(1, 1_000_000));
+        break;
+    case "all":
+        await Parts.BurnDownAsync(server, 100_000, 10_000);
+        await Parts.WakeAsync(server, 1000);
+        await Parts.NotifyCostAsync(server, TimeSpan.FromSeconds(10));
+        await Parts.FanOutAsync(server, 200);
+        await Parts.ContentionAsync(server, 100_000);
+        break;
+    default:
+        Console.Error.WriteLine($"unknown part '{part}': burn-down, raw, hangfire, wake, notify-cost, fan-out, contention, health, all");
+        return 2;
+}
+
+Console.WriteLine();
+Console.WriteLine($"done {DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+return 0;
