@@ -31,4 +31,59 @@ internal static class WorkersTelemetry
     public static readonly Histogram<double> RunDuration = Meter.CreateHistogram<double>("ladder.workers.run.duration", "s", "Time an attempt spent in its worker.");
 
     public static readonly UpDownCounter<long> PoolSize = Meter.CreateUpDownCounter<long>("ladder.workers.pool.size", "{worker}", "Workers serving calls (idle or busy).");
+
+    // The pool's own bookkeeping (a start, a settle, a fault, a hand-over, a recycle, dispose) emits through these: a
+    // listener that throws there has no caller to tell, and its exception would stop the bookkeeping half-way (a start
+    // that never ends and leaves the pool short for ever, a stuck worker never killed, a recycled worker never
+    // replaced). So it is dropped here. Measurements on a call's own path (calls, queue wait, run duration, timeouts)
+    // stay plain: there the exception reaches the caller, after the slot and the worker are accounted for.
+#pragma warning disable CA1031 // Deliberately swallowed: see above.
+    public static void AddSafely(Counter<long> counter, long value)
+    {
+        try
+        {
+            counter.Add(value);
+        }
+        catch (Exception)
+        {
+            // A listener's failure: the bookkeeping around this call must go on.
+        }
+    }
+
+    public static void AddSafely(Counter<long> counter, long value, KeyValuePair<string, object?> tag)
+    {
+        try
+        {
+            counter.Add(value, tag);
+        }
+        catch (Exception)
+        {
+            // A listener's failure: the bookkeeping around this call must go on.
+        }
+    }
+
+    public static void AddSafely(UpDownCounter<long> counter, long value)
+    {
+        try
+        {
+            counter.Add(value);
+        }
+        catch (Exception)
+        {
+            // A listener's failure: the bookkeeping around this call must go on.
+        }
+    }
+
+    public static void RecordSafely(Histogram<double> histogram, double value)
+    {
+        try
+        {
+            histogram.Record(value);
+        }
+        catch (Exception)
+        {
+            // A listener's failure: the bookkeeping around this call must go on.
+        }
+    }
+#pragma warning restore CA1031
 }

@@ -288,7 +288,7 @@ public sealed partial class WorkerPool
         if (reason is not null)
         {
             Interlocked.Increment(ref _recycles);
-            WorkersTelemetry.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            WorkersTelemetry.AddSafely(WorkersTelemetry.Recycles, 1, new KeyValuePair<string, object?>("reason", reason));
             Log.WorkerRecycled(_logger, worker.Pid, worker.CallsServed, workingSet, reason);
         }
 
@@ -353,7 +353,7 @@ public sealed partial class WorkerPool
         }
 
         Interlocked.Increment(ref _kills);
-        WorkersTelemetry.Kills.Add(1);
+        WorkersTelemetry.AddSafely(WorkersTelemetry.Kills, 1);
         Log.WorkerKilled(_logger, worker.Pid);
         if (!await worker.KillAsync().ConfigureAwait(false))
         {

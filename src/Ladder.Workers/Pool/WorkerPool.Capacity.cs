@@ -110,10 +110,10 @@ public sealed partial class WorkerPool
         }
 
         var elapsed = _time.GetElapsedTime(started);
-        WorkersTelemetry.SpawnDuration.Record(elapsed.TotalSeconds);
+        WorkersTelemetry.RecordSafely(WorkersTelemetry.SpawnDuration, elapsed.TotalSeconds);
         Log.WorkerStarted(_logger, worker.Pid, elapsed.TotalMilliseconds);
         Interlocked.Increment(ref _spawns);
-        WorkersTelemetry.Spawns.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
+        WorkersTelemetry.AddSafely(WorkersTelemetry.Spawns, 1, new KeyValuePair<string, object?>("outcome", "ok"));
 
         bool keep, closed;
         lock (_lock)
@@ -178,7 +178,7 @@ public sealed partial class WorkerPool
         {
             worker.State = WorkerState.Idle;
             _active++;
-            WorkersTelemetry.PoolSize.Add(1);
+            WorkersTelemetry.AddSafely(WorkersTelemetry.PoolSize, 1);
             _idle.Writer.TryWrite(worker);
             SignalReadyLocked();
             return true;
@@ -201,13 +201,13 @@ public sealed partial class WorkerPool
     {
         worker.State = newState;
         _active--;
-        WorkersTelemetry.PoolSize.Add(-1);
+        WorkersTelemetry.AddSafely(WorkersTelemetry.PoolSize, -1);
         if (_spare is { } spare && _disposed == 0)
         {
             _spare = null;
             spare.State = WorkerState.Idle;
             _active++;
-            WorkersTelemetry.PoolSize.Add(1);
+            WorkersTelemetry.AddSafely(WorkersTelemetry.PoolSize, 1);
             _idle.Writer.TryWrite(spare);
         }
     }
@@ -221,7 +221,7 @@ public sealed partial class WorkerPool
         int failures;
         int stillStarting;
         Interlocked.Increment(ref _spawnFailures);
-        WorkersTelemetry.Spawns.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+        WorkersTelemetry.AddSafely(WorkersTelemetry.Spawns, 1, new KeyValuePair<string, object?>("outcome", "failed"));
         lock (_lock)
         {
             _spawning--;
@@ -354,14 +354,14 @@ public sealed partial class WorkerPool
             {
                 Interlocked.Increment(ref _protocolErrors);
                 Interlocked.Increment(ref _kills);
-                WorkersTelemetry.Kills.Add(1);
+                WorkersTelemetry.AddSafely(WorkersTelemetry.Kills, 1);
             }
             else
             {
                 Interlocked.Increment(ref _crashes);
             }
 
-            WorkersTelemetry.Crashes.Add(1);
+            WorkersTelemetry.AddSafely(WorkersTelemetry.Crashes, 1);
             Log.WorkerFaulted(_logger, worker.Pid, error.Message);
         }
 

@@ -88,7 +88,7 @@ public sealed partial class WorkerPool
                 if (worker.State is WorkerState.Idle or WorkerState.Busy)
                 {
                     _active--;
-                    WorkersTelemetry.PoolSize.Add(-1);
+                    WorkersTelemetry.AddSafely(WorkersTelemetry.PoolSize, -1);
                 }
 
                 if (worker.State != WorkerState.Starting)

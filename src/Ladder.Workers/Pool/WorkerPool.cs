@@ -68,7 +68,7 @@ public sealed partial class WorkerPool : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         WorkerPoolOptionsValidator.ThrowIfInvalid(options);
         _options = options;
-        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _logger = logger is null ? NullLogger.Instance : new NonThrowingLogger(logger);
         _time = timeProvider ?? TimeProvider.System;
         _json = options.JsonSerializerOptions ?? JsonSerializerOptions.Web;
         _admission = new SemaphoreSlim(options.WorkerCount + options.QueueCapacity);

@@ -18,12 +18,16 @@ internal static partial class ProcessTree
 
     public static bool UsesProcessGroups => SetsidPath is not null;
 
+    /// <summary>For tests: called with the group id before each group kill is sent.</summary>
+    internal static Action<int>? GroupKillProbe { get; set; }
+
     /// <summary>Kills the worker's group (or tree). Never throws.</summary>
     public static void Kill(Process process, int processGroup)
     {
         if (processGroup > 0 && UsesProcessGroups)
         {
             // Negative pid = the whole group, grandchildren included; ESRCH (already gone) is fine.
+            GroupKillProbe?.Invoke(processGroup);
             _ = SysKill(-processGroup, SigKill);
             return;
         }

@@ -145,8 +145,10 @@ internal sealed partial class WorkerProcess
     /// </summary>
     private void OnExited()
     {
-        // The leader is gone: take the rest of its group too, or an orphaned grandchild would keep the pipes open.
+        // The leader is gone: take the rest of its group too, or an orphaned grandchild would keep the pipes open. This
+        // is the group's last kill (see KillGroup): the exit was seen, so its id may be reused from now on.
         KillGroup();
+        Volatile.Write(ref _groupKilledAtExit, 1);
         _dead.TrySetResult();
         _ = FaultAfterExitAsync();
     }

@@ -39,6 +39,7 @@ internal sealed partial class WorkerProcess
     private long _nextCallId;
     private int _handshake;
     private int _faulting;
+    private int _groupKilledAtExit;
     private string? _violation;
 
     private WorkerProcess(Process process, WorkerPoolOptions options, ILogger logger, TimeProvider time)
@@ -209,7 +210,18 @@ internal sealed partial class WorkerProcess
         }
     }
 
-    private void KillGroup() => ProcessTree.Kill(_process, Pid);
+    private void KillGroup()
+    {
+        // After the kill at the exit (OnExited) the group is empty and its id, the pid, is free: the kernel may give it
+        // to a new process that leads its own group (another pool's worker, another user's shell job; pids wrap at
+        // 32768 on a default Linux), and a later kill(-pgid) would kill that stranger instead. So no kill after that one.
+        if (Volatile.Read(ref _groupKilledAtExit) != 0)
+        {
+            return;
+        }
+
+        ProcessTree.Kill(_process, Pid);
+    }
 
     private Task TryWriteAsync(FrameType type, long callId, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> data, CallState? call)
     {
