@@ -74,6 +74,11 @@ internal sealed class Sql
             ORDER BY r.seq
             """;
 
+        // What pruning may reach: the sequence's last number, then a fresh transaction id (a statement each, in
+        // this order). Every number up to that last one was taken by a transaction whose id is below the fresh one;
+        // once a snapshot's xmin reaches it, each of those numbers is committed (and visible) or never will be.
+        PruneSampleSequence = $"SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('{Table}', 'seq')::regclass), 0)";
+        SnapshotXmin = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
         PruneLock = $"SELECT pg_try_advisory_xact_lock(hashtext('ladder-cache-prune:{QualifiedName}'))";
         PruneCutoff = $"""
             SELECT greatest(
@@ -113,6 +118,10 @@ internal sealed class Sql
     public string Initialize { get; }
 
     public string ReadStartWindow { get; }
+
+    public string PruneSampleSequence { get; }
+
+    public string SnapshotXmin { get; }
 
     public string PruneLock { get; }
 
