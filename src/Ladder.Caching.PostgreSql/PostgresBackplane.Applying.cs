@@ -223,6 +223,17 @@ public sealed partial class PostgresBackplane
             _position = Math.Max(max, pruned);
             _knownMax = Math.Max(_knownMax, _position);
             _window = new StartWindow(_position, xmin, horizon, snapshot);
+
+            // The cache subscribed before this read and may already have loaded values: a row committed between such
+            // a load and the start snapshot is at or below the start position, so it is never applied. Whatever was
+            // loaded before the start is therefore invalidated once (an empty cache loses nothing).
+            if (_subscriber is { } subscriber)
+            {
+                Log.StartInvalidated(_logger, _position);
+                _metrics.FullInvalidation("start");
+                subscriber.OnReconnected();
+            }
+
             PulsePosition();
         }
 

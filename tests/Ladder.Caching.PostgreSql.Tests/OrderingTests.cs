@@ -135,6 +135,36 @@ public sealed class OrderingTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task NodeStart_AChangeCommitsAfterTheCacheSubscribedButBeforeTheStartPosition_IsNotLost(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+
+        // The new node's listener checks the schema under this advisory lock before it reads its start position:
+        // holding it keeps the node before that read while its cache is already subscribed (and may load).
+        await using var lockConnection = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var hold = await lockConnection.BeginTransactionAsync(ct);
+        await using (var command = new Npgsql.NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('ladder-cache-schema:ladder.cache_changes'))", lockConnection, hold))
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(db);
+        await using var backplane = new PostgresBackplane(dataSource, new PostgresBackplaneOptions { PruneInterval = Timeout.InfiniteTimeSpan });
+        var subscriber = new RecordingSubscriber("late");
+        using var subscription = backplane.Subscribe(subscriber);
+
+        // Committed after the cache subscribed (a value it loaded before is now stale), before the node's start read.
+        var sequence = await writer.PublishInTransactionAsync(ct, Marked("C"));
+        await hold.RollbackAsync(ct);
+        await backplane.WaitForSequenceAsync(sequence, TimeSpan.FromSeconds(30), ct);
+
+        (subscriber.Keys.Contains("C") || subscriber.FullInvalidations > 0).Should().BeTrue(
+            "the cache may hold a value loaded before C committed, so the node must apply C or invalidate everything");
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task ConcurrentTransactions_CommittingInRandomOrder_AreAllAppliedOnceInSequenceOrder(CancellationToken ct)
     {
