@@ -37,6 +37,9 @@ internal sealed class Sql
                    has_sequence_privilege(pg_get_serial_sequence($1, 'seq'), 'USAGE')
             """;
 
+        // The hole proof needs numbers handed out in time order across sessions: the sequence must not cache.
+        SequenceCache = "SELECT coalesce((SELECT seqcache FROM pg_catalog.pg_sequence WHERE seqrelid = pg_get_serial_sequence($1, 'seq')::regclass), 1)";
+
         // The transaction id is taken before the sequence number (a statement of its own, first in the batch): a
         // reader that sees a later number then knows this transaction already has its id, which is what lets a
         // fresh id bound it and prove a hole empty (see Applying).
@@ -106,6 +109,8 @@ internal sealed class Sql
     public string Exists { get; }
 
     public string Privileges { get; }
+
+    public string SequenceCache { get; }
 
     public string AssignXid { get; }
 
