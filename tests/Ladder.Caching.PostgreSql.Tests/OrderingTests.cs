@@ -165,6 +165,38 @@ public sealed class OrderingTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task NodeStart_ALaterRowArrivesBeforeTheStartWindowsRow_WaitingForItAlsoWaitsForTheEarlierRow(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        await using var connectionW = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var w = await connectionW.BeginTransactionAsync(ct);
+        var sequenceW = await writer.Backplane.PublishInTransactionAsync(w, [Marked("W")], ct);
+        var start = await writer.PublishInTransactionAsync(ct, Marked("start"));
+
+        // Two connections: the listener's and one the test holds, so the reader's catch-up cannot read the log.
+        await using var reader = await TestNode.StartAsync(db + ";Maximum Pool Size=2", "reader", ct);
+        reader.Backplane.Position.Should().Be(start);
+        reader.Backplane.State.WindowOpen.Should().BeTrue();
+        var held = await reader.DataSource.OpenConnectionAsync(ct);
+
+        // W (below the start position) commits first, then S: S arrives in its notification's payload and is applied
+        // at once; W needs a read of the log.
+        await w.CommitAsync(ct);
+        var sequenceS = await writer.PublishInTransactionAsync(ct, Marked("S"));
+        var waitForS = reader.Backplane.WaitForSequenceAsync(sequenceS, TimeSpan.FromSeconds(30), ct);
+        await reader.WaitForStateAsync(s => s.Position >= sequenceS, ct);
+        reader.Subscriber.Keys.Should().Equal("S");
+        waitForS.IsCompleted.Should().BeFalse("W is below S, committed before it, and is not applied yet");
+
+        await held.DisposeAsync();
+        await waitForS;
+        reader.Subscriber.Keys.Should().Equal("S", "W");
+        sequenceW.Should().BeLessThan(start);
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task ConcurrentTransactions_CommittingInRandomOrder_AreAllAppliedOnceInSequenceOrder(CancellationToken ct)
     {
