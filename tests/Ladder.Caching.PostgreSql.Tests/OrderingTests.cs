@@ -197,6 +197,34 @@ public sealed class OrderingTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task NodeStart_TheStartWindowsRowIsPrunedBeforeTheNodeReadsIt_TheNodeInvalidatesEverything(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct, o => o.RetentionMaxRows = 1);
+        await using var connectionW = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var w = await connectionW.BeginTransactionAsync(ct);
+        var sequenceW = await writer.Backplane.PublishInTransactionAsync(w, [Marked("W")], ct);
+        var start = await writer.PublishInTransactionAsync(ct, Marked("start"));
+
+        // Two connections: the listener's and one the test holds, so the reader's catch-up cannot read the log.
+        await using var reader = await TestNode.StartAsync(db + ";Maximum Pool Size=2", "reader", ct);
+        reader.Backplane.State.WindowOpen.Should().BeTrue();
+        var held = await reader.DataSource.OpenConnectionAsync(ct);
+
+        // W commits, and is pruned (the row limit keeps only the newest) before the reader's window reads it; the
+        // mark stays below the reader's position, so only the window can notice.
+        await w.CommitAsync(ct);
+        (await writer.Backplane.PruneAsync(ct)).Should().Be((int)(start - 1));
+        sequenceW.Should().Be(start - 1);
+
+        await held.DisposeAsync();
+        await reader.WaitForStateAsync(s => !s.WindowOpen, ct);
+        (reader.Subscriber.Keys.Contains("W") || reader.Subscriber.FullInvalidations > 0).Should().BeTrue(
+            "W committed after the reader started and its row is gone: the reader must have applied it or invalidated everything");
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task ConcurrentTransactions_CommittingInRandomOrder_AreAllAppliedOnceInSequenceOrder(CancellationToken ct)
     {

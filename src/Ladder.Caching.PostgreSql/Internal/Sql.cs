@@ -69,8 +69,9 @@ internal sealed class Sql
         // Rows at or below the start position that were not visible when the node started: their transactions
         // were open then (they took their number before the start and committed after it).
         ReadStartWindow = $"""
-            SELECT snap.xmin, r.seq, r.kind, r.node, (extract(epoch FROM r.created_at) * 1000000)::bigint, r.changes
+            SELECT snap.xmin, r.seq, r.kind, r.node, (extract(epoch FROM r.created_at) * 1000000)::bigint, r.changes, st.pruned_through
             FROM (SELECT pg_snapshot_xmin(c)::text::bigint AS xmin FROM pg_current_snapshot() c) snap
+            CROSS JOIN {StateTable} st
             LEFT JOIN LATERAL (SELECT seq, kind, node, created_at, changes FROM {Table}
                                WHERE seq <= $1 AND xid >= $2::text::xid8 AND NOT pg_visible_in_snapshot(xid, $3::text::pg_snapshot)
                                ORDER BY seq) r ON true
