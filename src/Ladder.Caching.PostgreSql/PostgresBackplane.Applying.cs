@@ -222,7 +222,18 @@ public sealed partial class PostgresBackplane
             // at the first read if none was open).
             _position = Math.Max(max, pruned);
             _knownMax = Math.Max(_knownMax, _position);
-            _window = new StartWindow(_position, xmin, horizon, snapshot);
+            _window = new StartWindow(_position, xmin, horizon, snapshot, pruned);
+
+            // The cache subscribed before this read and may already have loaded values: a row committed between such
+            // a load and the start snapshot is at or below the start position, so it is never applied. Whatever was
+            // loaded before the start is therefore invalidated once (an empty cache loses nothing).
+            if (_subscriber is { } subscriber)
+            {
+                Log.StartInvalidated(_logger, _position);
+                _metrics.FullInvalidation("start");
+                subscriber.OnReconnected();
+            }
+
             PulsePosition();
         }
 
@@ -236,12 +247,13 @@ public sealed partial class PostgresBackplane
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = window.Xmin.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = window.Snapshot });
         var rows = new List<LogRow>();
-        long xmin = 0;
+        long xmin = 0, pruned = 0;
         await using (var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(token).ConfigureAwait(false))
             {
                 xmin = reader.GetInt64(0);
+                pruned = reader.GetInt64(6);
                 if (!reader.IsDBNull(1))
                 {
                     rows.Add(new LogRow(reader.GetInt64(1), reader.GetString(2)[0], reader.GetString(3), reader.GetInt64(4), reader.GetString(5), null));
@@ -251,6 +263,16 @@ public sealed partial class PostgresBackplane
 
         lock (_gate)
         {
+            if (pruned > window.PrunedThrough)
+            {
+                // Pruning went past the mark seen at the start: a window row that committed since may have been
+                // deleted before this read found it, and nobody knows what it changed.
+                Log.PrunedPastPosition(_logger, window.PrunedThrough, pruned);
+                _metrics.FullInvalidation("pruned");
+                _subscriber?.OnReconnected();
+                _window = window = window with { PrunedThrough = pruned };
+            }
+
             foreach (var row in rows)
             {
                 if (window.Applied.Add(row.Sequence))
@@ -442,7 +464,7 @@ public sealed partial class PostgresBackplane
 
     private sealed record Hole(long Horizon, long Through);
 
-    private sealed record StartWindow(long Position, long Xmin, long Horizon, string Snapshot)
+    private sealed record StartWindow(long Position, long Xmin, long Horizon, string Snapshot, long PrunedThrough)
     {
         public HashSet<long> Applied { get; } = [];
     }

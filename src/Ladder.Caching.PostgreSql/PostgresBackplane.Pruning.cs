@@ -6,11 +6,17 @@ namespace Ladder.Caching;
 /// <summary>Pruning the change log by age and size, in batches; nodes take turns through an advisory lock.</summary>
 public sealed partial class PostgresBackplane
 {
+    private readonly Lock _pruneGate = new();
+    private long _pruneSettled;
+    private (long Sequence, long Xid)? _prunePending;
+
     /// <summary>
     /// Deletes rows older than <see cref="PostgresBackplaneOptions.RetentionAge"/> or beyond the newest
     /// <see cref="PostgresBackplaneOptions.RetentionMaxRows"/>, in batches of <see cref="PostgresBackplaneOptions.PruneBatchSize"/>,
     /// and records how far the log was pruned (a node behind that mark invalidates everything). Does nothing when
-    /// another node is pruning.
+    /// another node is pruning. Never prunes a number a transaction may still commit: only numbers taken before a
+    /// moment after which every transaction open then has finished (a publish inside a long transaction holds
+    /// pruning back to its number; see docs/caching/postgresql.md, "Pruning").
     /// </summary>
     /// <param name="cancellationToken">Stops between batches.</param>
     /// <returns>How many rows were deleted.</returns>
@@ -18,6 +24,7 @@ public sealed partial class PostgresBackplane
     public async Task<int> PruneAsync(CancellationToken cancellationToken = default)
     {
         var total = 0;
+        var settled = await SettledThroughAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -37,6 +44,10 @@ public sealed partial class PostgresBackplane
                 cutoffCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _options.RetentionMaxRows });
                 cutoff = (long)(await cutoffCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             }
+
+            // A row pruned past a number still open would let that number commit below every node's position: the
+            // nodes would invalidate everything once, at the prune, and then never apply its changes.
+            cutoff = Math.Min(cutoff, settled);
 
             int rows;
             long through;
@@ -61,6 +72,59 @@ public sealed partial class PostgresBackplane
             {
                 return total;
             }
+        }
+    }
+
+    // The highest sequence at or below which every number is settled (committed and visible, or never to be): the
+    // sequence's last number sampled before a fresh transaction id X, once a snapshot's xmin reaches X. A sample
+    // still unsettled is kept and checked at the next prune, so one long transaction delays pruning, never stops it
+    // for good. Each node keeps its own samples (only ever conservative).
+    private async Task<long> SettledThroughAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        long last, xid;
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.PruneSampleSequence));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.FreshXid));
+            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                last = reader.GetInt64(0);
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                xid = reader.GetInt64(0);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        long xmin;
+        await using (var command = new NpgsqlCommand(_sql.SnapshotXmin, connection))
+        {
+            xmin = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        lock (_pruneGate)
+        {
+            if (_prunePending is { } pending && xmin >= pending.Xid)
+            {
+                _pruneSettled = Math.Max(_pruneSettled, pending.Sequence);
+                _prunePending = null;
+            }
+
+            if (xmin >= xid)
+            {
+                _pruneSettled = Math.Max(_pruneSettled, last);
+                _prunePending = null;
+            }
+            else
+            {
+                _prunePending ??= (last, xid);
+            }
+
+            return _pruneSettled;
         }
     }
 

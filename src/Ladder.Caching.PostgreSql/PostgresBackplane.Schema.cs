@@ -38,6 +38,18 @@ public sealed partial class PostgresBackplane
                 throw new PostgresBackplaneSchemaException(table, "42501",
                     $"The database user lacks a privilege on the change log: it needs SELECT and INSERT on {table}, SELECT on {stateTable}, and USAGE on the sequence of {table}.seq (DELETE on {table} and UPDATE on {stateTable} to prune).");
             }
+
+            await reader.DisposeAsync().ConfigureAwait(false);
+            await using var cache = new NpgsqlCommand(_sql.SequenceCache, connection);
+            cache.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table });
+            var cached = (long)(await cache.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+            if (cached != 1)
+            {
+                // With a per-session cache a lower number can be taken after a higher one, by a transaction with a
+                // later id: a node could then prove a hole empty while its holder is about to commit.
+                throw new PostgresBackplaneSchemaException(table, "55000",
+                    $"The sequence of {table}.seq caches {cached} numbers per session; the backplane needs numbers taken in order: ALTER SEQUENCE ... CACHE 1.");
+            }
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName or PostgresErrorCodes.UndefinedObject)
         {

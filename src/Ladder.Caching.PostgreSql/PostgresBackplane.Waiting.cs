@@ -63,7 +63,9 @@ public sealed partial class PostgresBackplane
         }
     }
 
-    // Below the start position, a row may still arrive from a transaction that was open at the start.
-    private bool IsAppliedLocked(long sequence) =>
-        _position >= sequence && (_window is null || sequence > _window.Position || _window.Applied.Contains(sequence));
+    // While the start window is open, a row at or below the start position may still arrive from a transaction that
+    // was open at the start, and it may have committed before a row above the position that was already applied (a
+    // notification's payload is applied at once; the window's rows need a read). "Applied S and every row before
+    // it" therefore holds only once the window has closed, as behind a hole.
+    private bool IsAppliedLocked(long sequence) => _position >= sequence && _window is null;
 }

@@ -71,7 +71,9 @@ public sealed partial class PostgresBackplane : IInvalidationBackplane, IAsyncDi
 
     /// <summary>
     /// The last change-log sequence this node has applied: every row up to it was applied (or proved never
-    /// committed). <c>-1</c> until the node has read its starting position.
+    /// committed), except, while the start window is open, rows at or below the start position whose transactions
+    /// were open at the start (<see cref="WaitForSequenceAsync"/> waits for those too). <c>-1</c> until the node has
+    /// read its starting position.
     /// </summary>
     public long Position
     {

@@ -52,7 +52,7 @@ public sealed class PostgresBackplaneOptions
     public int CatchUpBatchSize { get; set; } = 500;
 
     /// <summary>
-    /// Rows older than this are pruned. Must exceed the longest transaction that publishes inside itself. Default 1 day.
+    /// Rows older than this are pruned (never past a number a transaction that is still open may commit). Default 1 day.
     /// </summary>
     public TimeSpan RetentionAge { get; set; } = TimeSpan.FromDays(1);
 

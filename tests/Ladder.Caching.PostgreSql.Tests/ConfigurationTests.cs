@@ -54,6 +54,29 @@ public sealed class ConfigurationTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Start_WhenTheSequenceCachesNumbersPerSession_ThrowsATypedSchemaError(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using (var owner = await TestNode.StartAsync(db, "owner", ct))
+        {
+            // The tables exist now.
+        }
+
+        // With CACHE > 1 each session takes numbers in blocks: a lower number can be taken after a higher one (by a
+        // transaction with a later id), which breaks the proof that lets a node skip a hole.
+        await Server.Instance.ExecuteAsync("ALTER SEQUENCE ladder.cache_changes_seq_seq CACHE 10", new NpgsqlConnectionStringBuilder(db).Database!, ct);
+        await using var dataSource = NpgsqlDataSource.Create(db);
+        await using var backplane = new PostgresBackplane(dataSource);
+
+        var start = () => backplane.StartAsync(ct);
+
+        var thrown = (await start.Should().ThrowAsync<PostgresBackplaneSchemaException>()).Which;
+        thrown.SqlState.Should().Be("55000");
+        thrown.Message.Should().Contain("CACHE 1");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Start_WhenTheUserLacksPrivileges_ThrowsATypedSchemaError(CancellationToken ct)
     {
         var db = await Server.NewDatabaseAsync();

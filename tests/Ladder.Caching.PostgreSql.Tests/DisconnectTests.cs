@@ -143,6 +143,36 @@ public sealed class DisconnectTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Prune_WhileATransactionHoldsAnOlderNumber_KeepsTheRowsAfterIt_AndTheNodeAppliesItWhenItCommits(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct, o => o.RetentionMaxRows = 1);
+        await using var reader = await TestNode.StartAsync(db, "reader", ct);
+
+        // A takes its number and stays open; three rows after it commit, so the row limit alone would prune past A.
+        await using var connection = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var a = await connection.BeginTransactionAsync(ct);
+        var sequenceA = await writer.Backplane.PublishInTransactionAsync(a, [Marked("A")], ct);
+        var last = 0L;
+        for (var i = 0; i < 3; i++)
+        {
+            last = await writer.PublishInTransactionAsync(ct, Marked($"after-{i}"));
+        }
+
+        await reader.WaitForStateAsync(s => s.HoleFrom == sequenceA, ct);
+        (await writer.Backplane.PruneAsync(ct)).Should().Be(0, "A may still commit, so no number at or after it may be pruned yet");
+
+        await a.CommitAsync(ct);
+        await reader.Backplane.WaitForSequenceAsync(last, TimeSpan.FromSeconds(30), ct);
+        reader.Subscriber.Keys.Should().Equal("A", "after-0", "after-1", "after-2");
+        reader.Subscriber.FullInvalidations.Should().Be(0);
+
+        // Once A has finished, the next prune may delete up to the row limit.
+        (await writer.Backplane.PruneAsync(ct)).Should().Be(3);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Prune_KeepsRowsWithinTheRetention_AndNodesThatKeptUpInvalidateNothing(CancellationToken ct)
     {
         var db = await Server.NewDatabaseAsync();

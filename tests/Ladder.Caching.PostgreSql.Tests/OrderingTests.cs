@@ -135,6 +135,96 @@ public sealed class OrderingTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task NodeStart_AChangeCommitsAfterTheCacheSubscribedButBeforeTheStartPosition_IsNotLost(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+
+        // The new node's listener checks the schema under this advisory lock before it reads its start position:
+        // holding it keeps the node before that read while its cache is already subscribed (and may load).
+        await using var lockConnection = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var hold = await lockConnection.BeginTransactionAsync(ct);
+        await using (var command = new Npgsql.NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('ladder-cache-schema:ladder.cache_changes'))", lockConnection, hold))
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(db);
+        await using var backplane = new PostgresBackplane(dataSource, new PostgresBackplaneOptions { PruneInterval = Timeout.InfiniteTimeSpan });
+        var subscriber = new RecordingSubscriber("late");
+        using var subscription = backplane.Subscribe(subscriber);
+
+        // Committed after the cache subscribed (a value it loaded before is now stale), before the node's start read.
+        var sequence = await writer.PublishInTransactionAsync(ct, Marked("C"));
+        await hold.RollbackAsync(ct);
+        await backplane.WaitForSequenceAsync(sequence, TimeSpan.FromSeconds(30), ct);
+
+        (subscriber.Keys.Contains("C") || subscriber.FullInvalidations > 0).Should().BeTrue(
+            "the cache may hold a value loaded before C committed, so the node must apply C or invalidate everything");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task NodeStart_ALaterRowArrivesBeforeTheStartWindowsRow_WaitingForItAlsoWaitsForTheEarlierRow(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        await using var connectionW = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var w = await connectionW.BeginTransactionAsync(ct);
+        var sequenceW = await writer.Backplane.PublishInTransactionAsync(w, [Marked("W")], ct);
+        var start = await writer.PublishInTransactionAsync(ct, Marked("start"));
+
+        // Two connections: the listener's and one the test holds, so the reader's catch-up cannot read the log.
+        await using var reader = await TestNode.StartAsync(db + ";Maximum Pool Size=2", "reader", ct);
+        reader.Backplane.Position.Should().Be(start);
+        reader.Backplane.State.WindowOpen.Should().BeTrue();
+        var held = await reader.DataSource.OpenConnectionAsync(ct);
+
+        // W (below the start position) commits first, then S: S arrives in its notification's payload and is applied
+        // at once; W needs a read of the log.
+        await w.CommitAsync(ct);
+        var sequenceS = await writer.PublishInTransactionAsync(ct, Marked("S"));
+        var waitForS = reader.Backplane.WaitForSequenceAsync(sequenceS, TimeSpan.FromSeconds(30), ct);
+        await reader.WaitForStateAsync(s => s.Position >= sequenceS, ct);
+        reader.Subscriber.Keys.Should().Equal("S");
+        waitForS.IsCompleted.Should().BeFalse("W is below S, committed before it, and is not applied yet");
+
+        await held.DisposeAsync();
+        await waitForS;
+        reader.Subscriber.Keys.Should().Equal("S", "W");
+        sequenceW.Should().BeLessThan(start);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task NodeStart_TheStartWindowsRowIsPrunedBeforeTheNodeReadsIt_TheNodeInvalidatesEverything(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct, o => o.RetentionMaxRows = 1);
+        await using var connectionW = await writer.DataSource.OpenConnectionAsync(ct);
+        await using var w = await connectionW.BeginTransactionAsync(ct);
+        var sequenceW = await writer.Backplane.PublishInTransactionAsync(w, [Marked("W")], ct);
+        var start = await writer.PublishInTransactionAsync(ct, Marked("start"));
+
+        // Two connections: the listener's and one the test holds, so the reader's catch-up cannot read the log.
+        await using var reader = await TestNode.StartAsync(db + ";Maximum Pool Size=2", "reader", ct);
+        reader.Backplane.State.WindowOpen.Should().BeTrue();
+        var held = await reader.DataSource.OpenConnectionAsync(ct);
+
+        // W commits, and is pruned (the row limit keeps only the newest) before the reader's window reads it; the
+        // mark stays below the reader's position, so only the window can notice.
+        await w.CommitAsync(ct);
+        (await writer.Backplane.PruneAsync(ct)).Should().Be((int)(start - 1));
+        sequenceW.Should().Be(start - 1);
+
+        await held.DisposeAsync();
+        await reader.WaitForStateAsync(s => !s.WindowOpen, ct);
+        (reader.Subscriber.Keys.Contains("W") || reader.Subscriber.FullInvalidations > 0).Should().BeTrue(
+            "W committed after the reader started and its row is gone: the reader must have applied it or invalidated everything");
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task ConcurrentTransactions_CommittingInRandomOrder_AreAllAppliedOnceInSequenceOrder(CancellationToken ct)
     {

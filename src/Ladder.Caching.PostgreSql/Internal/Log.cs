@@ -46,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(5113, LogLevel.Error, "The change log {Table} cannot be used; retrying in {Delay}.")]
     public static partial void SchemaFailed(ILogger logger, Exception exception, string table, TimeSpan delay);
+
+    [LoggerMessage(5114, LogLevel.Information, "Started at sequence {Position} with a cache already subscribed: what it loaded before the start is invalidated once.")]
+    public static partial void StartInvalidated(ILogger logger, long position);
 }

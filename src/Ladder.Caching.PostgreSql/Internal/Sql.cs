@@ -37,6 +37,9 @@ internal sealed class Sql
                    has_sequence_privilege(pg_get_serial_sequence($1, 'seq'), 'USAGE')
             """;
 
+        // The hole proof needs numbers handed out in time order across sessions: the sequence must not cache.
+        SequenceCache = "SELECT coalesce((SELECT seqcache FROM pg_catalog.pg_sequence WHERE seqrelid = pg_get_serial_sequence($1, 'seq')::regclass), 1)";
+
         // The transaction id is taken before the sequence number (a statement of its own, first in the batch): a
         // reader that sees a later number then knows this transaction already has its id, which is what lets a
         // fresh id bound it and prove a hole empty (see Applying).
@@ -66,14 +69,20 @@ internal sealed class Sql
         // Rows at or below the start position that were not visible when the node started: their transactions
         // were open then (they took their number before the start and committed after it).
         ReadStartWindow = $"""
-            SELECT snap.xmin, r.seq, r.kind, r.node, (extract(epoch FROM r.created_at) * 1000000)::bigint, r.changes
+            SELECT snap.xmin, r.seq, r.kind, r.node, (extract(epoch FROM r.created_at) * 1000000)::bigint, r.changes, st.pruned_through
             FROM (SELECT pg_snapshot_xmin(c)::text::bigint AS xmin FROM pg_current_snapshot() c) snap
+            CROSS JOIN {StateTable} st
             LEFT JOIN LATERAL (SELECT seq, kind, node, created_at, changes FROM {Table}
                                WHERE seq <= $1 AND xid >= $2::text::xid8 AND NOT pg_visible_in_snapshot(xid, $3::text::pg_snapshot)
                                ORDER BY seq) r ON true
             ORDER BY r.seq
             """;
 
+        // What pruning may reach: the sequence's last number, then a fresh transaction id (a statement each, in
+        // this order). Every number up to that last one was taken by a transaction whose id is below the fresh one;
+        // once a snapshot's xmin reaches it, each of those numbers is committed (and visible) or never will be.
+        PruneSampleSequence = $"SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('{Table}', 'seq')::regclass), 0)";
+        SnapshotXmin = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
         PruneLock = $"SELECT pg_try_advisory_xact_lock(hashtext('ladder-cache-prune:{QualifiedName}'))";
         PruneCutoff = $"""
             SELECT greatest(
@@ -102,6 +111,8 @@ internal sealed class Sql
 
     public string Privileges { get; }
 
+    public string SequenceCache { get; }
+
     public string AssignXid { get; }
 
     public string FreshXid { get; }
@@ -113,6 +124,10 @@ internal sealed class Sql
     public string Initialize { get; }
 
     public string ReadStartWindow { get; }
+
+    public string PruneSampleSequence { get; }
+
+    public string SnapshotXmin { get; }
 
     public string PruneLock { get; }
 

@@ -12,6 +12,9 @@ internal sealed class RecordingSubscriber(string nodeId) : IBackplaneSubscriber
 
     public int FullInvalidations => Volatile.Read(ref _reconnects);
 
+    /// <summary>Returns the full invalidations so far and counts again from zero.</summary>
+    public int TakeFullInvalidations() => Interlocked.Exchange(ref _reconnects, 0);
+
     public IReadOnlyList<Change> Changes
     {
         get

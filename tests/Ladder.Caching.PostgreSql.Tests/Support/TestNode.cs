@@ -42,6 +42,14 @@ internal sealed class TestNode : IAsyncDisposable
         configure?.Invoke(options);
         var node = new TestNode(name, dataSource, new PostgresBackplane(dataSource, options, time), new RecordingSubscriber(name));
         await node.Backplane.StartAsync(cancellationToken);
+
+        // The start invalidates what the subscribed cache loaded before it, once; the tests count what comes after.
+        var atStart = node.Subscriber.TakeFullInvalidations();
+        if (atStart != 1)
+        {
+            throw new InvalidOperationException($"Expected the one full invalidation of the start, got {atStart}.");
+        }
+
         return node;
     }
 
