@@ -64,7 +64,7 @@ public sealed partial class JobQueue
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The finished job, or <see langword="null"/> if there is no job with that id (never enqueued, or deleted by retention).</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The queue was disposed (also while waiting: the dispose ends the wait).</exception>
     public async Task<JobDetails?> WaitForFinishAsync(long id, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _finishWaiters);

@@ -345,6 +345,10 @@ public sealed partial class JobQueue : IAsyncDisposable
             return;
         }
 
+        // Wakes every WaitForFinishAsync: its next read throws ObjectDisposedException (it would otherwise wait for a
+        // poll, or for ever on a clock that never moves). Set after _disposed, so a waiter taking the new signal reads
+        // the queue as disposed.
+        Interlocked.Exchange(ref _finished, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         await _writer.DisposeAsync().ConfigureAwait(false);
     }
 }

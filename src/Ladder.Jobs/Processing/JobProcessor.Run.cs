@@ -108,10 +108,12 @@ public sealed partial class JobProcessor
 
             if (timeout is { } limit && !handler.IsCompleted)
             {
-                // A handler that ignores its token after the timeout does not hold its slot forever.
-                using var abandonCts = CancellationTokenSource.CreateLinkedTokenSource(entry.Token);
+                // A handler that ignores its token after the timeout does not hold its slot forever, also once its run
+                // was cancelled or its lease lost: that cancels the same token, which it may ignore just as well (the
+                // abandon timer was once linked to it, and such a handler then held its slot for as long as it ran).
+                using var abandonCts = new CancellationTokenSource();
                 var abandon = Task.Delay(AbandonAfter(limit), _time, abandonCts.Token);
-                if (await Task.WhenAny(handler, abandon).ConfigureAwait(false) != handler && !entry.Token.IsCancellationRequested)
+                if (await Task.WhenAny(handler, abandon).ConfigureAwait(false) != handler)
                 {
                     Log.HandlerIgnoredTimeout(_logger, job.Id);
                     abandoned = handler;

@@ -32,7 +32,12 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     private Task _heartbeat = Task.CompletedTask;
     private Task _maintenance = Task.CompletedTask;
     private int _started;
+    private bool _disposed;
     private Task? _stop;
+
+    // Start and dispose exclude each other: a processor disposed (its token sources freed) never starts its loops, and
+    // a dispose racing a start sees the loops it must stop.
+    private readonly Lock _lifecycle = new();
     private int _givenBack;
 
     /// <summary>Creates a processor for a queue. Nothing runs before <see cref="StartAsync"/>.</summary>
@@ -70,7 +75,19 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     /// <param name="cancellationToken">Unused: starting does not wait.</param>
     /// <returns>A completed task.</returns>
     /// <exception cref="InvalidOperationException">Already started.</exception>
+    /// <exception cref="ObjectDisposedException">The processor or its queue was disposed.</exception>
     public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lock (_lifecycle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            StartLocked();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void StartLocked()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
         {
@@ -94,7 +111,6 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         _heartbeat = Task.Run(HeartbeatLoopAsync, CancellationToken.None);
         _maintenance = Task.Run(MaintenanceLoopAsync, CancellationToken.None);
         Log.ProcessorStarted(_logger, string.Join(", ", _workers.Values.Select(w => $"{w.Name}×{w.Concurrency}")));
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -179,6 +195,11 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     /// <returns>A task that completes when stopped.</returns>
     public async ValueTask DisposeAsync()
     {
+        lock (_lifecycle)
+        {
+            _disposed = true;
+        }
+
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
         _interrupt.Dispose();

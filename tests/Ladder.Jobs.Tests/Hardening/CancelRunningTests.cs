@@ -58,6 +58,58 @@ public sealed class CancelRunningTests : TempFolderTests
         peak.Should().Be(1);
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Cancel_OfARunningJobWhoseHandlerIgnoresItsTokenAndItsTimeout_FreesItsSlotAfterTheTimeoutAndTheGrace(CancellationToken ct)
+    {
+        // A cancel (or a lost lease) cancels the run's token: the timeout's promise, that a handler ignoring it does
+        // not hold its slot for ever, must still hold.
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o =>
+        {
+            o.TimeoutGrace = TimeSpan.FromMilliseconds(100);
+            o.Queues["default"] = 1;
+            o.Prefetch = 0;
+        }));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var otherStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (args, _, _) =>
+        {
+            if (args.N == 2)
+            {
+                otherStarted.TrySetResult();
+                return;
+            }
+
+            firstStarted.TrySetResult();
+            await release.Task; // Ignores its token: its timeout and its cancel.
+        }));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+        var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { Timeout = TimeSpan.FromSeconds(3) }, ct)).JobId;
+        await firstStarted.Task.WaitAsync(ct);
+
+        try
+        {
+            (await queue.CancelAsync(id, ct)).Should().BeTrue();
+            var other = (await queue.EnqueueAsync(new Echo(2), cancellationToken: ct)).JobId;
+
+            // A generous ceiling (the slot is due back after the 3 s timeout and the grace): without the fix it never is.
+            await otherStarted.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            await reports.UntilAsync(other, JobOutcome.Succeeded, ct);
+            (await queue.RetryAsync(id, ct)).Should().BeFalse("the cancelled handler still runs: its job stays held");
+            processor.HeldJobs.Should().Be(1, "only the cancelled run is still held");
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        await reports.UntilAsync(id, JobOutcome.LeaseLost, ct);
+        processor.HeldJobs.Should().Be(0);
+        (await queue.RetryAsync(id, ct)).Should().BeTrue("its handler ended: the lease was released");
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;

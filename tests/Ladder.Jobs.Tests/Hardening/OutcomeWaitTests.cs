@@ -1,4 +1,5 @@
 using Ladder.Jobs.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ladder.Jobs.Tests.Hardening;
 
@@ -74,6 +75,22 @@ public sealed class OutcomeWaitTests : TempFolderTests
         await stop.CancelAsync();
 
         await FluentActions.Awaiting(() => wait).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task WaitForFinish_WhenTheQueueIsDisposedMeanwhile_ThrowsObjectDisposedWithoutWaitingForAPoll(CancellationToken ct)
+    {
+        // The poll runs on a fake clock that never moves: only the dispose itself can end the wait.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")), time);
+        var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { Delay = TimeSpan.FromHours(1) }, ct)).JobId;
+        var wait = queue.WaitForFinishAsync(id, ct);
+
+        await queue.DisposeAsync();
+
+        // A generous ceiling: without a wake-up on dispose the wait never ends.
+        await FluentActions.Awaiting(() => wait.WaitAsync(TimeSpan.FromSeconds(20), ct)).Should().ThrowAsync<ObjectDisposedException>();
     }
 
     [Test]

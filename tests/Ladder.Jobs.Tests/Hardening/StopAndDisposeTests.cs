@@ -52,4 +52,17 @@ public sealed class StopAndDisposeTests : TempFolderTests
         processor.HeldJobs.Should().Be(0);
         await first.WaitAsync(ct);
     }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Start_AfterDispose_ThrowsObjectDisposedAndClaimsNothing(CancellationToken ct)
+    {
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
+        var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) => Task.CompletedTask));
+        await processor.DisposeAsync();
+        var id = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;
+
+        await FluentActions.Awaiting(() => processor.StartAsync(ct)).Should().ThrowAsync<ObjectDisposedException>();
+        (await queue.GetJobAsync(id, ct))!.Summary.State.Should().Be(JobState.Ready);
+    }
 }
