@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Ladder.Caching.PostgreSql.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
+using static Ladder.Caching.PostgreSql.Tests.Support.Changes;
 
 namespace Ladder.Caching.PostgreSql.Tests;
 
@@ -70,5 +73,56 @@ public sealed class SilentConnectionTests
         stale.Should().Be(0);
         backplane.State.Listening.Should().BeTrue();
         relay.Accepted.Should().BeGreaterThan(1, "the listener reconnected through the relay");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task QuietListener_ARowWhoseNotifyNeverArrived_IsCaughtUpByTheProbe_WithoutAReconnect(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        // The reader's probe interval runs on a fake clock: it probes only when the test moves time.
+        var time = new FakeTimeProvider();
+        var probeFailures = 0L;
+        var reconnects = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Ladder.Caching" && instrument.Name is "ladder.caching.backplane.probe_failures" or "ladder.caching.backplane.reconnects")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            Interlocked.Add(ref instrument.Name == "ladder.caching.backplane.reconnects" ? ref reconnects : ref probeFailures, value));
+        listener.Start();
+        await using var writer = await TestNode.StartAsync(db, "writer", ct);
+        await using var reader = await TestNode.StartAsync(db, "reader", ct, o => o.ListenerProbeInterval = TimeSpan.FromSeconds(10), time);
+        var first = await writer.PublishInTransactionAsync(ct, Marked("notified"));
+        await reader.Backplane.WaitForSequenceAsync(first, Timeout.InfiniteTimeSpan, ct);
+
+        // A row committed without a NOTIFY: what a lost notification looks like to the reader.
+        await using (var connection = await writer.DataSource.OpenConnectionAsync(ct))
+        await using (var insert = new NpgsqlCommand("INSERT INTO ladder.cache_changes (kind, node, changes) SELECT kind, node, changes FROM ladder.cache_changes WHERE seq = $1 RETURNING seq", connection))
+        {
+            insert.Parameters.AddWithValue(first);
+            var lost = (long)(await insert.ExecuteScalarAsync(ct))!;
+            var applied = reader.Backplane.WaitForSequenceAsync(lost, Timeout.InfiniteTimeSpan, ct);
+
+            // The listener may be between two waits when the clock moves, so move it again until the probe has run;
+            // each step is a full interval, and the ceiling is the test's.
+            while (!applied.IsCompleted)
+            {
+                time.Advance(TimeSpan.FromSeconds(10));
+                await Task.WhenAny(applied, reader.Backplane.StateChanged.WaitAsync(TimeSpan.FromMilliseconds(500), ct).ContinueWith(static _ => { }, TaskScheduler.Default));
+            }
+
+            await applied;
+        }
+
+        reader.Subscriber.Changes.Should().Equal([Marked("notified"), Marked("notified")]);
+        reader.Subscriber.FullInvalidations.Should().Be(0);
+        reader.Backplane.State.Listening.Should().BeTrue();
+        Interlocked.Read(ref probeFailures).Should().Be(0, "the connection is healthy: the probes answered");
+        Interlocked.Read(ref reconnects).Should().Be(0);
     }
 }
