@@ -49,6 +49,7 @@ public sealed class SilentConnectionTests
         // The listener's flow goes silent (no reset, no FIN, no answer). Idle pooled connections are closed, as a
         // pool would after such a drop, so the node's reads after the reconnect open fresh, working flows.
         relay.Silence().Should().BeGreaterThanOrEqualTo(1);
+        var silenced = TimeProvider.System.GetTimestamp();
         dataSource.Clear();
         var missed = 0L;
         foreach (var key in keys)
@@ -60,6 +61,7 @@ public sealed class SilentConnectionTests
         // Bounded by the probe interval (1 s) + the probe timeout (1 s) + Npgsql's cancellation timeout (2 s) + a
         // reconnect; the ceiling is generous for a loaded machine. Before the probe this waited for ever.
         await backplane.WaitForSequenceAsync(missed, TimeSpan.FromSeconds(30), ct);
+        TestContext.Progress.WriteLine($"caught up {TimeProvider.System.GetElapsedTime(silenced).TotalMilliseconds:F0} ms after the listener's flow went silent");
 
         var stale = 0;
         foreach (var key in keys)
