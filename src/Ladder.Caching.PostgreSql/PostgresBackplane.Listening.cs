@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace Ladder.Caching;
 
-/// <summary>The listener: one dedicated connection, LISTEN, reconnect with backoff, a catch-up after every (re)connect.</summary>
+/// <summary>The listener: one dedicated connection, LISTEN, a probe when it is quiet, reconnect with backoff, a catch-up after every (re)connect.</summary>
 public sealed partial class PostgresBackplane
 {
     private bool _schemaReady;
@@ -45,7 +45,8 @@ public sealed partial class PostgresBackplane
                 attempt = 0;
                 while (true)
                 {
-                    await connection.WaitAsync(token).ConfigureAwait(false);
+                    // Bounded: a connection that died silently is found by the probe (Probing), never waited on for ever.
+                    await WaitOrProbeAsync(connection, token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)

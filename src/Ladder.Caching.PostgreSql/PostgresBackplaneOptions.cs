@@ -75,6 +75,26 @@ public sealed class PostgresBackplaneOptions
     /// <summary>The <c>application_name</c> of the listener connection (visible in <c>pg_stat_activity</c>). Default <c>ladder-cache-listener</c>.</summary>
     public string ListenerApplicationName { get; set; } = "ladder-cache-listener";
 
+    /// <summary>
+    /// How long the listener waits without receiving a notification before it probes its connection (one round trip,
+    /// <c>SELECT max(seq)</c> on the change log). A connection that died silently (a network partition, a NAT or
+    /// firewall that dropped the flow, a frozen server: no reset reaches the client) is noticed by the probe failing
+    /// or not answering within <see cref="ListenerProbeTimeout"/>; the listener then drops it, reconnects and catches
+    /// up from the log. A probe that answers with a sequence beyond this node's position (a notification that never
+    /// arrived) starts a catch-up too. So a node misses changes for at most about this interval plus the timeout.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables the probe (the listener then only waits, and a silently dead
+    /// connection is noticed only through Npgsql or TCP keepalives). Must be positive and under 49 days. Default 15 s.
+    /// </summary>
+    public TimeSpan ListenerProbeInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long the listener's probe may take before the connection is treated as dead. The probe is cancelled through
+    /// Npgsql, which then waits up to the connection string's <c>Cancellation Timeout</c> (default 2 s) for the server
+    /// before breaking the connection, so the probe ends within about this timeout plus that one. Must be positive and
+    /// under 49 days. Default 5 s.
+    /// </summary>
+    public TimeSpan ListenerProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Every problem in the options (empty when they are valid).</summary>
     /// <returns>The problems.</returns>
     public IReadOnlyList<string> Validate() => PostgreSql.Internal.BackplaneOptionsValidation.Validate(this);

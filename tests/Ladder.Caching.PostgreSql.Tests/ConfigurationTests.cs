@@ -35,6 +35,22 @@ public sealed class ConfigurationTests
     }
 
     [Test]
+    public void Options_ListenerProbe_IsValidatedWithATimerLimit_AndInfiniteDisablesTheProbe()
+    {
+        var invalid = new PostgresBackplaneOptions
+        {
+            ListenerProbeInterval = TimeSpan.Zero,
+            ListenerProbeTimeout = TimeSpan.FromDays(50),
+        };
+
+        invalid.Validate().Should().HaveCount(2)
+            .And.Contain(f => f.StartsWith("ListenerProbeInterval ", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("ListenerProbeTimeout ", StringComparison.Ordinal));
+        new PostgresBackplaneOptions { ListenerProbeInterval = Timeout.InfiniteTimeSpan }.Validate().Should().BeEmpty();
+        new PostgresBackplaneOptions { ListenerProbeTimeout = Timeout.InfiniteTimeSpan }.Validate().Should().ContainSingle(f => f.StartsWith("ListenerProbeTimeout ", StringComparison.Ordinal));
+    }
+
+    [Test]
     public void Options_Defaults_AreValid() => new PostgresBackplaneOptions().Validate().Should().BeEmpty();
 
     [Test]

@@ -18,19 +18,21 @@ internal sealed class BackplaneMetrics : IDisposable
     private readonly Counter<long> _reconnects;
     private readonly Counter<long> _writeFailures;
     private readonly Counter<long> _holesSkipped;
+    private readonly Counter<long> _probeFailures;
 
     public BackplaneMetrics(IMeterFactory? meterFactory)
     {
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
         _deliveryLag = _meter.CreateHistogram<double>("ladder.caching.backplane.delivery_lag", "s", "From the change-log row's creation (database clock) to its application on this node.");
-        _catchUps = _meter.CreateCounter<long>("ladder.caching.backplane.catch_ups", "{catch_up}", "Reads of the change log (reason: start, reconnect, gap, hole).");
+        _catchUps = _meter.CreateCounter<long>("ladder.caching.backplane.catch_ups", "{catch_up}", "Reads of the change log (reason: start, reconnect, gap, hole, probe).");
         _catchUpDuration = _meter.CreateHistogram<double>("ladder.caching.backplane.catch_up.duration", "s", "How long a catch-up read and its application took.");
         _fullInvalidations = _meter.CreateCounter<long>("ladder.caching.backplane.full_invalidations", "{invalidation}", "Every view invalidated: the log no longer reached back to this node's position (reason: pruned), or a row could not be read (reason: malformed).");
         _batchSize = _meter.CreateHistogram<long>("ladder.caching.backplane.batch_size", "{change}", "Changes per change-log row written by this node.");
         _rowsApplied = _meter.CreateCounter<long>("ladder.caching.backplane.rows_applied", "{row}", "Change-log rows applied (path: notify or read; own after-commit rows count as skipped).");
         _reconnects = _meter.CreateCounter<long>("ladder.caching.backplane.reconnects", "{reconnect}", "Listener connections lost and re-established.");
         _writeFailures = _meter.CreateCounter<long>("ladder.caching.backplane.write_failures", "{failure}", "Failed attempts to write a change-log row (retried).");
+        _probeFailures = _meter.CreateCounter<long>("ladder.caching.backplane.probe_failures", "{probe}", "Listener probes that failed or timed out (the connection is then dropped and re-established).");
         _holesSkipped = _meter.CreateCounter<long>("ladder.caching.backplane.holes_skipped", "{sequence}", "Sequence numbers proved never committed (rolled back) and skipped.");
     }
 
@@ -54,6 +56,8 @@ internal sealed class BackplaneMetrics : IDisposable
     public void WriteFailed() => _writeFailures.Add(1);
 
     public void HolesSkipped(long count) => _holesSkipped.Add(count);
+
+    public void ProbeFailed() => _probeFailures.Add(1);
 
     public void Dispose()
     {

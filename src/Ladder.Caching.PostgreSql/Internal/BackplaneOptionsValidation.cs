@@ -27,6 +27,12 @@ internal static class BackplaneOptionsValidation
             Delay(nameof(options.PruneInterval), options.PruneInterval, allowZero: false, failures);
         }
 
+        if (options.ListenerProbeInterval != Timeout.InfiniteTimeSpan)
+        {
+            Delay(nameof(options.ListenerProbeInterval), options.ListenerProbeInterval, allowZero: false, failures);
+        }
+
+        Delay(nameof(options.ListenerProbeTimeout), options.ListenerProbeTimeout, allowZero: false, failures);
         if (options.ReconnectMaxDelay < options.ReconnectMinDelay)
         {
             failures.Add($"ReconnectMaxDelay ({options.ReconnectMaxDelay}) must not be less than ReconnectMinDelay ({options.ReconnectMinDelay}).");

@@ -49,4 +49,10 @@ internal static partial class Log
 
     [LoggerMessage(5114, LogLevel.Information, "Started at sequence {Position} with a cache already subscribed: what it loaded before the start is invalidated once.")]
     public static partial void StartInvalidated(ILogger logger, long position);
+
+    [LoggerMessage(5115, LogLevel.Warning, "The listener connection received nothing for {Interval} and did not answer a probe within {Timeout}: it is treated as dead (reconnecting, then catching up).")]
+    public static partial void ProbeFailed(ILogger logger, Exception exception, TimeSpan interval, TimeSpan timeout);
+
+    [LoggerMessage(5116, LogLevel.Debug, "The listener's probe found sequence {Max} in the log beyond this node's position {Position} (a notification did not arrive): catching up.")]
+    public static partial void ProbeFoundRows(ILogger logger, long max, long position);
 }

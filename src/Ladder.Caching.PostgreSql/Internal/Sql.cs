@@ -44,6 +44,10 @@ internal sealed class Sql
         // reader that sees a later number then knows this transaction already has its id, which is what lets a
         // fresh id bound it and prove a hole empty (see Applying).
         AssignXid = "SELECT pg_current_xact_id()";
+
+        // The listener's probe: one round trip on its own connection, and the newest number (a backward scan of the
+        // primary key), so a NOTIFY lost on the way is noticed too.
+        Probe = $"SELECT coalesce(max(seq), 0) FROM {Table}";
         FreshXid = "SELECT pg_current_xact_id()::text::bigint, set_config('synchronous_commit', 'off', true)";
         Insert = $"""
             WITH ins AS (INSERT INTO {Table} (kind, node, changes) VALUES ($1, $2, $3) RETURNING seq, created_at)
@@ -114,6 +118,8 @@ internal sealed class Sql
     public string SequenceCache { get; }
 
     public string AssignXid { get; }
+
+    public string Probe { get; }
 
     public string FreshXid { get; }
 
