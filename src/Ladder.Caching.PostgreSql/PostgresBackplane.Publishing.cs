@@ -15,6 +15,7 @@ public sealed partial class PostgresBackplane
     private List<Change> _pending = [];
     private long _sentCount;
     private long _writtenCount;
+    private int _inFlight; // changes of the batch the writer is writing (taken out of _pending), under _sendGate
     private long _lastWrittenSequence;
     private TaskCompletionSource _writtenPulse = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _windowEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -176,7 +177,8 @@ public sealed partial class PostgresBackplane
             int dropped;
             lock (_sendGate)
             {
-                dropped = _pending.Count;
+                // The batch being retried was taken out of the queue: it is not written either.
+                dropped = _pending.Count + _inFlight;
             }
 
             if (dropped > 0)
@@ -215,12 +217,15 @@ public sealed partial class PostgresBackplane
                     batch = _pending.GetRange(0, _options.MaxChangesPerRow);
                     _pending.RemoveRange(0, _options.MaxChangesPerRow);
                 }
+
+                _inFlight = batch.Count;
             }
 
             // At-least-once: the batch is retried until a row holds it; only then is it counted as written.
             var sequence = await WriteWithRetryAsync(batch, token).ConfigureAwait(false);
             lock (_sendGate)
             {
+                _inFlight = 0;
                 _writtenCount += batch.Count;
                 _lastWrittenSequence = Math.Max(_lastWrittenSequence, sequence);
                 PulseWritten();
@@ -272,7 +277,7 @@ public sealed partial class PostgresBackplane
         int neverWritten;
         lock (_sendGate)
         {
-            neverWritten = _pending.Count;
+            neverWritten = _pending.Count + _inFlight;
         }
 
         if (neverWritten > 0 && !_started)

@@ -16,7 +16,7 @@ public sealed partial class PostgresBackplane
                 if (!_options.CreateSchema)
                 {
                     throw new PostgresBackplaneSchemaException(table, "42P01",
-                        $"The change log {table} (or {stateTable}) does not exist and CreateSchema is off: create it with the script in docs/caching/postgresql.md, or set CreateSchema = true.");
+                        $"The change log {table} (or {stateTable}) does not exist and CreateSchema is off: create it with the script in https://github.com/ladder-dotnet/ladder/blob/main/docs/caching/postgresql.md, or set CreateSchema = true.");
                 }
 
                 await using var transaction = await connection.BeginTransactionAsync(token).ConfigureAwait(false);
@@ -54,7 +54,7 @@ public sealed partial class PostgresBackplane
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName or PostgresErrorCodes.UndefinedObject)
         {
             throw new PostgresBackplaneSchemaException(table, ex.SqlState,
-                $"The change log {table} cannot be created or used ({ex.SqlState}: {ex.MessageText}). Grant the privileges listed in docs/caching/postgresql.md, or create the tables with its script.", ex);
+                $"The change log {table} cannot be created or used ({ex.SqlState}: {ex.MessageText}). Grant the privileges listed in https://github.com/ladder-dotnet/ladder/blob/main/docs/caching/postgresql.md, or create the tables with its script.", ex);
         }
 
         _schemaReady = true;
