@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ladder.Caching.PostgreSql.Benchmarks.Infrastructure;
 using Ladder.Caching.PostgreSql.Benchmarks.Peers;
+using Ladder.PostgreSql.Testing;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
 
@@ -12,7 +13,7 @@ internal static partial class Disconnect
     private static async Task<Outcome> FusionCacheAsync(RedisServer redis)
     {
         var database = new long[Keys];
-        await using var relay = new LoopbackProxy(redis.Port);
+        await using var relay = new LoopbackRelay(redis.Port);
         await using var writer = await FusionNode.StartAsync("fusion-writer", redis.Endpoint);
         await using var reader = await FusionNode.StartAsync("fusion-reader", $"127.0.0.1:{relay.Port}");
         // A direct admin connection (CLIENT LIST / CLIENT KILL need admin mode), not through the relay.

@@ -15,7 +15,7 @@ internal static partial class Disconnect
         var database = new long[Keys];
         long Load(string key) => Volatile.Read(ref database[int.Parse(key.AsSpan("item:".Length), System.Globalization.CultureInfo.InvariantCulture)]);
 
-        await using var relay = new LoopbackProxy(postgres.Port);
+        await using var relay = new LoopbackRelay(postgres.Port);
         await using var writer = await LadderNode.StartAsync("ladder-writer", connectionString, key => key == "probe" ? 0 : Load(key));
         var viaRelay = new NpgsqlConnectionStringBuilder(connectionString) { Port = relay.Port }.ConnectionString;
         await using var reader = await LadderNode.StartAsync("ladder-reader", viaRelay, key => key == "probe" ? 0 : Load(key));

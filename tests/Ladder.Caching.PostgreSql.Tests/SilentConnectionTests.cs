@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Ladder.Caching.PostgreSql.Tests.Support;
+using Ladder.PostgreSql.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using static Ladder.Caching.PostgreSql.Tests.Support.Changes;
@@ -14,7 +15,7 @@ public sealed class SilentConnectionTests
     public async Task ListenerConnectionGoesSilent_ChangesPublishedMeanwhile_AreCaughtUpAfterTheProbe_AndNoValueIsStale(CancellationToken ct)
     {
         var db = await Server.NewDatabaseAsync();
-        await using var relay = new SilentRelay(Server.Instance.Port);
+        await using var relay = new LoopbackRelay(Server.Instance.Port);
         var throughRelay = new NpgsqlConnectionStringBuilder(db) { Host = "127.0.0.1", Port = relay.Port, ApplicationName = "silent-node" }.ConnectionString;
         var ratings = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var keys = Enumerable.Range(1, 5).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();

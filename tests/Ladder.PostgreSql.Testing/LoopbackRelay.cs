@@ -1,28 +1,29 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Ladder.Caching.PostgreSql.Benchmarks.Infrastructure;
+namespace Ladder.PostgreSql.Testing;
 
 /// <summary>
-/// A TCP relay on 127.0.0.1 in front of one server (PostgreSQL or Redis), used by one reader node only, so that node
-/// can be cut off while the others keep their direct connections. <see cref="Block"/> refuses new connections (accepted,
-/// then closed at once) until <see cref="Restore"/>, so a client whose connection the server killed cannot come back
-/// before then; <see cref="Cut"/> also closes every connection the relay carries. To the client it is a server that
-/// went away and does not come back until <see cref="Restore"/>.
+/// A TCP relay on 127.0.0.1 in front of one server (PostgreSQL, Redis), for one client only, so that client can be
+/// cut off while others keep their direct connections. Three ways to fail it:
+/// <see cref="Silence"/> makes the connections it carries go silent (bytes read and dropped both ways, neither side
+/// closed: a flow a NAT dropped, a partitioned server); <see cref="Block"/> refuses new connections (accepted, then
+/// closed at once) until <see cref="Restore"/>; <see cref="Cut"/> blocks and also closes every connection it carries.
 /// </summary>
-internal sealed class LoopbackProxy : IAsyncDisposable
+public sealed class LoopbackRelay : IAsyncDisposable
 {
     private readonly TcpListener _listener;
     private readonly int _upstreamPort;
     private readonly Lock _gate = new();
-    private readonly List<(TcpClient Client, TcpClient Server)> _pairs = [];
+    private readonly List<Pair> _pairs = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
-    private volatile bool _cut;
+    private volatile bool _blocked;
     private int _refused;
     private int _accepted;
 
-    public LoopbackProxy(int upstreamPort)
+    /// <summary>Starts relaying to <paramref name="upstreamPort"/> on loopback.</summary>
+    public LoopbackRelay(int upstreamPort)
     {
         _upstreamPort = upstreamPort;
         _listener = new TcpListener(IPAddress.Loopback, 0);
@@ -30,9 +31,10 @@ internal sealed class LoopbackProxy : IAsyncDisposable
         _acceptLoop = AcceptLoopAsync();
     }
 
+    /// <summary>The port clients connect to.</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>Connections refused while cut (the client's reconnect attempts).</summary>
+    /// <summary>Connections refused while blocked (the client's reconnect attempts).</summary>
     public int Refused => Volatile.Read(ref _refused);
 
     /// <summary>Connections relayed so far.</summary>
@@ -50,44 +52,52 @@ internal sealed class LoopbackProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>Silences every connection relayed now (later ones are relayed normally); returns how many.</summary>
+    public int Silence()
+    {
+        lock (_gate)
+        {
+            foreach (var pair in _pairs)
+            {
+                pair.Silent = true;
+            }
+
+            return _pairs.Count;
+        }
+    }
+
     /// <summary>Refuses new connections until <see cref="Restore"/>; the relayed ones stay.</summary>
-    public void Block() => _cut = true;
+    public void Block() => _blocked = true;
 
     /// <summary>Closes every relayed connection and refuses new ones until <see cref="Restore"/>. Returns how many it closed.</summary>
     public int Cut()
     {
-        _cut = true;
-        List<(TcpClient Client, TcpClient Server)> pairs;
+        _blocked = true;
+        List<Pair> pairs;
         lock (_gate)
         {
             pairs = [.. _pairs];
             _pairs.Clear();
         }
 
-        foreach (var (client, server) in pairs)
+        foreach (var pair in pairs)
         {
-            client.Dispose();
-            server.Dispose();
+            pair.Dispose();
         }
 
         return pairs.Count;
     }
 
-    public void Restore() => _cut = false;
+    /// <summary>Accepts new connections again.</summary>
+    public void Restore() => _blocked = false;
 
+    /// <summary>Stops listening and closes every connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        await _stop.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         Cut();
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        await _acceptLoop.ConfigureAwait(false);
         _stop.Dispose();
     }
 
@@ -98,14 +108,14 @@ internal sealed class LoopbackProxy : IAsyncDisposable
             TcpClient client;
             try
             {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
             {
                 return;
             }
 
-            if (_cut)
+            if (_blocked)
             {
                 Interlocked.Increment(ref _refused);
                 client.Dispose();
@@ -122,7 +132,7 @@ internal sealed class LoopbackProxy : IAsyncDisposable
         client.NoDelay = true;
         try
         {
-            await server.ConnectAsync(IPAddress.Loopback, _upstreamPort, _stop.Token);
+            await server.ConnectAsync(IPAddress.Loopback, _upstreamPort, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException)
         {
@@ -131,39 +141,36 @@ internal sealed class LoopbackProxy : IAsyncDisposable
             return;
         }
 
+        var pair = new Pair(client, server);
         lock (_gate)
         {
-            if (_cut)
+            if (_blocked)
             {
-                client.Dispose();
-                server.Dispose();
+                pair.Dispose();
                 Interlocked.Increment(ref _refused);
                 return;
             }
 
-            _pairs.Add((client, server));
+            _pairs.Add(pair);
         }
 
         Interlocked.Increment(ref _accepted);
         try
         {
-            var up = PumpAsync(client, server);
-            var down = PumpAsync(server, client);
-            await Task.WhenAny(up, down);
+            await Task.WhenAny(PumpAsync(pair, client, server), PumpAsync(pair, server, client)).ConfigureAwait(false);
         }
         finally
         {
             lock (_gate)
             {
-                _pairs.Remove((client, server));
+                _pairs.Remove(pair);
             }
 
-            client.Dispose();
-            server.Dispose();
+            pair.Dispose();
         }
     }
 
-    private async Task PumpAsync(TcpClient from, TcpClient to)
+    private async Task PumpAsync(Pair pair, TcpClient from, TcpClient to)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -172,18 +179,38 @@ internal sealed class LoopbackProxy : IAsyncDisposable
             var target = to.GetStream();
             while (true)
             {
-                var read = await source.ReadAsync(buffer, _stop.Token);
+                var read = await source.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return;
                 }
 
-                await target.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+                if (!pair.Silent)
+                {
+                    await target.WriteAsync(buffer.AsMemory(0, read), _stop.Token).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or SocketException or InvalidOperationException)
         {
-            // The other side went away, or the relay was cut: the pair is closed by the caller.
+            // One side went away, or the relay was cut or stopped: the pair is closed by the caller.
+        }
+    }
+
+    private sealed class Pair(TcpClient client, TcpClient server) : IDisposable
+    {
+        private volatile bool _silent;
+
+        public bool Silent
+        {
+            get => _silent;
+            set => _silent = value;
+        }
+
+        public void Dispose()
+        {
+            client.Dispose();
+            server.Dispose();
         }
     }
 }
