@@ -19,6 +19,15 @@ if (Environment.GetEnvironmentVariable("TESTWORKER_EXIT_AT_START") is { } exitCo
     return int.Parse(exitCode, CultureInfo.InvariantCulture);
 }
 
+if (Environment.GetEnvironmentVariable("TESTWORKER_DETACH_THEN_EXIT") is { } pidFile)
+{
+    // A worker that sends its handshake and exits right after it, leaving a grandchild (a session of its own) that
+    // holds its stdout open: only the exit can tell the pool it is gone.
+    using var child = Process.Start(new ProcessStartInfo("setsid", "sleep 600") { UseShellExecute = false })!;
+    File.WriteAllText(pidFile, child.Id.ToString(CultureInfo.InvariantCulture));
+    _ = new Timer(static _ => Environment.Exit(3), null, 300, Timeout.Infinite);
+}
+
 if (args is ["--raw-echo"])
 {
     // The benchmarks' floor: a hand-written length-prefixed echo over the same pipes, no framework at all.

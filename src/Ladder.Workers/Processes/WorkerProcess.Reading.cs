@@ -69,12 +69,25 @@ internal sealed partial class WorkerProcess
             problem = $"closed its output ({ex.Message})";
         }
 
+        if (problem == "")
+        {
+            HandshakeReadProbe?.Invoke();
+        }
+
         // Decided before the handshake side hears of it: a start that timed out (and is being killed) never gets a loop.
         var accepted = problem == "" && Interlocked.CompareExchange(ref _handshake, HandshakeAccepted, HandshakePending) == HandshakePending;
         hello.TrySetResult(problem);
         if (!accepted)
         {
             return;
+        }
+
+        if (_exited.IsCompleted)
+        {
+            // The worker exited between sending its handshake and this acceptance: the exit's own check (OnExited runs
+            // after the exit is complete) found it still starting and left the fault to the handshake. A grandchild may
+            // hold stdout open, so the loop below might never end: report the exit as the exit would have.
+            _ = FaultAfterExitAsync();
         }
 
         string? violation = null;
@@ -151,6 +164,7 @@ internal sealed partial class WorkerProcess
         Volatile.Write(ref _groupKilledAtExit, 1);
         _dead.TrySetResult();
         _ = FaultAfterExitAsync();
+        _exitHandled.TrySetResult();
     }
 
     private async Task FaultAfterExitAsync()

@@ -32,6 +32,7 @@ internal sealed partial class WorkerProcess
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource<Exception> _fault = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _dead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _exitHandled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _readerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _exited;
     private Task _stderrPump = Task.CompletedTask;
@@ -83,6 +84,12 @@ internal sealed partial class WorkerProcess
 
     /// <summary>For tests: runs inside the fault path, between its two steps (publishing the fault, taking the current call).</summary>
     internal Action? FaultRaceProbe { get; set; }
+
+    /// <summary>For tests: completes once the exit has been handled (the worker marked dead, its fault started or left to the handshake).</summary>
+    internal Task ExitHandled => _exitHandled.Task;
+
+    /// <summary>For tests: runs on the reader thread after a valid handshake was read, before it is accepted.</summary>
+    internal Action? HandshakeReadProbe { get; set; }
 
     public string StderrTail => _tail.ToString();
 
