@@ -42,7 +42,7 @@ public abstract class JobStore : IAsyncDisposable
 
     /// <summary>
     /// Opens the store: creates or migrates its schema (never a newer one), and keeps the context to raise wake-ups.
-    /// Called once, by <see cref="JobQueue.OpenAsync(JobStore, LadderJobsOptions, TimeProvider?, ILoggerFactory?, CancellationToken)"/>.
+    /// Called once, by <c>JobQueue.OpenAsync(store, options)</c>.
     /// </summary>
     /// <param name="context">The queue's options, clock, logging and callbacks.</param>
     /// <param name="cancellationToken">Stops opening.</param>
@@ -199,8 +199,19 @@ public sealed class JobStoreContext
     private readonly Action<string> _jobsAvailable;
     private readonly Action<long> _jobCancelled;
 
-    internal JobStoreContext(LadderJobsOptions options, TimeProvider time, ILoggerFactory loggerFactory, Action<string> jobsAvailable, Action<long> jobCancelled)
+    /// <summary>Creates a context: the queue does this when it opens its store; a store's own tests may too.</summary>
+    /// <param name="options">The queue's options.</param>
+    /// <param name="time">The queue's clock.</param>
+    /// <param name="loggerFactory">The queue's logging.</param>
+    /// <param name="jobsAvailable">Called with a queue name when jobs of that queue became runnable elsewhere.</param>
+    /// <param name="jobCancelled">Called with a job id when a job was cancelled elsewhere.</param>
+    public JobStoreContext(LadderJobsOptions options, TimeProvider time, ILoggerFactory loggerFactory, Action<string> jobsAvailable, Action<long> jobCancelled)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(jobsAvailable);
+        ArgumentNullException.ThrowIfNull(jobCancelled);
         Options = options;
         Time = time;
         LoggerFactory = loggerFactory;
@@ -335,7 +346,7 @@ public readonly record struct RescueResult(int Rescued, int Released, int Dead);
 
 /// <summary>
 /// A caller's own open transaction, enlisted by a store, so that jobs enqueued in it commit or vanish with the caller's
-/// writes (see <see cref="JobQueue.Enlist(JobEnlistment)"/>). A server store sends its wake-up inside the transaction,
+/// writes (see <c>JobQueue.Enlist(JobEnlistment)</c>). A server store sends its wake-up inside the transaction,
 /// delivered only by the commit.
 /// </summary>
 public abstract class JobEnlistment
