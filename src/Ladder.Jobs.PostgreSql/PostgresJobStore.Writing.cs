@@ -124,6 +124,7 @@ public sealed partial class PostgresJobStore
         private readonly Task _loop;
         private bool _idle;
         private bool _closed;
+        private long _statements;
 
         public LeaseBatcher(PostgresJobStore store, string what, int max, Func<IReadOnlyList<JobLease>, bool, Task<HashSet<JobLease>>> write)
         {
@@ -133,6 +134,9 @@ public sealed partial class PostgresJobStore
             _write = write;
             _loop = Task.Run(LoopAsync);
         }
+
+        /// <summary>Statements written so far (tests and diagnostics).</summary>
+        public long Statements => Interlocked.Read(ref _statements);
 
         /// <summary>Adds a run; the task says whether the statement matched it (its lease held), once committed.</summary>
         /// <exception cref="ObjectDisposedException">The store was disposed.</exception>
@@ -203,6 +207,7 @@ public sealed partial class PostgresJobStore
                 {
                     var leases = batch.ConvertAll(static p => p.Lease);
                     var written = await _store.RetryingAsync(_what, retried => _write(leases, retried)).ConfigureAwait(false);
+                    Interlocked.Increment(ref _statements);
                     foreach (var (lease, done) in batch)
                     {
                         done.TrySetResult(written.Contains(lease));

@@ -111,6 +111,9 @@ public sealed partial class PostgresJobStore : JobStore
 
     internal NpgsqlDataSource DataSource => _dataSource;
 
+    /// <summary>Statements that wrote completions (tests: completions of the same moment share one).</summary>
+    internal long CompletionStatements => _completions?.Statements ?? 0;
+
     internal PostgresJobStoreOptions Options => _options;
 
     private JobStoreContext Context => _context ?? throw new InvalidOperationException("The job store is not open: JobQueue.OpenAsync opens it.");

@@ -89,6 +89,7 @@ public sealed class StoreTests
         var results = await Task.WhenAll(claimed.Select((j, i) => Store.CompleteAsync(i % 10 == 0 ? j.Lease with { Token = 7 } : j.Lease)));
 
         results.Count(r => r).Should().Be(180);
+        Store.CompletionStatements.Should().BeLessThan(20, "200 completions at once ride on a few statements, not one each");
         var counts = await Store.GetCountsAsync(null, ct);
         counts.Should().BeEquivalentTo([new QueueStateCount("default", JobState.Running, 20), new QueueStateCount("default", JobState.Succeeded, 180)]);
     }
