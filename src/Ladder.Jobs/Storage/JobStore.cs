@@ -28,6 +28,9 @@ namespace Ladder.Jobs.Storage;
 /// </remarks>
 public abstract class JobStore : IAsyncDisposable
 {
+    // Set once by the queue that opens the store: a store shared by two queues would have two owners disposing it.
+    private int _owned;
+
     /// <summary>Where the store keeps its jobs, for messages and logs (a file path; a server, database and schema).</summary>
     public abstract string Location { get; }
 
@@ -187,6 +190,9 @@ public abstract class JobStore : IAsyncDisposable
     /// <param name="cancellationToken">Stops the upkeep.</param>
     /// <returns>Whether it did something.</returns>
     public virtual Task<bool> MaintainAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+
+    /// <summary>Marks the store as owned by a queue; false if a queue already owns it.</summary>
+    internal bool TryTakeOwnership() => Interlocked.Exchange(ref _owned, 1) == 0;
 
     /// <summary>Closes the store. Writes already accepted still complete first. Harmless twice.</summary>
     /// <returns>A task that completes once the store is closed.</returns>
