@@ -123,6 +123,28 @@ internal static class Parts
         Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
     }
 
+    public static async Task StoreNotifyCostAsync(PostgresServer server, TimeSpan duration)
+    {
+        Bench.Heading($"Cost of NOTIFY through PostgresJobStore.EnqueueAsync: one job per call from 8 concurrent producers, {duration.TotalSeconds:F0} s each");
+        Console.WriteLine("| store's NOTIFY | enqueues/s | notifications received | enqueue p50 | p99 | vs poll only |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        await StoreNotifyCost.RunAsync(server, "warm-up", o => o.UseListenNotify = false, 8, TimeSpan.FromSeconds(3));
+        double? baseline = null;
+        foreach (var (name, configure) in ((string, Action<PostgresJobStoreOptions>)[])[
+            ("off (UseListenNotify = false, poll only)", o => o.UseListenNotify = false),
+            ("every enqueue (NotifyDebounce = 0)", o => o.NotifyDebounce = TimeSpan.Zero),
+            ("debounced per queue (NotifyDebounce = 100 ms, the default)", _ => { }),
+        ])
+        {
+            var r = await StoreNotifyCost.RunAsync(server, name, configure, 8, duration);
+            var rate = Bench.Rate(r.Enqueues, r.Duration);
+            baseline ??= rate;
+            Console.WriteLine($"| {name} | {Bench.N(rate)} | {Bench.N(r.Notifications)} | {Bench.Ms(Bench.Percentile(r.EnqueueMs, 50))} | {Bench.Ms(Bench.Percentile(r.EnqueueMs, 99))} | {rate / baseline.Value:P0} |");
+        }
+
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
     public static async Task ContentionAsync(PostgresServer server, int jobs)
     {
         Bench.Heading($"Claim contention: the raw loop at 4, 16 and 64 concurrent claimers ({jobs:N0} jobs each, claims of 64)");

@@ -10,6 +10,7 @@ using Ladder.PostgreSql.Testing;
 //   hangfire [jobs]    Hangfire 1.8 + Hangfire.PostgreSql alone (10,000)
 //   wake [samples]     (c) LISTEN/NOTIFY wake latency (1,000 samples) and polling at 50 ms (500) and 1 s (60)
 //   notify-cost [s]    (c) single-job transactions from 8 producers: no NOTIFY, NOTIFY each, debounced 100 ms (10 s each)
+//   store-notify-cost [s]  the same through PostgresJobStore.EnqueueAsync: NOTIFY off, every enqueue, debounced (10 s each)
 //   fan-out [samples]  NOTIFY to 1, 16 and 64 listeners that all try to claim (200 samples each)
 //   contention [jobs]  the raw loop at 4, 16 and 64 concurrent claimers (100,000 jobs each)
 //   health [jobs]      (d) table size and dead tuples over a 1,000,000-job burn-down, purge, VACUUM, autovacuum settings
@@ -36,6 +37,9 @@ switch (part)
     case "notify-cost":
         await Parts.NotifyCostAsync(server, TimeSpan.FromSeconds(Arg(1, 10)));
         break;
+    case "store-notify-cost":
+        await Parts.StoreNotifyCostAsync(server, TimeSpan.FromSeconds(Arg(1, 10)));
+        break;
     case "fan-out":
         await Parts.FanOutAsync(server, Arg(1, 200));
         break;
@@ -53,7 +57,7 @@ switch (part)
         await Parts.ContentionAsync(server, 100_000);
         break;
     default:
-        Console.Error.WriteLine($"unknown part '{part}': burn-down, raw, hangfire, wake, notify-cost, fan-out, contention, health, all");
+        Console.Error.WriteLine($"unknown part '{part}': burn-down, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, all");
         return 2;
 }
 
