@@ -49,7 +49,7 @@ internal static class JobListPage
         }
         else
         {
-            RenderTable(html, app, context, page.Jobs);
+            RenderTable(html, app, context, query.State, page.Jobs);
         }
 
         html.Raw("<nav class=\"pager\" aria-label=\"Pages\">");
@@ -66,10 +66,17 @@ internal static class JobListPage
         html.Raw("</nav>");
     }
 
-    private static void RenderTable(Html html, DashboardApp app, HttpContext context, IReadOnlyList<JobSummary> jobs)
+    private static void RenderTable(Html html, DashboardApp app, HttpContext context, JobState state, IReadOnlyList<JobSummary> jobs)
     {
+        // One time column besides Created, the one that matters in this state: when it may run, when it started, when it ended.
+        var (whenTitle, when) = state switch
+        {
+            JobState.Running => ("Started", (Func<JobSummary, DateTimeOffset?>)(static j => j.StartedAt)),
+            JobState.Succeeded or JobState.Dead or JobState.Cancelled => ("Finished", static j => j.FinishedAt),
+            _ => ("Run at", static j => j.RunAt),
+        };
         html.Raw("<div class=\"scroll\"><table class=\"jobs\"><thead><tr><th>Job</th><th>Queue</th><th>Kind</th><th class=\"num\">Attempts</th>"
-            + "<th>Unique key</th><th>Created</th><th>Run at</th><th>Finished</th><th>Last error</th></tr></thead><tbody>");
+            + "<th>Unique key</th><th>Created</th><th>").Text(whenTitle).Raw("</th><th>Last error</th></tr></thead><tbody>");
         foreach (var job in jobs)
         {
             html.Raw("<tr").Attr("data-job-id", job.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Raw("><td>")
@@ -78,8 +85,7 @@ internal static class JobListPage
             html.Raw("<td class=\"num\">").Text(job.Attempts).Raw(" / ").Text(job.MaxAttempts).Raw("</td>");
             html.Element("td", job.UniqueKey, "key");
             TimeCell(html, job.CreatedAt);
-            TimeCell(html, job.RunAt);
-            TimeCell(html, job.FinishedAt);
+            TimeCell(html, when(job));
             html.Element("td", Shorten(job.LastError, 160), "error");
             html.Raw("</tr>");
         }
