@@ -64,6 +64,35 @@ public sealed class PagesTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task JobList_SearchesByKindAndUniqueKeyPrefix_AndPagesWithinTheSearch(CancellationToken ct)
+    {
+        await using var host = await DashboardHost.StartAsync(o => o.PageSize = 2);
+        var players = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            players.Add(await host.ReadyJobAsync($"player {i}", ct, uniqueKey: $"player-{i}"));
+        }
+
+        var replay = await host.ReadyJobAsync("replay", ct, uniqueKey: "replay-1");
+        var other = (await host.Queue.EnqueueAsync(new JobRequest("sync-profile", "{}", new JobOptions { Queue = "idle", UniqueKey = "player-9" }), ct)).JobId;
+
+        var byKey = await host.GetPageAsync("/jobs/jobs?state=ready&key=player-", ct);
+        byKey.Should().Contain($"data-job-id=\"{players[0]}\"").And.Contain($"data-job-id=\"{players[1]}\"")
+            .And.NotContain($"data-job-id=\"{replay}\"").And.Contain("name=\"key\" placeholder=\"starts with\" value=\"player-\"");
+        byKey.Should().Contain($"href=\"/jobs/jobs?state=ready&amp;key=player-&amp;after={players[1]}\" class=\"next\">", "the next page keeps the search");
+        var secondPage = await host.GetPageAsync($"/jobs/jobs?state=ready&key=player-&after={players[1]}", ct);
+        secondPage.Should().Contain($"data-job-id=\"{players[2]}\"").And.Contain($"data-job-id=\"{other}\"").And.NotContain($"data-job-id=\"{replay}\"");
+
+        var byKindAndKey = await host.GetPageAsync("/jobs/jobs?state=ready&kind=sync-profile&key=player-", ct);
+        byKindAndKey.Should().Contain($"data-job-id=\"{other}\"").And.NotContain($"data-job-id=\"{players[0]}\"");
+        (await host.GetPageAsync("/jobs/jobs?state=ready&kind=test.echo&key=nobody", ct)).Should().Contain("No ready jobs match.");
+
+        using var json = JsonDocument.Parse(await host.GetPageAsync("/jobs/api/jobs?state=ready&kind=test.echo&key=replay-", ct));
+        json.RootElement.GetProperty("jobs").EnumerateArray().Select(static j => j.GetProperty("id").GetInt64()).Should().Equal(replay);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task JobPage_ShowsThePayload_TheAttemptWithItsErrorAndStack_AndTiming(CancellationToken ct)
     {
         await using var host = await DashboardHost.StartAsync();

@@ -70,8 +70,9 @@ internal sealed partial class DashboardApp
             ? Results.Json(details, Json)
             : Results.Json(new { error = $"no job {id}" }, Json, statusCode: StatusCodes.Status404NotFound);
 
+    // The store filters by kind (exact) and unique-key prefix, so a search pages like any list.
     private Task<JobPage> ListAsync(JobQueue queue, JobListQuery query, CancellationToken cancellationToken) =>
-        queue.GetJobsAsync(query.State, query.Queue, query.AfterId, Options.PageSize, cancellationToken);
+        queue.GetJobsAsync(new JobQuery(query.State, query.Queue, query.Kind, query.UniqueKey, query.AfterId, Options.PageSize), cancellationToken);
 
     private IResult BadState(HttpContext context) => Layout.Page(this, context, "jobs", "Unknown state", html =>
     {

@@ -93,6 +93,6 @@ internal static class Layout
 
     public static void StateBadge(Html html, JobState state) => html.Element("span", Format.StateName(state), "state state-" + Format.StateName(state));
 
-    // Today's JobQueue shows its file; a store seam adds the store's own description.
-    private static string StoreName(JobQueue queue) => queue.Options.Path ?? "(unknown)";
+    // The store's own description: a file for SQLite, a server and database for PostgreSQL.
+    private static string StoreName(JobQueue queue) => queue.Store.Location;
 }
