@@ -14,7 +14,7 @@ var packageVersion = args.Length > 1 ? args[1] : "0.1.0";
 
 PackageChecks.Verify(packagesFolder, packageVersion, failures);
 
-foreach (var name in new[] { "Ladder.Caching", "Ladder.Caching.PostgreSql", "Ladder.Jobs", "Ladder.Jobs.PostgreSql", "Ladder.Workers" })
+foreach (var name in new[] { "Ladder.Caching", "Ladder.Caching.PostgreSql", "Ladder.Jobs", "Ladder.Jobs.PostgreSql", "Ladder.Jobs.Dashboard", "Ladder.Workers" })
 {
     var assembly = Assembly.Load(name);
     var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
@@ -25,6 +25,7 @@ await CachingUsage.RunAsync(failures);
 await PostgreSqlUsage.RunAsync(failures);
 await JobsUsage.RunAsync(failures);
 await JobsPostgreSqlUsage.RunAsync(failures);
+await DashboardUsage.RunAsync(failures);
 await WorkersUsage.RunAsync(failures);
 
 return failures.Count == 0 ? 0 : Fail(failures);

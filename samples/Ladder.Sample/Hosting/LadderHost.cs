@@ -1,3 +1,4 @@
+using Ladder.Jobs.Dashboard;
 using Ladder.Sample.Api;
 using Ladder.Sample.Domain;
 using Microsoft.AspNetCore.Connections;
@@ -111,6 +112,8 @@ internal static partial class LadderHost
         builder.Services.Configure<Microsoft.AspNetCore.Http.Json.JsonOptions>(static o =>
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         builder.Services.Configure<HostOptions>(static o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // The jobs dashboard's retry, cancel and purge forms carry an anti-forgery token.
+        builder.Services.AddAntiforgery();
         AddLibraries(builder.Services, options, databasePath);
         configure?.Invoke(builder);
 
@@ -123,6 +126,9 @@ internal static partial class LadderHost
         LeaderboardApi.Map(api);
         OperationsApi.Map(api);
         WebPage.Map(app);
+
+        // The Ladder.Jobs dashboard at /jobs, linked from the page. Loopback callers only (its default), like the host.
+        app.MapLadderJobsDashboard("/jobs", static o => o.Title = "Ladder sample jobs");
 
         await app.Services.GetRequiredService<LadderDatabase>().InitializeAsync();
         app.Lifetime.ApplicationStarted.Register(() => Announce(app, databasePath));

@@ -1,0 +1,93 @@
+using Ladder.Jobs.Dashboard.Pages;
+using Microsoft.AspNetCore.Http;
+
+namespace Ladder.Jobs.Dashboard.Internal;
+
+/// <summary>The pages and their JSON twins: each reads through JobQueue's public API only, so every store works.</summary>
+internal sealed partial class DashboardApp
+{
+    private async Task<IResult> OverviewPageAsync(HttpContext context)
+    {
+        var reading = await History.ReadAsync(Queue(context), context.RequestAborted).ConfigureAwait(false);
+        var samples = History.Samples();
+        return Layout.Page(this, context, "overview", "Overview", html => OverviewPage.Render(html, this, context, reading, samples), poll: true);
+    }
+
+    private async Task<IResult> OverviewJsonAsync(HttpContext context)
+    {
+        var reading = await History.ReadAsync(Queue(context), context.RequestAborted).ConfigureAwait(false);
+        return Results.Json(
+            new
+            {
+                at = reading.At,
+                totals = Totals(reading.Totals),
+                queues = reading.Counts,
+                samples = History.Samples().Select(static s => new { at = s.At, totals = Totals(s.Totals) }),
+            },
+            Json);
+    }
+
+    private async Task<IResult> JobListPageAsync(HttpContext context)
+    {
+        if (JobListQuery.Parse(context.Request.Query) is not { } query)
+        {
+            return BadState(context);
+        }
+
+        var queue = Queue(context);
+        var page = await ListAsync(queue, query, context.RequestAborted).ConfigureAwait(false);
+        var totals = await queue.GetTotalsAsync(query.Queue, context.RequestAborted).ConfigureAwait(false);
+        var queues = (await History.ReadAsync(queue, context.RequestAborted).ConfigureAwait(false)).Counts.Select(static c => c.Queue);
+        return Layout.Page(this, context, "jobs", $"Jobs: {Format.StateName(query.State)}", html => JobListPage.Render(html, this, context, query, totals, queues, page));
+    }
+
+    private async Task<IResult> JobListJsonAsync(HttpContext context)
+    {
+        if (JobListQuery.Parse(context.Request.Query) is not { } query)
+        {
+            return Results.Json(new { error = "unknown state" }, Json, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        return Results.Json(await ListAsync(Queue(context), query, context.RequestAborted).ConfigureAwait(false), Json);
+    }
+
+    private async Task<IResult> JobPageAsync(HttpContext context, long id)
+    {
+        if (await Queue(context).GetJobAsync(id, context.RequestAborted).ConfigureAwait(false) is not { } details)
+        {
+            return Layout.Page(this, context, "jobs", "Not found", html =>
+            {
+                html.Element("h1", $"No job #{id}");
+                html.Element("p", "It was never enqueued, or it finished and was purged (retention or a purge).", "note");
+            }, StatusCodes.Status404NotFound);
+        }
+
+        return Layout.Page(this, context, "jobs", $"Job #{id}", html => JobDetailsPage.Render(html, this, context, details));
+    }
+
+    private async Task<IResult> JobJsonAsync(HttpContext context, long id) =>
+        await Queue(context).GetJobAsync(id, context.RequestAborted).ConfigureAwait(false) is { } details
+            ? Results.Json(details, Json)
+            : Results.Json(new { error = $"no job {id}" }, Json, statusCode: StatusCodes.Status404NotFound);
+
+    // The store filters by kind (exact) and unique-key prefix, so a search pages like any list.
+    private Task<JobPage> ListAsync(JobQueue queue, JobListQuery query, CancellationToken cancellationToken) =>
+        queue.GetJobsAsync(new JobQuery(query.State, query.Queue, query.Kind, query.UniqueKey, query.AfterId, Options.PageSize), cancellationToken);
+
+    private IResult BadState(HttpContext context) => Layout.Page(this, context, "jobs", "Unknown state", html =>
+    {
+        html.Element("h1", "Unknown state");
+        html.Element("p", "States: " + string.Join(", ", CountsHistory.AllStates.Select(Format.StateName)) + ".", "note");
+    }, StatusCodes.Status400BadRequest);
+
+    private static Dictionary<string, long> Totals(long[] totals)
+    {
+        var named = new Dictionary<string, long>(totals.Length, StringComparer.Ordinal);
+        for (var i = 0; i < totals.Length; i++)
+        {
+            named[Format.StateName(CountsHistory.AllStates[i])] = totals[i];
+        }
+
+        return named;
+    }
+}

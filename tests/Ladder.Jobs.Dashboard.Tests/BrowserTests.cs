@@ -1,0 +1,134 @@
+using Ladder.Jobs.Dashboard.Tests.Support;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Support.UI;
+
+namespace Ladder.Jobs.Dashboard.Tests;
+
+/// <summary>
+/// Every page in headless Chromium at a phone's width (390 px) and a laptop's (1280 px): no two visible elements overlap,
+/// nothing scrolls the page sideways, markup in user data stays text, and the retry button works from a real browser
+/// (its anti-forgery cookie and form token). Screenshots go to docs/jobs/dashboard/ for the docs.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class BrowserTests
+{
+    private static readonly int[] Widths = [390, 1280];
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task EveryPage_LaysOutWithoutOverlaps_AtPhoneAndLaptopWidths(CancellationToken ct)
+    {
+        HeadlessChromium.IsInstalled.Should().BeTrue("the page test needs Debian's chromium and chromedriver (.ci/install-deps)");
+        await using var host = await DashboardHost.StartAsync(static o => o.PollInterval = TimeSpan.FromSeconds(1));
+        var seeded = await SeedAsync(host, ct);
+
+        using var chromium = new HeadlessChromium();
+        var driver = chromium.Driver;
+        var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30));
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(NoSuchElementException));
+
+        // The chart fills in while the overview is open: it refreshes itself every poll interval, one sample each time.
+        chromium.SetViewport(1280, 900);
+        driver.Navigate().GoToUrl(new Uri(host.Url, "jobs"));
+        for (var round = 2; round <= 5; round++)
+        {
+            await host.Queue.EnqueueBatchAsync([.. Enumerable.Range(0, 4 * round).Select(i => JobRequest.For(new Echo($"burst {round}.{i}"), new JobOptions { Queue = "replays" }))], ct);
+            var samples = round;
+            wait.Until(d => d.FindElement(By.CssSelector("figure.chart figcaption .note")).Text.StartsWith($"{samples} samples", StringComparison.Ordinal));
+        }
+
+        driver.FindElements(By.CssSelector("figure.chart svg polyline")).Should().HaveCount(5);
+
+        var pages = new (string Name, string Path, string Ready)[]
+        {
+            ("overview", "jobs", "figure.chart svg"),
+            ("jobs-ready", "jobs/jobs?state=ready", "table.jobs tbody tr"),
+            ("jobs-dead", "jobs/jobs?state=dead", "table.jobs tbody tr"),
+            ("job-dead", $"jobs/jobs/{seeded.Dead}", "ol.attempts li"),
+            ("job-scheduled", $"jobs/jobs/{seeded.Scheduled}", "form.cancel"),
+        };
+        var repoDocs = Path.Combine(RepoRoot(), "docs", "jobs", "dashboard");
+        foreach (var width in Widths)
+        {
+            chromium.SetViewport(width, 900);
+            foreach (var (name, path, ready) in pages)
+            {
+                driver.Navigate().GoToUrl(new Uri(host.Url, path));
+                wait.Until(d => d.FindElements(By.CssSelector(ready)).Count > 0);
+                var layout = (Dictionary<string, object>)driver.ExecuteScript("return (" + LayoutScript.Trim().TrimEnd(';') + "\n);")!;
+                Convert.ToInt64(layout["viewport"], System.Globalization.CultureInfo.InvariantCulture).Should().Be(width, $"{name} is laid out at {width} px");
+                Convert.ToInt64(layout["checked"], System.Globalization.CultureInfo.InvariantCulture).Should().BeGreaterThan(10, $"{name} has elements to check");
+                ((IEnumerable<object>)layout["problems"]).Should().BeEmpty($"{name} at {width} px");
+                chromium.SaveScreenshot(Path.Combine(repoDocs, $"{name}-{width}.png"));
+            }
+        }
+
+        // The check has teeth: the same script finds an overlap made on purpose, and a page made too wide.
+        driver.Navigate().GoToUrl(new Uri(host.Url, "jobs"));
+        wait.Until(d => d.FindElements(By.CssSelector("section.cards")).Count > 0);
+        driver.ExecuteScript("document.querySelector('h1').style.transform = 'translateY(40px)'; document.querySelector('footer').style.minWidth = '2000px';");
+        var broken = (Dictionary<string, object>)driver.ExecuteScript("return (" + LayoutScript.Trim().TrimEnd(';') + "\n);")!;
+        ((IEnumerable<object>)broken["problems"]).Select(static p => (string)p).Should()
+            .Contain(p => p.StartsWith("overlap: h1", StringComparison.Ordinal)).And.Contain(p => p.StartsWith("the page is", StringComparison.Ordinal));
+
+        // User data with markup is text in the browser too: no element was made from it, no script ran (an alert would throw).
+        driver.Navigate().GoToUrl(new Uri(host.Url, $"jobs/jobs/{seeded.Dead}"));
+        driver.FindElements(By.CssSelector("main script, main img")).Should().BeEmpty();
+        driver.FindElement(By.CssSelector("pre.payload")).Text.Should().Contain("<img src=x onerror=alert(1)>");
+        driver.FindElement(By.XPath("//dt[.='Unique key']/following-sibling::dd[1]")).Text.Should().Be("<b>key</b>");
+
+        // The retry button, from the browser: the job is queued again, the page says so, and this time it succeeds.
+        host.BoomFails = false;
+        driver.FindElement(By.CssSelector("form.retry button")).Click();
+        wait.Until(d => d.FindElement(By.CssSelector("p.notice")).Text.StartsWith("Queued again", StringComparison.Ordinal));
+        (await host.Queue.WaitForFinishAsync(seeded.Dead, ct))!.Summary.State.Should().Be(JobState.Succeeded);
+    }
+
+    private static async Task<(long Dead, long Scheduled)> SeedAsync(DashboardHost host, CancellationToken ct)
+    {
+        foreach (var reason in new[] { "corrupt replay: the header's checksum does not match", "player 4711 not found", "map 'Fighting Spirit' is not in the pool" })
+        {
+            await host.DeadJobAsync(reason, ct, uniqueKey: $"replay-{reason.Length:x4}");
+        }
+
+        // The last dead job carries markup in its error and key: the browser must show them as text.
+        var dead = await host.DeadJobAsync("<img src=x onerror=alert(1)>", ct, uniqueKey: "<b>key</b>");
+        for (var i = 0; i < 4; i++)
+        {
+            await host.SucceededJobAsync($"notify {i}", ct);
+        }
+
+        // "replays" has no processor here: its jobs stay ready. The scheduled ones wait an hour.
+        await host.Queue.EnqueueBatchAsync(
+            [.. Enumerable.Range(0, 14).Select(i => new JobRequest("parse-replay", $$"""{"hash":"{{i:x8}}e3b0c44298fc1c149afbf4c8996fb924","matchId":{{1000 + i}}}""", new JobOptions { Queue = "replays", UniqueKey = $"replay-{i:x8}" }))],
+            ct);
+        var scheduled = await host.ScheduledJobAsync("tomorrow's digest", ct);
+        await host.ScheduledJobAsync("weekly report", ct);
+        await host.Queue.CancelAsync(await host.ScheduledJobAsync("never mind", ct), ct);
+        return (dead, scheduled);
+    }
+
+    private static string LayoutScript
+    {
+        get
+        {
+            using var stream = typeof(BrowserTests).Assembly.GetManifestResourceStream("Layout.js")!;
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd();
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Ladder.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Ladder.sln not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,63 @@
+using Ladder.Jobs.Dashboard.Internal;
+using Ladder.Jobs.Dashboard.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Ladder.Jobs.Dashboard.Tests;
+
+/// <summary>The chart's samples: taken only when someone looks, at most one per poll interval, in a bounded ring.</summary>
+[TestFixture]
+public sealed class CountsHistoryTests
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(5);
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Samples_AreTakenWhenRead_AtMostOnePerPollInterval_AndTheRingIsBounded(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var queue = JobQueue.Open(new LadderJobsOptions { Path = folder.File("jobs.db") }, time);
+        var history = new CountsHistory(capacity: 3, Poll, time);
+
+        history.Samples().Should().BeEmpty("nothing is sampled before someone looks");
+        await queue.EnqueueAsync(new Echo("a"), new JobOptions { Queue = "idle" }, ct);
+        var first = await history.ReadAsync(queue, ct);
+        first.Totals[Array.IndexOf(Enum.GetValues<JobState>(), JobState.Ready)].Should().Be(1);
+
+        // Within half an interval: the same reading (many viewers, one query); within an interval: no new sample.
+        await queue.EnqueueAsync(new Echo("b"), new JobOptions { Queue = "idle" }, ct);
+        time.Advance(TimeSpan.FromSeconds(2));
+        (await history.ReadAsync(queue, ct)).Should().BeSameAs(first);
+        time.Advance(TimeSpan.FromSeconds(1));
+        var fresher = await history.ReadAsync(queue, ct);
+        fresher.Should().NotBeSameAs(first);
+        fresher.Counts.Should().ContainSingle().Which.Count.Should().Be(2);
+        history.Samples().Should().HaveCount(1, "3 s after the first sample is less than a poll interval");
+
+        for (var i = 0; i < 5; i++)
+        {
+            time.Advance(Poll);
+            await history.ReadAsync(queue, ct);
+        }
+
+        var samples = history.Samples();
+        samples.Should().HaveCount(3, "the ring keeps the newest 3");
+        samples.Select(static s => s.At).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        samples[^1].At.Should().Be(time.GetUtcNow());
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ViewersArrivingTogether_ShareOneRead(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var queue = JobQueue.Open(new LadderJobsOptions { Path = folder.File("jobs.db") }, time);
+        var history = new CountsHistory(capacity: 10, Poll, time);
+
+        var readings = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => history.ReadAsync(queue, ct)));
+
+        readings.Distinct().Should().ContainSingle("twenty viewers at once cost one count query");
+        history.Samples().Should().ContainSingle();
+    }
+}
