@@ -68,7 +68,7 @@ internal sealed class LadderClient(HttpClient http)
     }
 
     public async Task<DeadJobPage> GetDeadJobPageAsync(long? after = null, int pageSize = 50, CancellationToken ct = default)
-        => await SendAsync<DeadJobPage>(HttpMethod.Get, $"/api/jobs/dead?after={after}&pageSize={pageSize}", null, ct);
+        => await SendAsync<DeadJobPage>(HttpMethod.Get, after is { } a ? $"/api/jobs/dead?after={a}&pageSize={pageSize}" : $"/api/jobs/dead?pageSize={pageSize}", null, ct);
 
     public async Task<ActiveJobs> GetActiveJobsAsync(CancellationToken ct = default)
         => await SendAsync<ActiveJobs>(HttpMethod.Get, "/api/jobs/active", null, ct);

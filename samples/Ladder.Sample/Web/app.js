@@ -326,7 +326,7 @@ function renderChart() {
   }
   const width = Math.max(260, Math.floor(container.clientWidth || 600));
   const height = Math.round(Math.min(320, Math.max(190, width * 0.42)));
-  const m = { left: 46, right: 14, top: 12, bottom: 30 };
+  const m = { left: 46, right: 14, top: 12, bottom: 40 };
   const games = points.map((p) => p.game);
   const ratings = points.map((p) => p.rating);
   const [gMin, gMax] = [Math.min(...games), Math.max(...games)];
@@ -347,7 +347,7 @@ function renderChart() {
     if (g < 1) continue;
     root.append(svg('text', { x: x(g), y: height - m.bottom + 16, 'text-anchor': 'middle' }, String(g)));
   }
-  root.append(svg('text', { x: width - m.right, y: height - 2, 'text-anchor': 'end' }, 'game'),
+  root.append(svg('text', { x: (m.left + width - m.right) / 2, y: height - 4, 'text-anchor': 'middle' }, 'rated games of this player'),
     svg('line', { class: 'axis', x1: m.left, x2: m.left, y1: m.top, y2: height - m.bottom }),
     svg('line', { class: 'axis', x1: m.left, x2: width - m.right, y1: height - m.bottom, y2: height - m.bottom }));
   for (const series of player.series) {
