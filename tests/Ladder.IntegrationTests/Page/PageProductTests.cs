@@ -272,6 +272,43 @@ public sealed class PageProductTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task QueueAndPoolPanels_ShowAJobWaitingForItsRetry_WithAttemptAndNextRun_AndTheTimeout_AndTheCountryListFollowsTheData(CancellationToken ct)
+    {
+        // Its own host: a parse that hangs times out after 1 s, and its retry waits a minute, long enough to look at.
+        using var folder = new TempFolder();
+        await using var host = await SampleHostProcess.StartAsync(folder.Path, ct,
+            "--Ladder:ParseDeadline=00:00:01", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:01:00");
+        var client = host.Client;
+        var (a, b) = (await client.CreatePlayerAsync("Retry One", "KR", ct), await client.CreatePlayerAsync("Retry Two", "SE", ct));
+        var (match, spec) = await LadderWorld.MatchAsync(client, a, Race.Zerg, b, Race.Terran, 0, ct);
+        await client.ReportAsync((await client.CreateMatchAsync(a.Id, Race.Zerg, b.Id, Race.Terran, ct)).Id, a.Id, ct);
+        var upload = await client.UploadReplayAsync(match.Id, ReplayGenerator.CreateHanging(spec), ct);
+        var active = await Eventually.WaitAsync(c => client.GetActiveJobsAsync(c), static j => j.RetryingCount == 1, TimeSpan.FromSeconds(60), ct, "the timed-out parse to wait for its retry");
+        var job = active.Retrying.Single();
+        job.Id.Should().Be(upload.JobId);
+        job.Label.Should().Be($"match {match.Id}: Retry One (zerg) vs Retry Two (terran)");
+        (job.Attempts, job.MaxAttempts).Should().Be((1, 2));
+        job.Reason.Should().StartWith("parse timed out after 1 s");
+
+        Open(host.Url.ToString());
+        var wait = Wait();
+        wait.Until(d => d.FindElements(By.CssSelector($"#active-jobs tr[data-job-id='{job.Id}']")) is [var row]
+            && row.Text.Contains(job.Label, StringComparison.Ordinal)
+            && row.Text.Contains("attempt 1 of 2 failed: parse timed out", StringComparison.Ordinal)
+            && row.Text.Contains("retry in ", StringComparison.Ordinal));
+        wait.Until(d => d.FindElements(By.CssSelector("#worker-incidents li[data-kind='timeout']")) is [var incident]
+            && incident.Text.Contains($"match {match.Id}", StringComparison.Ordinal));
+        Driver.FindElement(By.CssSelector("#queue-counts [data-state='failed'] dt")).Text.Should().Be("Retry scheduled");
+        Driver.FindElement(By.CssSelector("#worker-stats [data-stat='timeouts'] dd")).Text.Should().Be("1");
+
+        // The country list comes with the data: a player from a new country shows up in it without a reload.
+        wait.Until(d => d.FindElements(By.CssSelector("#country-filter option")).Select(static o => o.GetAttribute("value")).SequenceEqual(["", "KR", "SE"]));
+        await client.CreatePlayerAsync("Retry Three", "NO", ct);
+        wait.Until(d => d.FindElements(By.CssSelector("#country-filter option")).Select(static o => o.GetAttribute("value")).SequenceEqual(["", "KR", "NO", "SE"]));
+    }
+
+    [Test]
     public void LayoutCheck_FindsAnOverlap_AnElementPastTheEdge_AndAHiddenButton_WhenThePageHasThem()
     {
         // The check above passing means something only if it fails on a page that is broken in each of those ways.
