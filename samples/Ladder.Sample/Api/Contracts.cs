@@ -36,5 +36,3 @@ internal sealed record ReplayStatus(string Hash, long MatchId, long? JobId, stri
 }
 
 internal sealed record QueueCounts(IReadOnlyDictionary<string, long> ByState);
-
-internal sealed record DeadJob(long Id, string Kind, string? ReplayHash, int Attempts, string? Reason);

@@ -26,6 +26,23 @@ internal static class MatchesApi
             return Results.Created($"/api/matches/{match.Id}", match);
         });
 
+        // The front page's results feed: the latest completed or aborted matches, newest first.
+        api.MapGet("/matches/recent", async (int? limit, LadderDatabase db, CancellationToken ct) =>
+        {
+            var count = limit ?? 10;
+            if (count is < 1 or > 100)
+            {
+                throw LadderProblemException.Invalid("limit is 1 to 100.");
+            }
+
+            var lines = await db.RecentResultsAsync(count, ct);
+            return Results.Ok(lines.Select(static m => new RecentResult(
+                m.Id, m.CompletedAt ?? m.CreatedAt, m.Map, m.State,
+                new MatchSide(m.Player1Id, m.Player1Name, m.Race1, m.Change1),
+                new MatchSide(m.Player2Id, m.Player2Name, m.Race2, m.Change2),
+                m.WinnerId, m.Source)));
+        });
+
         api.MapGet("/matches/{id:long}", async (long id, LadderDatabase db, CancellationToken ct) =>
             await db.TryGetMatchAsync(id, ct) is { } match ? Results.Ok(match) : throw LadderProblemException.NotFound($"There is no match {id}."));
 

@@ -9,6 +9,8 @@ internal static class OperationsApi
     public static void Map(IEndpointRouteBuilder api)
     {
         api.MapGet("/health", () => Results.Ok(new { status = "healthy" }));
+        api.MapGet("/host", (HttpContext context, HostStart start) => Results.Ok(new HostInfo(
+            ServedBy.Name(context), Environment.MachineName, context.Connection.LocalPort, Environment.ProcessId, start.At)));
         api.MapGet("/countries", async (LadderDatabase db, CancellationToken ct) => Results.Ok(await db.ListCountriesAsync(ct)));
 
         api.MapGet("/jobs", async (JobQueue queue, CancellationToken ct) =>
@@ -22,11 +24,22 @@ internal static class OperationsApi
             return Results.Ok(new QueueCounts(byState));
         });
 
-        api.MapGet("/jobs/dead", async (JobQueue queue, CancellationToken ct) =>
+        // Dead jobs a page at a time, oldest first: `after` is the previous page's `nextAfter`.
+        api.MapGet("/jobs/dead", async (long? after, int? pageSize, JobLines jobs, CancellationToken ct) =>
         {
-            var page = await queue.GetJobsAsync(JobState.Dead, pageSize: 100, cancellationToken: ct);
-            return Results.Ok(page.Jobs.Select(static j => new DeadJob(j.Id, j.Kind, j.UniqueKey, j.Attempts, ReplayIntake.Reason(j.LastError))));
+            var size = pageSize ?? 50;
+            if (size is < 1 or > JobLines.MaxDeadPageSize)
+            {
+                throw LadderProblemException.Invalid($"pageSize is 1 to {JobLines.MaxDeadPageSize}.");
+            }
+
+            return after is < 0
+                ? throw LadderProblemException.Invalid("after is a job id (0 or more).")
+                : Results.Ok(await jobs.GetDeadAsync(after, size, ct));
         });
+
+        // Running jobs and jobs waiting for a retry, with their attempt and next run.
+        api.MapGet("/jobs/active", async (JobLines jobs, CancellationToken ct) => Results.Ok(await jobs.GetActiveAsync(ct)));
 
         api.MapPost("/jobs/{id:long}/retry", async (long id, JobQueue queue, CancellationToken ct) =>
         {
@@ -39,6 +52,9 @@ internal static class OperationsApi
 
             return Results.Ok(new { id, state = "ready" });
         });
+
+        // The last timeouts and crashes of this host's pool, newest first.
+        api.MapGet("/workers/incidents", (ReplayParsing parsing) => Results.Ok(parsing.RecentIncidents));
 
         api.MapGet("/workers", (ReplayParsing parsing) =>
         {

@@ -18,6 +18,15 @@ internal static class PlayersApi
         api.MapGet("/players/{id:long}", async (long id, LadderViews views, CancellationToken ct) =>
             Results.Ok(await views.GetProfileAsync(id, ct)));
 
+        // The player page: ratings, the rating after every rated game, and a page of matches with their replays' jobs.
+        api.MapGet("/players/{id:long}/history", async (long id, int? page, PlayerPages pages, CancellationToken ct) =>
+        {
+            var pageNumber = page ?? 1;
+            return pageNumber is < 1 or > 100_000
+                ? throw LadderProblemException.Invalid("page starts at 1.")
+                : Results.Ok(await pages.GetHistoryAsync(id, pageNumber, ct));
+        });
+
         api.MapPatch("/players/{id:long}", async (long id, UpdatePlayerRequest request, LadderDatabase db, LadderViews views, CancellationToken ct) =>
         {
             var name = request.Name is null ? null : ValidName(request.Name);

@@ -52,6 +52,7 @@ internal static partial class LadderHost
             pool.HeapHardLimitBytes = options.WorkerMemoryLimitMb * 1024L * 1024L;
             pool.RecycleAfterCalls = 1000;
         });
+        services.AddSingleton<PoolIncidents>();
         services.AddSingleton<ReplayParsing>();
 
         // Ladder.Caching: the views and their dependency map.
@@ -60,6 +61,9 @@ internal static partial class LadderHost
         services.AddSingleton<LadderViews>();
 
         services.AddSingleton<ReplayIntake>();
+        services.AddSingleton<JobLines>();
+        services.AddSingleton<PlayerPages>();
+        services.AddSingleton<HostStart>();
         services.AddHostedService<DemoData>();
     }
 }

@@ -118,6 +118,7 @@ internal static partial class LadderHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        ServedBy.Use(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         var api = app.MapGroup("/api");

@@ -5,8 +5,8 @@ using Ladder.Sample.Domain;
 
 namespace Ladder.Sample.Hosting;
 
-/// <summary>Which leaderboard page: the cache key of the leaderboard view.</summary>
-internal readonly record struct LeaderboardKey(Race? Race, string? Country, int Page);
+/// <summary>Which leaderboard page: the cache key of the leaderboard view (filters, search, sort and page).</summary>
+internal readonly record struct LeaderboardKey(LeaderboardQuery Query, int Page);
 
 /// <summary>
 /// The ladder's cached read views and the changes writers publish (Ladder.Caching). The dependency map is the
@@ -39,9 +39,12 @@ internal sealed class LadderViews(LadderCache cache)
             .Load(static (services, id, ct) => LoadProfileAsync(services, id, ct)));
     }
 
-    public async Task<LeaderboardView> GetLeaderboardAsync(Race? race, string? country, int page, CancellationToken ct)
+    public Task<LeaderboardView> GetLeaderboardAsync(Race? race, string? country, int page, CancellationToken ct)
+        => GetLeaderboardAsync(new LeaderboardQuery(race, country, null), page, ct);
+
+    public async Task<LeaderboardView> GetLeaderboardAsync(LeaderboardQuery query, int page, CancellationToken ct)
     {
-        var result = await _leaderboard.GetResultAsync(new LeaderboardKey(race, country, page), ct);
+        var result = await _leaderboard.GetResultAsync(new LeaderboardKey(query, page), ct);
         return result.IsStale ? result.Value with { Stale = true } : result.Value;
     }
 
@@ -82,7 +85,7 @@ internal sealed class LadderViews(LadderCache cache)
     private static async ValueTask<LeaderboardView> LoadLeaderboardAsync(IServiceProvider services, LeaderboardKey key, CancellationToken ct)
     {
         var load = Interlocked.Increment(ref _loads);
-        var board = await services.GetRequiredService<LadderDatabase>().ReadLeaderboardAsync(key.Race, key.Country, key.Page, ct);
+        var board = await services.GetRequiredService<LadderDatabase>().ReadLeaderboardAsync(key.Query, key.Page, ct);
         await services.GetRequiredService<LeaderboardLoadObserver>().AfterReadAsync(ct);
         return new LeaderboardView(board.Page, board.PageSize, board.Total, board.Rows, load, Stale: false);
     }

@@ -43,7 +43,7 @@ internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing 
             return;
         }
 
-        var outcome = await parsing.ParseAsync(replay.Bytes, cancellationToken);
+        var outcome = await parsing.ParseAsync(replay.Bytes, $"match {match.Id}", cancellationToken);
         if (outcome.TimedOut)
         {
             throw new ReplayParseTimeoutException(outcome.Deadline, outcome.WorkerProcessId);

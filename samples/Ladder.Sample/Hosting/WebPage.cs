@@ -2,7 +2,10 @@ using System.Reflection;
 
 namespace Ladder.Sample.Hosting;
 
-/// <summary>Serves the page: three embedded files over the JSON API (no front-end build, no static-files folder).</summary>
+/// <summary>
+/// Serves the page: three embedded files over the JSON API (no front-end build, no static-files folder). A player's
+/// page, /players/{id}, is the same document: its script reads the path.
+/// </summary>
 internal static class WebPage
 {
     private static readonly (string Path, string Resource, string ContentType)[] Files =
@@ -18,6 +21,10 @@ internal static class WebPage
         {
             var bytes = Load(resource);
             app.MapGet(path, () => Results.Bytes(bytes, contentType)).ExcludeFromDescription();
+            if (path == "/")
+            {
+                app.MapGet("/players/{id:long}", () => Results.Bytes(bytes, contentType)).ExcludeFromDescription();
+            }
         }
     }
 

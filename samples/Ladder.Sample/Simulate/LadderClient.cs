@@ -51,8 +51,36 @@ internal sealed class LadderClient(HttpClient http)
     public async Task<QueueCounts> GetJobCountsAsync(CancellationToken ct = default)
         => await SendAsync<QueueCounts>(HttpMethod.Get, "/api/jobs", null, ct);
 
-    public async Task<IReadOnlyList<DeadJob>> GetDeadJobsAsync(CancellationToken ct = default)
-        => await SendAsync<List<DeadJob>>(HttpMethod.Get, "/api/jobs/dead", null, ct);
+    /// <summary>Every dead job, page after page.</summary>
+    public async Task<IReadOnlyList<JobLine>> GetDeadJobsAsync(CancellationToken ct = default)
+    {
+        var jobs = new List<JobLine>();
+        long? after = null;
+        do
+        {
+            var page = await GetDeadJobPageAsync(after, 200, ct);
+            jobs.AddRange(page.Jobs);
+            after = page.NextAfter;
+        }
+        while (after is not null);
+
+        return jobs;
+    }
+
+    public async Task<DeadJobPage> GetDeadJobPageAsync(long? after = null, int pageSize = 50, CancellationToken ct = default)
+        => await SendAsync<DeadJobPage>(HttpMethod.Get, after is { } a ? $"/api/jobs/dead?after={a}&pageSize={pageSize}" : $"/api/jobs/dead?pageSize={pageSize}", null, ct);
+
+    public async Task<ActiveJobs> GetActiveJobsAsync(CancellationToken ct = default)
+        => await SendAsync<ActiveJobs>(HttpMethod.Get, "/api/jobs/active", null, ct);
+
+    public async Task<PlayerHistory> GetHistoryAsync(long playerId, int page = 1, CancellationToken ct = default)
+        => await SendAsync<PlayerHistory>(HttpMethod.Get, $"/api/players/{playerId}/history?page={page}", null, ct);
+
+    public async Task<IReadOnlyList<RecentResult>> GetRecentResultsAsync(int limit = 10, CancellationToken ct = default)
+        => await SendAsync<List<RecentResult>>(HttpMethod.Get, $"/api/matches/recent?limit={limit}", null, ct);
+
+    public async Task<HostInfo> GetHostAsync(CancellationToken ct = default)
+        => await SendAsync<HostInfo>(HttpMethod.Get, "/api/host", null, ct);
 
     public async Task RetryJobAsync(long jobId, CancellationToken ct = default)
         => await SendAsync<JsonElement>(HttpMethod.Post, $"/api/jobs/{jobId}/retry", null, ct);

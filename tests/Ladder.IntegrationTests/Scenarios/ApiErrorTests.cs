@@ -40,6 +40,15 @@ public sealed class ApiErrorTests
     [TestCase("GET", "/api/players/abc", null, null, 404, "/api/players/abc")]
     [TestCase("GET", "/api/no-such-thing", null, null, 404, "/api/no-such-thing")]
     [TestCase("DELETE", "/api/leaderboard", null, null, 405, "GET")]
+    [TestCase("GET", "/api/leaderboard?sort=elo", null, null, 400, "'elo' is not a column")]
+    [TestCase("GET", "/api/leaderboard?sort=name&dir=up", null, null, 400, "'up' is not a sort direction")]
+    [TestCase("GET", "/api/leaderboard?name=abcdefghijklmnopqrstuvwxyz", null, null, 400, "at most 24 characters")]
+    [TestCase("GET", "/api/players/987654/history", null, null, 404, "no player 987654")]
+    [TestCase("GET", "/api/players/1/history?page=0", null, null, 400, "page starts at 1")]
+    [TestCase("GET", "/api/matches/recent?limit=0", null, null, 400, "limit is 1 to 100")]
+    [TestCase("GET", "/api/jobs/dead?pageSize=201", null, null, 400, "pageSize is 1 to 200")]
+    [TestCase("GET", "/api/jobs/dead?after=-1", null, null, 400, "after is a job id")]
+    [TestCase("GET", "/api/jobs/dead?after=x", null, null, 400, "after")]
     [CancelAfter(60_000)]
     public async Task Api_AnswersEveryError_WithProblemDetailsThatSayWhatWentWrong(
         string method, string path, string? body, string? contentType, int status, string detailMentions, CancellationToken ct)
