@@ -36,39 +36,39 @@ public sealed class LadderJobsOptionsException : LadderJobsException
     public IReadOnlyList<string> Failures { get; }
 }
 
-/// <summary>The queue's SQLite file cannot be opened or written (missing or read-only directory, I/O error).</summary>
+/// <summary>The queue's store cannot be opened or written (SQLite: a missing or read-only directory, an I/O error).</summary>
 public class JobStoreException : LadderJobsException
 {
     /// <summary>Creates the exception.</summary>
-    /// <param name="path">The file.</param>
+    /// <param name="path">The store's location (<see cref="Storage.JobStore.Location"/>: for SQLite, the file).</param>
     /// <param name="message">What went wrong.</param>
     /// <param name="innerException">The cause, if any.</param>
     public JobStoreException(string path, string message, Exception? innerException = null)
         : base(message, innerException) => Path = path;
 
-    /// <summary>The SQLite file.</summary>
+    /// <summary>The store's location (<see cref="Storage.JobStore.Location"/>): for SQLite, the file; for a server store, its server, database and schema.</summary>
     public string Path { get; }
 }
 
 /// <summary>
-/// The file is not a Ladder.Jobs database (not SQLite, another application's, or a newer schema).
-/// Nothing in it was changed.
+/// The store is not a Ladder.Jobs store (for SQLite: not a SQLite file, another application's) or has a newer
+/// schema. Nothing in it was changed.
 /// </summary>
 public sealed class JobStoreIncompatibleException : JobStoreException
 {
     /// <summary>Creates the exception.</summary>
-    /// <param name="path">The file.</param>
+    /// <param name="path">The store's location (for SQLite, the file).</param>
     /// <param name="message">Why it was refused.</param>
-    /// <param name="foundSchemaVersion">The schema version found, if the file is SQLite.</param>
+    /// <param name="foundSchemaVersion">The schema version found, if there is one.</param>
     /// <param name="innerException">The cause, if any.</param>
     public JobStoreIncompatibleException(string path, string message, long? foundSchemaVersion, Exception? innerException = null)
         : base(path, message, innerException) => FoundSchemaVersion = foundSchemaVersion;
 
-    /// <summary>The <c>user_version</c> found in the file, when it is a SQLite file.</summary>
+    /// <summary>The schema version found (SQLite: the file's <c>user_version</c>), when there is one.</summary>
     public long? FoundSchemaVersion { get; }
 
-    /// <summary>The newest schema version this library knows.</summary>
-    public static long SupportedSchemaVersion => Storage.Schema.Version;
+    /// <summary>The newest schema version of the SQLite store this library knows (another store: its <see cref="Storage.JobStore.SchemaVersion"/>).</summary>
+    public static long SupportedSchemaVersion => Storage.Sqlite.Schema.Version;
 }
 
 /// <summary>Thrown by a handler to fail its job permanently (e.g. corrupt input): no retry, the job is dead with this reason.</summary>

@@ -1,40 +1,27 @@
 using Ladder.Jobs.Diagnostics;
-using Ladder.Jobs.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Ladder.Jobs;
 
-/// <summary>Inspection and administration: counts, pages, details, cancel, retry, purge, retention, checkpoint.</summary>
+/// <summary>Inspection and administration: counts, pages, details, cancel, retry, purge, retention, the store's upkeep.</summary>
 public sealed partial class JobQueue
 {
-    private const string SummaryColumns =
-        "id, queue, kind, state, priority, attempts, max_attempts, rescues, unique_key, created_at, run_at, started_at, finished_at, last_error";
+    private const int PurgeBatchSize = 1000;
 
     // Completed (and replaced) after each commit that finished jobs, while someone waits in WaitForFinishAsync.
     private TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _finishWaiters;
 
-    /// <summary>Counts jobs by queue and state (reads its own connection; never waits for the writer).</summary>
+    /// <summary>Counts jobs by queue and state (in the SQLite store, on a connection of its own: never waits for the writer).</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>One entry per non-empty (queue, state).</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
-    public async Task<IReadOnlyList<QueueStateCount>> GetCountsAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<QueueStateCount>> GetCountsAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        await using var connection = OpenReader();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT queue, state, count(*) FROM ladder_jobs GROUP BY queue, state ORDER BY queue, state;";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var counts = new List<QueueStateCount>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            counts.Add(new QueueStateCount(reader.GetString(0), (JobState)reader.GetInt32(1), reader.GetInt64(2)));
-        }
-
-        return counts;
+        return _store.GetCountsAsync(null, cancellationToken);
     }
 
-    /// <summary>Totals by state, over every queue or one (reads its own connection; never waits for the writer).</summary>
+    /// <summary>Totals by state, over every queue or one (in the SQLite store, on a connection of its own: never waits for the writer).</summary>
     /// <param name="queue">Only this queue, or all.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>Every state, with 0 for a state no job is in.</returns>
@@ -43,14 +30,9 @@ public sealed partial class JobQueue
     {
         ThrowIfDisposed();
         var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
-        await using var connection = OpenReader();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT state, count(*) FROM ladder_jobs WHERE ($queue IS NULL OR queue = $queue) GROUP BY state;";
-        command.Parameters.AddWithValue("$queue", (object?)queue ?? DBNull.Value);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var count in await _store.GetCountsAsync(queue, cancellationToken).ConfigureAwait(false))
         {
-            totals[(JobState)reader.GetInt32(0)] = reader.GetInt64(1);
+            totals[count.State] += count.Count;
         }
 
         return totals;
@@ -113,95 +95,69 @@ public sealed partial class JobQueue
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The page.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="pageSize"/> is out of range.</exception>
-    public async Task<JobPage> GetJobsAsync(JobState state, string? queue = null, long? afterId = null, int pageSize = 50, CancellationToken cancellationToken = default)
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ by their first parameter (a state, or a query), so no call binds ambiguously.")]
+    public Task<JobPage> GetJobsAsync(JobState state, string? queue = null, long? afterId = null, int pageSize = 50, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, 1000);
-        ThrowIfDisposed();
-        await using var connection = OpenReader();
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SummaryColumns} FROM ladder_jobs WHERE state = $state AND id > $after AND ($queue IS NULL OR queue = $queue) ORDER BY id LIMIT $limit;";
-        command.Parameters.AddWithValue("$state", (int)state);
-        command.Parameters.AddWithValue("$after", afterId ?? 0);
-        command.Parameters.AddWithValue("$queue", (object?)queue ?? DBNull.Value);
-        command.Parameters.AddWithValue("$limit", pageSize + 1);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var jobs = new List<JobSummary>(pageSize);
-        var more = false;
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (jobs.Count == pageSize)
-            {
-                more = true;
-                break;
-            }
+        return GetJobsAsync(new JobQuery(state, queue, AfterId: afterId, PageSize: pageSize), cancellationToken);
+    }
 
-            jobs.Add(ReadSummary(reader));
+    /// <summary>Pages through the jobs a query selects: one state, optionally one queue, one kind and a unique-key prefix, by ascending id.</summary>
+    /// <param name="query">The state, the filters and the page.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The page; pass its <see cref="JobPage.NextAfterId"/> as the next query's <see cref="JobQuery.AfterId"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="JobQuery.PageSize"/> is not 1..1000.</exception>
+    /// <exception cref="ArgumentException">A filter is empty (<see langword="null"/> means no filter).</exception>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ by their first parameter (a state, or a query), so no call binds ambiguously.")]
+    public Task<JobPage> GetJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.PageSize is < 1 or > 1000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.PageSize, $"PageSize must be 1..1000 (was {query.PageSize}).");
         }
 
-        return new JobPage(jobs, more ? jobs[^1].Id : null);
+        if (query.Queue is "" || query.Kind is "" || query.UniqueKey is "")
+        {
+            throw new ArgumentException("A filter of the query is empty: null means no filter (Queue, Kind, UniqueKey).", nameof(query));
+        }
+
+        ThrowIfDisposed();
+        return _store.GetJobsAsync(query, cancellationToken);
     }
 
     /// <summary>A job with its payload and recorded attempts.</summary>
     /// <param name="id">The job id.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The job, or <see langword="null"/> if there is none with that id.</returns>
-    public async Task<JobDetails?> GetJobAsync(long id, CancellationToken cancellationToken = default)
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    public Task<JobDetails?> GetJobAsync(long id, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        await using var connection = OpenReader();
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SummaryColumns}, payload, timeout_ms FROM ladder_jobs WHERE id = $id;";
-        command.Parameters.AddWithValue("$id", id);
-        JobSummary summary;
-        string payload;
-        long? timeoutMs;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                return null;
-            }
-
-            summary = ReadSummary(reader);
-            payload = reader.GetString(14);
-            timeoutMs = Sql.NullableInt64(reader, 15);
-        }
-
-        command.CommandText = "SELECT attempt, outcome, started_at, finished_at, error_type, error_message, error_stack FROM ladder_job_attempts WHERE job_id = $id ORDER BY id;";
-        var attempts = new List<JobAttempt>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                attempts.Add(new JobAttempt(
-                    reader.GetInt32(0), reader.GetString(1), At(Sql.NullableInt64(reader, 2)), FromMs(reader.GetInt64(3)),
-                    Sql.NullableString(reader, 4), Sql.NullableString(reader, 5), Sql.NullableString(reader, 6)));
-            }
-        }
-
-        return new JobDetails(summary, payload, timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, attempts);
+        return _store.GetJobAsync(id, cancellationToken);
     }
 
     /// <summary>Cancels a job that is scheduled, ready, failed (awaiting retry) or running. A running handler's token is cancelled (at once in this process, at its next heartbeat elsewhere) and its outcome discarded.</summary>
     /// <param name="id">The job id.</param>
     /// <param name="cancellationToken">Stops waiting; the cancel may still commit.</param>
     /// <returns><see langword="true"/> if the job was cancelled; <see langword="false"/> if it does not exist or already finished.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
     public async Task<bool> CancelAsync(long id, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var cancelled = await _writer.Run(
-            session => session.Command(Sql.Cancel, id, Now()).ExecuteScalar() is string,
-            durable: true,
-            done =>
+        // The store is not given the caller's token: a cancel that commits cancels the running handler, waited for or not.
+        var cancelled = ThenAsync(_store.CancelAsync(id, CancellationToken.None), queue =>
+        {
+            if (queue is not null)
             {
-                if (done)
-                {
-                    JobCancelled?.Invoke(id);
-                    SignalFinished();
-                }
-            }).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return cancelled;
+                NotifyCancelled(id);
+                SignalFinished();
+            }
+        });
+        return await cancelled.WaitAsync(cancellationToken).ConfigureAwait(false) is not null;
     }
 
     /// <summary>Runs a dead, cancelled or failed job again now, with its attempts and rescues reset.</summary>
@@ -209,17 +165,18 @@ public sealed partial class JobQueue
     /// <param name="cancellationToken">Stops waiting; the retry may still commit.</param>
     /// <returns><see langword="true"/> if the job is ready again; <see langword="false"/> if it does not exist or is not dead, cancelled or failed,
     /// or was cancelled while running and its old lease has not expired yet (its handler may still be running somewhere).</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
     public async Task<bool> RetryAsync(long id, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var queue = await _writer.Run(session => session.Command(Sql.RetryDead, id, Now()).ExecuteScalar() as string, durable: true, q =>
+        var retried = ThenAsync(_store.RetryAsync(id, CancellationToken.None), queue =>
         {
-            if (q is not null)
+            if (queue is not null)
             {
-                NotifyAvailable(q);
+                NotifyAvailable(queue);
             }
-        }).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return queue is not null;
+        });
+        return await retried.WaitAsync(cancellationToken).ConfigureAwait(false) is not null;
     }
 
     /// <summary>Deletes finished jobs (succeeded, dead or cancelled) that finished before now − <paramref name="olderThan"/>, in batches.</summary>
@@ -236,21 +193,14 @@ public sealed partial class JobQueue
         }
 
         ThrowIfDisposed();
-        const int BatchSize = 1000;
         var total = 0;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var deleted = await _writer.Run(
-                session =>
-                {
-                    var cutoff = Now() - (long)olderThan.TotalMilliseconds;
-                    session.Execute(Sql.PurgeAttemptsBatch, (int)state, cutoff + (olderThan == TimeSpan.Zero ? 1 : 0), BatchSize);
-                    return session.Execute(Sql.PurgeBatch, (int)state, cutoff + (olderThan == TimeSpan.Zero ? 1 : 0), BatchSize);
-                },
-                durable: true).ConfigureAwait(false);
+            // Small batches, one short transaction each, so claims and completions never wait long.
+            var deleted = await _store.PurgeBatchAsync(state, olderThan, PurgeBatchSize, cancellationToken).ConfigureAwait(false);
             total += deleted;
-            if (deleted < BatchSize)
+            if (deleted < PurgeBatchSize)
             {
                 return total;
             }
@@ -273,26 +223,16 @@ public sealed partial class JobQueue
         return deleted;
     }
 
-    /// <summary>Checkpoints the write-ahead log into the database and truncates it, so the WAL file stays bounded.</summary>
+    /// <summary>
+    /// The store's periodic upkeep, which the processor runs after retention: the SQLite store checkpoints its
+    /// write-ahead log into the database and truncates it, so the WAL file stays bounded.
+    /// </summary>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <returns><see langword="true"/> if the whole WAL was checkpointed (no reader held it back).</returns>
-    public async Task<bool> CheckpointAsync(CancellationToken cancellationToken = default)
+    /// <returns>For the SQLite store, <see langword="true"/> if the whole WAL was checkpointed (no reader held it back); for another store, whether its upkeep did something.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    public Task<bool> CheckpointAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        // Run on a reader connection, outside the writer's transactions; TRUNCATE waits on busy_timeout for writers.
-        await using var connection = OpenReader();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetInt32(0) == 0;
+        return _store.MaintainAsync(cancellationToken);
     }
-
-    private static JobSummary ReadSummary(SqliteDataReader r) => new(
-        r.GetInt64(0), r.GetString(1), r.GetString(2), (JobState)r.GetInt32(3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7),
-        Sql.NullableString(r, 8), FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)), At(Sql.NullableInt64(r, 11)), At(Sql.NullableInt64(r, 12)),
-        Sql.NullableString(r, 13));
-
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
-
-    private static DateTimeOffset? At(long? ms) => ms is { } v ? FromMs(v) : null;
 }

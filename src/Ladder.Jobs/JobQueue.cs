@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ladder.Jobs.Diagnostics;
 using Ladder.Jobs.Storage;
+using Ladder.Jobs.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,8 +9,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Ladder.Jobs;
 
 /// <summary>
-/// A durable job queue in one SQLite file. Thread-safe; one instance per file per process (several processes
-/// may open the same file). Writes go through one connection that commits them in groups.
+/// A durable job queue over a <see cref="JobStore"/>: the SQLite file of <see cref="LadderJobsOptions.Path"/> by
+/// default, or the store set with <see cref="LadderJobsOptions.UseStore"/> (e.g. PostgreSQL). Thread-safe; one
+/// instance per store per process (several processes may share the same file or database). The queue validates
+/// requests, applies backpressure, decides retries, raises wake-ups inside the process and records telemetry; the
+/// store keeps the jobs and the leases.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "It is a job queue; the name says what it is.")]
 public sealed partial class JobQueue : IAsyncDisposable
@@ -17,51 +21,50 @@ public sealed partial class JobQueue : IAsyncDisposable
     /// <summary>The name of the meter and the activity source: <c>Ladder.Jobs</c>.</summary>
     public const string TelemetryName = JobsTelemetry.Name;
 
-    private readonly Writer _writer;
-    private readonly CoalescedWrites _completions;
-    private readonly string _readConnectionString;
+    private readonly JobStore _store;
+
+    // The store when it is the SQLite one: its enqueue wakes this process's processors on its writer thread as the
+    // insert commits, one thread-pool hop sooner than after its task (the enqueue-to-start latency).
+    private readonly SqliteJobStore? _sqlite;
     private readonly SemaphoreSlim _enqueueRoom;
+    private readonly HeldLeases _held;
     private int _disposed;
 
-    private JobQueue(LadderJobsOptions options, SqliteConnection connection, TimeProvider time, ILoggerFactory loggerFactory)
+    private JobQueue(JobStore store, LadderJobsOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
+        _store = store;
+        _sqlite = store as SqliteJobStore;
         Settings = options;
         Time = time;
         LoggerFactory = loggerFactory;
         Logger = loggerFactory.CreateLogger<JobQueue>();
-        FullPath = System.IO.Path.GetFullPath(options.Path);
-        _readConnectionString = Schema.ConnectionString(options.Path);
         _enqueueRoom = new SemaphoreSlim(options.MaxPendingEnqueues, options.MaxPendingEnqueues);
-        _writer = new Writer(connection, options, Logger);
-        StartMarks = new CoalescedWrites(_writer, Sql.MarkStarted, durable: false, returnsIds: false);
-        _completions = new CoalescedWrites(_writer, Sql.Complete, durable: true, returnsIds: true, Now);
+        _held = new HeldLeases(this);
     }
 
     /// <summary>A copy of the options the queue was opened with (validated then). Changing it, or the object given to <see cref="Open"/>, changes nothing.</summary>
     public LadderJobsOptions Options => Settings.Copy();
+
+    /// <summary>Where the queue keeps its jobs. Owned by the queue: opened by it, and disposed with it.</summary>
+    public JobStore Store => _store;
 
     /// <summary>The queue's own copy of its options, taken and validated at <see cref="Open"/>; never changed.</summary>
     internal LadderJobsOptions Settings { get; }
 
     internal TimeProvider Time { get; }
 
-    /// <summary>
-    /// Records that the handlers of jobs claimed ahead have started, so that a crash counts as a rescue only for runs
-    /// that had started. Not awaited (see <c>JobProcessor.MarkStartedAsync</c>), and taken off again when the handler
-    /// finishes first.
-    /// </summary>
-    internal CoalescedWrites StartMarks { get; }
-
     internal ILoggerFactory LoggerFactory { get; }
 
     internal ILogger Logger { get; }
 
-    internal string FullPath { get; }
+    /// <summary>The SQLite store, for the SQLite-only tests and benchmarks.</summary>
+    internal SqliteJobStore Sqlite => _sqlite ?? throw new InvalidOperationException($"The job queue's store is not the SQLite store: {_store.Location}");
 
-    /// <summary>Commits so far, the operations they held, and how many ran at <c>synchronous=FULL</c> (tests, benchmarks).</summary>
-    internal (long Batches, long Operations, long Flushed) WriterStats => (_writer.Batches, _writer.Operations, _writer.FlushedBatches);
+    /// <summary>Commits so far, the operations they held, and how many ran at <c>synchronous=FULL</c> (SQLite store; tests, benchmarks).</summary>
+    internal (long Batches, long Operations, long Flushed) WriterStats => Sqlite.WriterStats;
 
-    internal bool IsWriterRunning => _writer.IsRunning && Volatile.Read(ref _disposed) == 0;
+    /// <summary>Whether the queue is open and its store takes writes (the health check).</summary>
+    internal bool IsStoreAvailable => Volatile.Read(ref _disposed) == 0 && _store.IsAvailable;
 
     /// <summary>Raised after a commit that made jobs of a queue runnable (enqueue, retry). Argument: the queue name.</summary>
     internal event Action<string>? JobsAvailable;
@@ -70,16 +73,18 @@ public sealed partial class JobQueue : IAsyncDisposable
     internal event Action<long>? JobCancelled;
 
     /// <summary>
-    /// Opens (creating if missing) the queue file, checks it is a Ladder.Jobs database of a known schema version,
-    /// migrates it, and rescues jobs whose lease expired.
+    /// Opens the queue's store: the SQLite file of <see cref="LadderJobsOptions.Path"/> (created if missing, checked to be
+    /// a Ladder.Jobs database of a known schema version, migrated), or the store set with
+    /// <see cref="LadderJobsOptions.UseStore"/>; then rescues jobs whose lease expired.
     /// </summary>
     /// <param name="options">The options; validated, every failure listed.</param>
     /// <param name="timeProvider">The clock. Default: <see cref="TimeProvider.System"/>.</param>
     /// <param name="loggerFactory">Logging. Default: none.</param>
     /// <returns>The open queue.</returns>
     /// <exception cref="LadderJobsOptionsException">The options are invalid.</exception>
-    /// <exception cref="JobStoreIncompatibleException">The file is not a Ladder.Jobs database or has a newer schema; it was not changed.</exception>
-    /// <exception cref="JobStoreException">The file or its directory is missing or read-only.</exception>
+    /// <exception cref="InvalidOperationException">The factory set with <see cref="LadderJobsOptions.UseStore"/> returned no store, or a store another queue owns.</exception>
+    /// <exception cref="JobStoreIncompatibleException">The file (or database) is not a Ladder.Jobs store or has a newer schema; it was not changed.</exception>
+    /// <exception cref="JobStoreException">The store cannot be reached or written (for SQLite: the file or its directory is missing or read-only).</exception>
     public static JobQueue Open(LadderJobsOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -87,18 +92,80 @@ public sealed partial class JobQueue : IAsyncDisposable
         // ever reaching the queue unvalidated.
         options = options.Copy();
         options.ThrowIfInvalid();
-        var connection = Schema.Open(options.Path, options.ShareExistingDatabase);
-        var queue = new JobQueue(options, connection, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
-        Log.Opened(queue.Logger, queue.FullPath, Schema.Version, options.Synchronous);
+        var store = options.StoreFactory is { } factory
+            ? factory() ?? throw new InvalidOperationException("The store factory set with LadderJobsOptions.UseStore returned null.")
+            : SqliteJobStore.For(options);
+
+        // The SQLite store opens synchronously and its writer runs on the thread pool, so this wait cannot deadlock.
+        return OpenCoreAsync(store, options, timeProvider, loggerFactory, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Opens a queue over <paramref name="store"/>: opens the store (creating or migrating its schema), then rescues
+    /// jobs whose lease expired. The queue owns the store from now on and disposes it with itself (also when opening fails).
+    /// </summary>
+    /// <param name="store">The store; not opened yet, and owned by no other queue.</param>
+    /// <param name="options">
+    /// The options; validated, every failure listed. The SQLite settings (<see cref="LadderJobsOptions.Path"/>,
+    /// <see cref="LadderJobsOptions.Synchronous"/>, <see cref="LadderJobsOptions.ShareExistingDatabase"/>) are not used:
+    /// <see cref="LadderJobsOptions.Path"/> must be empty, and no store may be set with <see cref="LadderJobsOptions.UseStore"/>.
+    /// </param>
+    /// <param name="timeProvider">The clock. Default: <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">Logging. Default: none.</param>
+    /// <param name="cancellationToken">Stops opening.</param>
+    /// <returns>The open queue.</returns>
+    /// <exception cref="LadderJobsOptionsException">The options are invalid.</exception>
+    /// <exception cref="InvalidOperationException">The store is owned by another queue (a store is opened by one queue only); it was left as it was.</exception>
+    /// <exception cref="JobStoreIncompatibleException">The store holds something else or a newer schema; it was not changed.</exception>
+    /// <exception cref="JobStoreException">The store cannot be reached or written.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Open and OpenAsync differ by name; the store comes first.")]
+    public static Task<JobQueue> OpenAsync(JobStore store, LadderJobsOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        options = options.Copy();
+        var failures = new List<string>(options.Validate(storeGiven: true));
+        if (options.StoreFactory is not null)
+        {
+            failures.Add("UseStore: a store was given to OpenAsync and another was set with UseStore; give one.");
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new LadderJobsOptionsException(failures);
+        }
+
+        return OpenCoreAsync(store, options, timeProvider, loggerFactory, cancellationToken);
+    }
+
+    private static async Task<JobQueue> OpenCoreAsync(JobStore store, LadderJobsOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
+    {
+        if (!store.TryTakeOwnership())
+        {
+            throw new InvalidOperationException($"The job store at {store.Location} already belongs to a job queue: a store is opened by one queue, which disposes it. Create a store per queue.");
+        }
+
+        var queue = new JobQueue(store, options, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
         try
         {
+            await store.OpenAsync(new JobStoreContext(options, queue.Time, queue.LoggerFactory, queue.NotifyAvailable, queue.NotifyCancelled), cancellationToken).ConfigureAwait(false);
+            if (store is SqliteJobStore sqlite)
+            {
+                Log.Opened(queue.Logger, sqlite.Location, sqlite.SchemaVersion, sqlite.Synchronous);
+            }
+            else
+            {
+                Log.OpenedStore(queue.Logger, store.Location, store.GetType().Name, store.SchemaVersion);
+            }
+
             // Recovery on open: jobs left running by a process that died go back to their queue now, not at the
-            // processor's first maintenance tick. The writer runs on the thread pool, so this wait cannot deadlock.
-            queue.RescueExpiredAsync().GetAwaiter().GetResult();
+            // processor's first maintenance tick.
+            await queue.RescueExpiredAsync().ConfigureAwait(false);
         }
         catch
         {
-            queue.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await queue.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -115,7 +182,7 @@ public sealed partial class JobQueue : IAsyncDisposable
     /// <returns>The job id, and whether it was inserted or an existing job with the same unique key was returned.</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
     /// <exception cref="ArgumentException">The request's options are invalid, or options were given both in the request and here.</exception>
-    /// <exception cref="JobStoreException">The file could not be written.</exception>
+    /// <exception cref="JobStoreException">The store could not be written.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The typed and untyped overloads differ by their first parameter; the same shape after it makes EnqueueAsync(request) bind to this one, never to the typed one.")]
     public async Task<EnqueueResult> EnqueueAsync(JobRequest request, JobOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -143,7 +210,7 @@ public sealed partial class JobQueue : IAsyncDisposable
     /// <returns>The job id, and whether it was inserted or an existing job with the same unique key was returned.</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
     /// <exception cref="ArgumentException">The request's options are invalid.</exception>
-    /// <exception cref="JobStoreException">The file could not be written.</exception>
+    /// <exception cref="JobStoreException">The store could not be written.</exception>
     public Task<EnqueueResult> EnqueueAsync(JobRequest request, CancellationToken cancellationToken) => EnqueueAsync(request, null, cancellationToken);
 
     // A job's options are given once: in the request, or beside it for a request created without its own.
@@ -160,12 +227,13 @@ public sealed partial class JobQueue : IAsyncDisposable
             : throw new ArgumentException("The request has options of its own and options were given beside it: give a job's options once.", nameof(options));
     }
 
-    /// <summary>Enqueues many jobs in one transaction (each in its own savepoint).</summary>
+    /// <summary>Enqueues many jobs in one transaction (in the SQLite store, each in its own savepoint).</summary>
     /// <param name="requests">The jobs.</param>
     /// <param name="cancellationToken">Stops waiting; the enqueue may still commit.</param>
     /// <returns>One result per request, in order.</returns>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
     /// <exception cref="ArgumentException">A request's options are invalid; nothing was enqueued.</exception>
+    /// <exception cref="JobStoreException">The store could not be written.</exception>
     public async Task<IReadOnlyList<EnqueueResult>> EnqueueBatchAsync(IReadOnlyList<JobRequest> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -177,27 +245,23 @@ public sealed partial class JobQueue : IAsyncDisposable
         }
 
         var traceParent = Activity.Current?.Id;
+        var jobs = new NewJob[requests.Count];
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            jobs[i] = ToNewJob(requests[i], traceParent);
+        }
 
-        // Backpressure: a bounded number of enqueues wait for the writer. Claims, outcomes and heartbeats never wait
+        // Backpressure: a bounded number of enqueues wait for the store. Claims, outcomes and heartbeats never wait
         // here (they are bounded by the processors' slots and prefetch), so a burst of producers cannot stall them.
         await _enqueueRoom.WaitAsync(cancellationToken).ConfigureAwait(false);
-        Task<EnqueueResult[]> task;
+        Task<IReadOnlyList<EnqueueResult>> task;
         try
         {
-            task = _writer.Run(
-                session =>
-                {
-                    var now = Now();
-                    var results = new EnqueueResult[requests.Count];
-                    for (var i = 0; i < requests.Count; i++)
-                    {
-                        results[i] = Insert((sql, values) => session.Command(sql, values), requests[i], now, traceParent);
-                    }
-
-                    return results;
-                },
-                durable: true,
-                results => AfterEnqueueCommitted(requests, results));
+            // The store is never given the caller's token: the wake-up must follow a commit even when its caller
+            // stopped waiting for it.
+            task = _sqlite is { } sqlite
+                ? sqlite.EnqueueAsync(jobs, results => AfterEnqueueCommitted(jobs, results))
+                : ThenAsync(_store.EnqueueAsync(jobs, CancellationToken.None), results => AfterEnqueueCommitted(jobs, results));
         }
         catch
         {
@@ -229,20 +293,35 @@ public sealed partial class JobQueue : IAsyncDisposable
     /// </summary>
     /// <param name="transaction">The caller's open transaction on a connection to this queue's file.</param>
     /// <returns>The enlistment.</returns>
-    /// <exception cref="ArgumentException">The transaction's connection is on another file.</exception>
+    /// <exception cref="ArgumentException">The transaction's connection is on another file, or the transaction has completed.</exception>
+    /// <exception cref="InvalidOperationException">The queue's store is not the SQLite store (enlist a transaction of its own store with <see cref="Enlist(JobEnlistment)"/>).</exception>
     /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
     public JobTransaction Enlist(SqliteTransaction transaction)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         ThrowIfDisposed();
-        var connection = transaction.Connection ?? throw new ArgumentException("The transaction has completed.", nameof(transaction));
-        var dataSource = connection.DataSource;
-        if (string.IsNullOrEmpty(dataSource) || !string.Equals(System.IO.Path.GetFullPath(dataSource), FullPath, StringComparison.Ordinal))
+        if (_sqlite is null)
         {
-            throw new ArgumentException($"The transaction is on '{dataSource}', not on the job queue's file '{FullPath}'. Transactional enqueue needs the same file.", nameof(transaction));
+            throw new InvalidOperationException(
+                $"The job queue's store is not the SQLite store ({_store.GetType().Name} at {_store.Location}): a SqliteTransaction cannot enlist in it. Enlist a transaction of that store with Enlist(JobEnlistment).");
         }
 
-        return new JobTransaction(this, transaction);
+        return new JobTransaction(this, _sqlite.Enlist(transaction));
+    }
+
+    /// <summary>
+    /// Enlists a caller's own transaction, as the queue's store wraps it (e.g. the PostgreSQL store's enlistment of an
+    /// open transaction), to enqueue jobs that commit or vanish with the caller's writes. Commit through the returned
+    /// <see cref="JobTransaction"/> so processors wake at once.
+    /// </summary>
+    /// <param name="enlistment">The caller's transaction, enlisted by this queue's store.</param>
+    /// <returns>The enlistment.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    public JobTransaction Enlist(JobEnlistment enlistment)
+    {
+        ArgumentNullException.ThrowIfNull(enlistment);
+        ThrowIfDisposed();
+        return new JobTransaction(this, enlistment);
     }
 
     internal static void ValidateRequest(JobRequest request)
@@ -281,28 +360,24 @@ public sealed partial class JobQueue : IAsyncDisposable
         }
     }
 
-    internal EnqueueResult Insert(Func<string, object?[], SqliteCommand> command, JobRequest request, long now, string? traceParent)
+    /// <summary>The job a request asks for, with the queue's defaults: what a store inserts.</summary>
+    internal NewJob ToNewJob(JobRequest request, string? traceParent)
     {
         var o = request.Options;
-        var runAt = o.RunAt is { } at ? at.ToUnixTimeMilliseconds() : now + (long)(o.Delay ?? TimeSpan.Zero).TotalMilliseconds;
-        var state = runAt > now ? JobState.Scheduled : JobState.Ready;
-        var insert = command(Sql.Insert,
-        [
-            o.Queue ?? "default", request.Kind, request.PayloadJson, (int)state, o.Priority, runAt,
-            o.MaxAttempts ?? Settings.DefaultMaxAttempts, o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? (long)t.TotalMilliseconds : null,
-            o.UniqueKey, now, traceParent,
-        ]);
-        if (insert.ExecuteScalar() is long id)
-        {
-            return new EnqueueResult(id, Inserted: true);
-        }
-
-        // ON CONFLICT DO NOTHING: the unique key is taken; return the job that holds it.
-        var existing = command(Sql.FindUnique, [request.Kind, o.UniqueKey]).ExecuteScalar();
-        return new EnqueueResult((long)existing!, Inserted: false);
+        return new NewJob(
+            o.Queue ?? "default", request.Kind, request.PayloadJson, o.Priority, o.RunAt, o.Delay ?? TimeSpan.Zero, o.MaxAttempts ?? Settings.DefaultMaxAttempts,
+            o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? t : null, o.UniqueKey, traceParent);
     }
 
-    internal void AfterEnqueueCommitted(IReadOnlyList<JobRequest> requests, IReadOnlyList<EnqueueResult> results)
+    // Runs the queue's in-process follow-up of a store write (a wake-up, a signal) after it commits.
+    private static async Task<T> ThenAsync<T>(Task<T> write, Action<T> committed)
+    {
+        var result = await write.ConfigureAwait(false);
+        committed(result);
+        return result;
+    }
+
+    internal void AfterEnqueueCommitted(IReadOnlyList<NewJob> jobs, IReadOnlyList<EnqueueResult> results)
     {
         string? last = null;
         for (var i = 0; i < results.Count; i++)
@@ -312,7 +387,7 @@ public sealed partial class JobQueue : IAsyncDisposable
                 continue;
             }
 
-            var queue = requests[i].Options.Queue ?? "default";
+            var queue = jobs[i].Queue;
             JobsTelemetry.Enqueued.Add(1, JobsTelemetry.Queue(queue));
             if (!string.Equals(queue, last, StringComparison.Ordinal))
             {
@@ -324,20 +399,12 @@ public sealed partial class JobQueue : IAsyncDisposable
 
     internal void NotifyAvailable(string queue) => JobsAvailable?.Invoke(queue);
 
-    internal long Now() => Time.GetUtcNow().ToUnixTimeMilliseconds();
+    internal void NotifyCancelled(long id) => JobCancelled?.Invoke(id);
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    internal SqliteConnection OpenReader()
-    {
-        var connection = new SqliteConnection(_readConnectionString);
-        connection.Open();
-        Schema.Execute(connection, "PRAGMA busy_timeout = 5000;");
-        return connection;
-    }
-
-    /// <summary>Stops accepting work, commits what is already queued for the writer, and closes the file. Harmless twice.</summary>
-    /// <returns>A task that completes when the file is closed.</returns>
+    /// <summary>Stops accepting work, lets the store commit what it already accepted, and disposes the store. Harmless twice.</summary>
+    /// <returns>A task that completes when the store is closed.</returns>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -349,6 +416,6 @@ public sealed partial class JobQueue : IAsyncDisposable
         // poll, or for ever on a clock that never moves). Set after _disposed, so a waiter taking the new signal reads
         // the queue as disposed.
         Interlocked.Exchange(ref _finished, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        await _writer.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
     }
 }

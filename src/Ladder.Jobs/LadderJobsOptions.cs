@@ -1,23 +1,46 @@
+using Ladder.Jobs.Storage;
+
 namespace Ladder.Jobs;
 
 /// <summary>
-/// Options of a job queue and its processor. Validated when the queue opens, every failure listed; the queue keeps a
+/// Options of a job queue, its store and its processor. Validated when the queue opens, every failure listed; the queue keeps a
 /// copy, so changing this object afterwards changes nothing. Every interval and grace period backs a timer and is at
 /// most <see cref="MaxTimerValue"/> (about 49.7 days).
 /// </summary>
 public sealed class LadderJobsOptions
 {
-    /// <summary>The SQLite file. Created if missing; its directory must exist. Required.</summary>
+    /// <summary>
+    /// SQLite store: the file. Created if missing; its directory must exist. Required unless a store is set with
+    /// <see cref="UseStore"/> (then it must stay empty).
+    /// </summary>
     public string Path { get; set; } = "";
 
-    /// <summary>Durability of commits. Default: <see cref="SynchronousMode.Full"/>.</summary>
+    /// <summary>SQLite store: durability of commits. Default: <see cref="SynchronousMode.Full"/>.</summary>
     public SynchronousMode Synchronous { get; set; } = SynchronousMode.Full;
 
     /// <summary>
-    /// Allow opening an existing SQLite file that holds other tables but no Ladder schema yet (to keep business
-    /// tables and the queue in one file). Default: <see langword="false"/>: such a file is refused untouched.
+    /// SQLite store: allow opening an existing SQLite file that holds other tables but no Ladder schema yet (to keep
+    /// business tables and the queue in one file). Default: <see langword="false"/>: such a file is refused untouched.
     /// </summary>
     public bool ShareExistingDatabase { get; set; }
+
+    /// <summary>The factory of the store set with <see cref="UseStore"/>; <see langword="null"/>: the SQLite store of <see cref="Path"/>.</summary>
+    internal Func<JobStore>? StoreFactory { get; private set; }
+
+    /// <summary>
+    /// Keeps the jobs in another store than the SQLite file of <see cref="Path"/> (e.g. PostgreSQL, whose package adds
+    /// a <c>UsePostgres</c> shorthand). <see cref="JobQueue.Open"/>, and so <c>AddLadderJobs</c>, call the factory once
+    /// and open the store it returns; the queue owns and disposes it. Handlers, enqueues, inspection and the processor
+    /// are the same with every store.
+    /// </summary>
+    /// <param name="factory">Creates a new, unopened store (called once per queue opened).</param>
+    /// <returns>These options.</returns>
+    public LadderJobsOptions UseStore(Func<JobStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        StoreFactory = factory;
+        return this;
+    }
 
     /// <summary>Queue names and their concurrency (handlers running at once). Default: <c>default</c> = 4.</summary>
     public IDictionary<string, int> Queues { get; private set; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
@@ -90,7 +113,10 @@ public sealed class LadderJobsOptions
 
     /// <summary>Every problem with these options; empty when they are valid.</summary>
     /// <returns>The failures, each naming the option.</returns>
-    public IReadOnlyList<string> Validate()
+    public IReadOnlyList<string> Validate() => Validate(storeGiven: false);
+
+    /// <summary>Every problem; <paramref name="storeGiven"/>: a store was given to <see cref="JobQueue.OpenAsync"/>, so no SQLite file is needed.</summary>
+    internal IReadOnlyList<string> Validate(bool storeGiven)
     {
         var failures = new List<string>();
         void Check(bool ok, string failure)
@@ -101,7 +127,10 @@ public sealed class LadderJobsOptions
             }
         }
 
-        Check(!string.IsNullOrWhiteSpace(Path), "Path is required.");
+        var ownStore = storeGiven || StoreFactory is not null;
+        Check(ownStore || !string.IsNullOrWhiteSpace(Path), "Path is required (the SQLite file), unless a store is set with UseStore.");
+        // Path is the SQLite store's: given beside another store, one of the two is a mistake, and guessing which loses jobs.
+        Check(!ownStore || string.IsNullOrEmpty(Path), $"Path is a setting of the SQLite store; a store is set (UseStore, or given to JobQueue.OpenAsync), so Path must stay empty (was '{Path}').");
         Check(Queues.Count > 0, "Queues must name at least one queue.");
         foreach (var (name, concurrency) in Queues)
         {

@@ -68,7 +68,7 @@ public sealed class LeaseTests : TempFolderTests
         var onTime = await queue.ClaimAsync("default", 10);
 
         early.Jobs.Should().BeEmpty();
-        early.NextRunAt.Should().Be(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        early.NextRunIn.Should().Be(TimeSpan.FromMinutes(5), "the claim reports how long until the job becomes runnable");
         onTime.Jobs.Should().ContainSingle().Which.Id.Should().Be(job.JobId);
     }
 
@@ -142,7 +142,7 @@ public sealed class LeaseTests : TempFolderTests
         await using var queue = Open();
         await queue.EnqueueBatchAsync([.. Enumerable.Range(0, 6).Select(i => JobRequest.For(new Echo(i)))]);
         var claimed = (await queue.ClaimAsync("default", 6)).Jobs.ToList();
-        claimed[2] = claimed[2] with { LeaseToken = claimed[2].LeaseToken ^ 1 }; // a run whose lease is gone
+        claimed[2] = claimed[2] with { Lease = claimed[2].Lease with { Token = claimed[2].Lease.Token ^ 1 } }; // a run whose lease is gone
 
         var results = await Task.WhenAll(claimed.Select(queue.CompleteAsync));
 
@@ -163,7 +163,7 @@ public sealed class LeaseTests : TempFolderTests
         await using var queue = Open();
         await queue.EnqueueAsync(new Echo(1));
         var current = (await queue.ClaimAsync("default", 1)).Jobs.Single();
-        var lost = current with { LeaseToken = current.LeaseToken ^ 1 }; // an older run of the same job, its lease gone
+        var lost = current with { Lease = current.Lease with { Token = current.Lease.Token ^ 1 } }; // an older run of the same job, its lease gone
 
         // Queued back to back, so they would share a statement, which cannot tell two runs of one id apart.
         var late = queue.CompleteAsync(lost);
@@ -231,7 +231,7 @@ public sealed class LeaseTests : TempFolderTests
         var claimed = (await queue.ClaimAsync("default", 2, startNow: 0)).Jobs;
         claimed.Should().OnlyContain(j => !j.HandlerStarted && !j.WasRescued);
 
-        await queue.StartMarks.Add(claimed[0].Id, claimed[0].LeaseToken).Task;
+        await queue.Store.MarkStartedAsync(claimed[0].Lease);
         _time.Advance(TimeSpan.FromSeconds(31));
         (await queue.RescueExpiredAsync()).Should().Be((2, 0));
 
@@ -249,7 +249,7 @@ public sealed class LeaseTests : TempFolderTests
         var claimed = (await queue.ClaimAsync("default", 5, startNow: 0)).Jobs;
 
         // Queued back to back: they share one write (or two, if the writer takes the first alone).
-        var marks = claimed.Take(4).Select(j => queue.StartMarks.Add(j.Id, j.LeaseToken).Task).ToList();
+        var marks = claimed.Take(4).Select(j => queue.Store.MarkStartedAsync(j.Lease)).ToList();
         await Task.WhenAll(marks);
         _time.Advance(TimeSpan.FromSeconds(31));
         await queue.RescueExpiredAsync();
@@ -294,7 +294,7 @@ public sealed class LeaseTests : TempFolderTests
         await queue.RescueExpiredAsync();
         var newRun = (await queue.ClaimAsync("default", 1, startNow: 0)).Jobs.Single();
 
-        await queue.StartMarks.Add(oldRun.Id, oldRun.LeaseToken).Task;
+        await queue.Store.MarkStartedAsync(oldRun.Lease);
         _time.Advance(TimeSpan.FromSeconds(31));
         await queue.RescueExpiredAsync();
 

@@ -347,7 +347,7 @@ public sealed class ProcessorTests : TempFolderTests
         }
 
         // Any write queued now commits after the mark, which was queued before the handler ran.
-        await queue.ReadWriterPragmaAsync("user_version", durable: false);
+        await queue.Sqlite.ReadWriterPragmaAsync("user_version", durable: false);
         JobRows.HandlerStarted(Folder.File("jobs.db"), ahead).Should().Be(1);
         releaseAhead.Release();
         await reports.UntilAsync(ahead, JobOutcome.Succeeded, ct);

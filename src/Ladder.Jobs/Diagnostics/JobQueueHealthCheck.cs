@@ -3,7 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Ladder.Jobs;
 
 /// <summary>
-/// A health check for the job queue: unhealthy when the writer stopped or the file cannot be read; the data lists
+/// A health check for the job queue: unhealthy when its store stopped taking writes (<see cref="Storage.JobStore.IsAvailable"/>:
+/// for SQLite, its writer ended) or cannot be read; the data lists
 /// job counts by state. Register it with <c>services.AddHealthChecks().AddCheck&lt;JobQueueHealthCheck&gt;("jobs")</c>.
 /// </summary>
 public sealed class JobQueueHealthCheck : IHealthCheck
@@ -21,9 +22,9 @@ public sealed class JobQueueHealthCheck : IHealthCheck
     /// <inheritdoc/>
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (!_queue.IsWriterRunning)
+        if (!_queue.IsStoreAvailable)
         {
-            return HealthCheckResult.Unhealthy("The job queue's writer is not running (disposed or failed).");
+            return HealthCheckResult.Unhealthy($"The job queue's store is not available (disposed or failed): {_queue.Store.Location}");
         }
 
         try
@@ -34,7 +35,7 @@ public sealed class JobQueueHealthCheck : IHealthCheck
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return HealthCheckResult.Unhealthy("The job queue file cannot be read.", e);
+            return HealthCheckResult.Unhealthy($"The job queue's store cannot be read: {_queue.Store.Location}", e);
         }
     }
 }

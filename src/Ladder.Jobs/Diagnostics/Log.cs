@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(3015, LogLevel.Warning, "The start of job {JobId}, rescued before, could not be recorded; it is not run now, and comes back when its lease expires")]
     public static partial void StartMarkFailedNotRun(ILogger logger, long jobId, Exception exception);
 
+    [LoggerMessage(3017, LogLevel.Information, "Job queue opened on {Location} (store {Store}, schema {Version})")]
+    public static partial void OpenedStore(ILogger logger, string location, string store, long version);
+
     [LoggerMessage(3016, LogLevel.Warning, "Telemetry of job {JobId} threw (an ActivityListener or a MeterListener); the job runs without it")]
     public static partial void TelemetryFailed(ILogger logger, long jobId, Exception exception);
 }

@@ -50,3 +50,12 @@ public sealed record JobDetails(JobSummary Summary, string PayloadJson, TimeSpan
 /// <param name="Jobs">The jobs.</param>
 /// <param name="NextAfterId">Pass as <c>afterId</c> for the next page; <see langword="null"/> on the last page.</param>
 public sealed record JobPage(IReadOnlyList<JobSummary> Jobs, long? NextAfterId);
+
+/// <summary>Which jobs a page lists: one state, optionally one queue, kind or unique key, by ascending id (keyset paging).</summary>
+/// <param name="State">The state.</param>
+/// <param name="Queue">Only this queue, or all.</param>
+/// <param name="Kind">Only this kind (exact), or all.</param>
+/// <param name="UniqueKey">Only jobs whose unique key starts with this text (ordinal, case-sensitive), or all.</param>
+/// <param name="AfterId">Start after this id (from the previous page's <see cref="JobPage.NextAfterId"/>).</param>
+/// <param name="PageSize">Jobs per page, 1..1000.</param>
+public sealed record JobQuery(JobState State, string? Queue = null, string? Kind = null, string? UniqueKey = null, long? AfterId = null, int PageSize = 50);

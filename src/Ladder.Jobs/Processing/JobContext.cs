@@ -1,3 +1,5 @@
+using Ladder.Jobs.Storage;
+
 namespace Ladder.Jobs;
 
 /// <summary>What a handler knows about the job it runs, and how it can snooze it.</summary>
@@ -11,7 +13,7 @@ public sealed class JobContext
         Attempt = job.Attempt;
         MaxAttempts = job.MaxAttempts;
         Rescues = job.Rescues;
-        EnqueuedAt = DateTimeOffset.FromUnixTimeMilliseconds(job.CreatedAt);
+        EnqueuedAt = job.CreatedAt;
         Services = services;
     }
 

@@ -1,10 +1,13 @@
 using Ladder.Jobs.Diagnostics;
+using Ladder.Jobs.Storage;
 
 namespace Ladder.Jobs;
 
 /// <summary>The fetcher, worker, heartbeat and maintenance loops. No loop ever throws; each ends on stop.</summary>
 public sealed partial class JobProcessor
 {
+    private static readonly TimeSpan OneMillisecond = TimeSpan.FromMilliseconds(1);
+
     private async Task FetchLoopAsync(QueueWorker worker)
     {
         var stop = _stopping.Token;
@@ -46,9 +49,9 @@ public sealed partial class JobProcessor
                 if (batch.Jobs.Count < want)
                 {
                     var delay = _options.PollInterval;
-                    if (batch.NextRunAt is { } next)
+                    if (batch.NextRunIn is { } next)
                     {
-                        var untilNext = TimeSpan.FromMilliseconds(Math.Max(1, next - _queue.Now()));
+                        var untilNext = next < OneMillisecond ? OneMillisecond : next;
                         delay = untilNext < delay ? untilNext : delay;
                     }
 
@@ -174,7 +177,7 @@ public sealed partial class JobProcessor
             {
                 // Only the run the heartbeat was about: the job may have been re-claimed under a new lease meanwhile
                 // (a zero snooze or retry delay), and that run is healthy.
-                if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.LeaseToken == lost.LeaseToken)
+                if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.Lease == lost.Lease)
                 {
                     entry.Cancel(cancelled ? RunningJob.Cancelled : RunningJob.LeaseLost);
                 }
@@ -202,7 +205,7 @@ public sealed partial class JobProcessor
                 {
                     lastMaintenance = _time.GetTimestamp();
                     await _queue.ApplyRetentionAsync(stop).ConfigureAwait(false);
-                    await _queue.CheckpointAsync(stop).ConfigureAwait(false);
+                    await _queue.CheckpointAsync(stop).ConfigureAwait(false); // The store's upkeep (SQLite: the WAL checkpoint).
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Ladder.Jobs.Diagnostics;
+using Ladder.Jobs.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ladder.Jobs;
@@ -98,7 +99,7 @@ public sealed partial class JobProcessor
             try
             {
                 handler = _handlers.TryGet(job.Kind, out var invoke)
-                    ? invoke(scope?.ServiceProvider, job.Payload, context, token)
+                    ? invoke(scope?.ServiceProvider, job.PayloadJson, context, token)
                     : Task.FromException(new UnknownJobKindException(job.Kind));
             }
             catch (Exception e)
@@ -163,7 +164,7 @@ public sealed partial class JobProcessor
         if (!job.HandlerStarted && abandoned is null)
         {
             // The handler is done (a handler that ignored its timeout is still running: its mark stays).
-            _queue.StartMarks.Remove(job.Id, job.LeaseToken);
+            _queue.Store.WithdrawStartMark(job.Lease);
         }
 
         if (abandoned is not null)
@@ -201,7 +202,7 @@ public sealed partial class JobProcessor
     // A stored timeout is validated where it is read: a row written by another writer may hold any value. Beyond what
     // timers take, it is the longest they take.
     private static TimeSpan? TimeoutOf(ClaimedJob job) =>
-        job.TimeoutMs is { } ms && ms > 0 ? TimeSpan.FromMilliseconds(Math.Min(ms, (long)JobOptions.MaxTimeout.TotalMilliseconds)) : null;
+        job.Timeout is { } t && t > TimeSpan.Zero ? (t < JobOptions.MaxTimeout ? t : JobOptions.MaxTimeout) : null;
 
     private TimeSpan AbandonAfter(TimeSpan limit) =>
         limit >= JobOptions.MaxTimeout - _options.TimeoutGrace ? JobOptions.MaxTimeout : limit + _options.TimeoutGrace;
@@ -212,7 +213,7 @@ public sealed partial class JobProcessor
         try
         {
             JobsTelemetry.Started.Add(1, tags);
-            JobsTelemetry.QueueWait.Record(Math.Max(0, job.StartedAt - job.RunAt), tags);
+            JobsTelemetry.QueueWait.Record(Math.Max(0, (job.StartedAt - job.RunAt).TotalMilliseconds), tags);
             ActivityContext.TryParse(job.TraceParent, null, out var parent);
             var activity = JobsTelemetry.Source.StartActivity("ladder.jobs.run", ActivityKind.Consumer, parent);
             activity?.SetTag("ladder.jobs.id", job.Id);
@@ -267,22 +268,23 @@ public sealed partial class JobProcessor
     // A job claimed ahead is recorded as started before its handler runs. Only a job rescued before waits for the
     // record to commit (it may have killed its process at its start); any other job's mark rides on a later commit.
     // Returns whether the handler may run: false only when a job rescued before could not be recorded.
-    private Storage.CoalescedWrites.Op? _watchedMarks;
+    private Task? _watchedMarks;
 
     private async Task<bool> MarkStartedAsync(ClaimedJob job)
     {
         try
         {
-            var op = _queue.StartMarks.Add(job.Id, job.LeaseToken);
+            // A store that coalesces marks (SQLite) returns one task per write, shared by the jobs it holds.
+            var mark = _queue.Store.MarkStartedAsync(job.Lease);
             if (job.WasRescued)
             {
                 AwaitingStartMark?.Invoke(job.Id);
-                await op.Task.ConfigureAwait(false);
+                await mark.ConfigureAwait(false);
             }
-            else if (!ReferenceEquals(Interlocked.Exchange(ref _watchedMarks, op), op))
+            else if (!ReferenceEquals(Interlocked.Exchange(ref _watchedMarks, mark), mark))
             {
                 // One watcher per mark write, not per job: the jobs sharing it all run anyway if it fails.
-                _ = op.Task.ContinueWith(t => Log.StartMarksFailed(_logger, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ = mark.ContinueWith(t => Log.StartMarksFailed(_logger, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
 
             return true;

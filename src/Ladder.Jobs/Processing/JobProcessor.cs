@@ -1,3 +1,4 @@
+using Ladder.Jobs.Storage;
 using System.Collections.Concurrent;
 using Ladder.Jobs.Diagnostics;
 using Microsoft.Extensions.Hosting;

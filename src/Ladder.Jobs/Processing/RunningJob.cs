@@ -1,3 +1,4 @@
+using Ladder.Jobs.Storage;
 using System.Collections.Concurrent;
 
 namespace Ladder.Jobs;

@@ -117,7 +117,7 @@ public sealed class RunningJobTests
     {
         var worker = new QueueWorker("default", concurrency: 1, prefetch: 0);
         var registry = new System.Collections.Concurrent.ConcurrentDictionary<long, RunningJob>();
-        using var entry = new RunningJob(new ClaimedJob(1, 7, "default", "echo", "{}", 1, 5, 0, null, 0, 0, 0, null, 0), worker, registry, CancellationToken.None);
+        using var entry = new RunningJob(new ClaimedJob(new JobLease(1, 7), "default", "echo", "{}", 1, 5, 0, null, default, default, default, null, 0), worker, registry, CancellationToken.None);
 
         entry.TryFinish().Should().BeTrue("shutdown gives it back first");
         entry.TryStart().Should().BeFalse("a handler never starts after its job was given back");
@@ -130,7 +130,7 @@ public sealed class RunningJobTests
         var worker = new QueueWorker("default", concurrency: 1, prefetch: 0);
         worker.Outstanding.Wait(0).Should().BeTrue();
         var registry = new System.Collections.Concurrent.ConcurrentDictionary<long, RunningJob>();
-        var entry = new RunningJob(new ClaimedJob(1, 7, "default", "echo", "{}", 1, 5, 0, null, 0, 0, 0, null, 0), worker, registry, CancellationToken.None);
+        var entry = new RunningJob(new ClaimedJob(new JobLease(1, 7), "default", "echo", "{}", 1, 5, 0, null, default, default, default, null, 0), worker, registry, CancellationToken.None);
         registry.Should().ContainKey(1);
 
         entry.ReleaseSlot();

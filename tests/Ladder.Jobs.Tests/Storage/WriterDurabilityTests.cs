@@ -60,7 +60,7 @@ public sealed class WriterDurabilityTests : TempFolderTests
         await using var queue = Open(mode);
 
         // Read inside the batch itself: the level is set before BEGIN and is what its COMMIT uses.
-        var actual = await queue.ReadWriterPragmaAsync("synchronous", durable);
+        var actual = await queue.Sqlite.ReadWriterPragmaAsync("synchronous", durable);
 
         actual.Should().Be(expected);
     }

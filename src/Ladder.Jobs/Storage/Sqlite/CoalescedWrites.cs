@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Ladder.Jobs.Storage;
+namespace Ladder.Jobs.Storage.Sqlite;
 
 /// <summary>
 /// One kind of per-job write, coalesced: every job added while an operation waits in the writer's channel rides on

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Ladder.Jobs.Storage;
+namespace Ladder.Jobs.Storage.Sqlite;
 
 /// <summary>Opens, checks and migrates the queue's SQLite file.</summary>
 internal static class Schema

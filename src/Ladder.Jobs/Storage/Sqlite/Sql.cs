@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Ladder.Jobs.Storage;
+namespace Ladder.Jobs.Storage.Sqlite;
 
 /// <summary>The statements of the queue. States: 0 scheduled, 1 ready, 2 running, 3 succeeded, 4 failed, 5 dead, 6 cancelled.</summary>
 internal static class Sql
@@ -92,6 +92,13 @@ internal static class Sql
 
     public const string PurgeBatch =
         "DELETE FROM ladder_jobs WHERE id IN (SELECT id FROM ladder_jobs WHERE state = @p0 AND finished_at < @p1 ORDER BY id LIMIT @p2);";
+
+    /// <summary>
+    /// A stored per-attempt timeout, validated where it is read: a row written by another writer may hold any value, and
+    /// beyond what timers take it is the longest they take (a TimeSpan of it would overflow).
+    /// </summary>
+    public static TimeSpan? Timeout(long? ms) =>
+        ms is not { } v ? null : v >= (long)JobOptions.MaxTimeout.TotalMilliseconds ? JobOptions.MaxTimeout : TimeSpan.FromMilliseconds(Math.Max(v, 0));
 
     public static object? Db(object? value) => value ?? DBNull.Value;
 

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Ladder.Jobs.Storage;
+namespace Ladder.Jobs.Storage.Sqlite;
 
 /// <summary>One operation of a group-commit batch. Runs inside its own savepoint; acknowledged only after the batch commits.</summary>
 internal abstract class WriteOp

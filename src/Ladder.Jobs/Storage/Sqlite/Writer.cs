@@ -3,7 +3,7 @@ using Ladder.Jobs.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
-namespace Ladder.Jobs.Storage;
+namespace Ladder.Jobs.Storage.Sqlite;
 
 /// <summary>
 /// The one writer of a process: a single reader of a channel of operations that commits them in batches
@@ -27,12 +27,12 @@ internal sealed class Writer : IAsyncDisposable
     private bool? _syncFull; // Unknown until set: the connection's own default is FULL.
     private int _disposed;
 
-    public Writer(SqliteConnection connection, LadderJobsOptions options, ILogger logger)
+    public Writer(SqliteConnection connection, SynchronousMode mode, int maxBatch, ILogger logger)
     {
         _connection = connection;
         _session = new WriterSession(connection);
-        _mode = options.Synchronous;
-        _maxBatch = options.MaxBatchSize;
+        _mode = mode;
+        _maxBatch = maxBatch;
         _logger = logger;
         SetSynchronous(full: _mode == SynchronousMode.Full);
         _loop = Task.Run(LoopAsync);
