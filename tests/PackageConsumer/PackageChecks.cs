@@ -18,6 +18,7 @@ internal static partial class PackageChecks
         ["Ladder.Workers"] = ["Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions", "Microsoft.Extensions.Hosting.Abstractions"],
         // A PostgreSQL package builds on its core package and Npgsql, and on nothing else of ours.
         ["Ladder.Caching.PostgreSql"] = ["Ladder.Caching", "Npgsql"],
+        ["Ladder.Jobs.PostgreSql"] = ["Ladder.Jobs", "Npgsql"],
     };
 
     public static void Verify(string packagesFolder, string version, List<string> failures)

@@ -14,7 +14,7 @@ var packageVersion = args.Length > 1 ? args[1] : "0.1.0";
 
 PackageChecks.Verify(packagesFolder, packageVersion, failures);
 
-foreach (var name in new[] { "Ladder.Caching", "Ladder.Jobs", "Ladder.Workers" })
+foreach (var name in new[] { "Ladder.Caching", "Ladder.Caching.PostgreSql", "Ladder.Jobs", "Ladder.Jobs.PostgreSql", "Ladder.Workers" })
 {
     var assembly = Assembly.Load(name);
     var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
@@ -24,6 +24,7 @@ foreach (var name in new[] { "Ladder.Caching", "Ladder.Jobs", "Ladder.Workers" }
 await CachingUsage.RunAsync(failures);
 await PostgreSqlUsage.RunAsync(failures);
 await JobsUsage.RunAsync(failures);
+await JobsPostgreSqlUsage.RunAsync(failures);
 await WorkersUsage.RunAsync(failures);
 
 return failures.Count == 0 ? 0 : Fail(failures);

@@ -1,0 +1,233 @@
+namespace Ladder.Jobs.PostgreSql.Internal;
+
+/// <summary>
+/// The statements of one store, for its schema and clock. States (see <see cref="JobState"/>): 0 scheduled, 1 ready,
+/// 2 running, 3 succeeded, 4 failed, 5 dead, 6 cancelled. Every "now" is the database's <c>now()</c> (the statement's
+/// transaction start; each of these runs in a transaction of its own), or, in the tests' context-clock mode, the
+/// parameter <c>@now</c>.
+/// </summary>
+/// <remarks>
+/// Outcomes keep the lease token of the run that wrote them (only <c>lease_expires_at</c> is cleared), so a write
+/// retried after a lost connection can tell "already applied by this run" from "lease lost": the token is random per
+/// claim, and only that run's own outcome leaves it on a finished row.
+/// </remarks>
+internal sealed class Sql
+{
+    public const string Claimable = "0, 1, 4";
+
+    public Sql(string schema, bool contextClock)
+    {
+        Schema = schema;
+        ContextClock = contextClock;
+        Channel = schema;
+        var now = contextClock ? "@now" : "now()";
+        string S(string text) => text.Replace("{s}", schema, StringComparison.Ordinal).Replace("{now}", now, StringComparison.Ordinal);
+
+        Insert = S(
+            """
+            WITH input AS MATERIALIZED (
+              SELECT nextval('{s}.jobs_id_seq') AS id, t.* FROM unnest(@queue::text[], @kind::text[], @payload::text[], @priority::int[],
+                @has_run_at::boolean[], @run_at::timestamptz[], @delay::interval[], @max_attempts::int[], @timeout_ms::bigint[],
+                @unique_key::text[], @trace_parent::text[]) WITH ORDINALITY
+                AS t(queue, kind, payload, priority, has_run_at, run_at, delay, max_attempts, timeout_ms, unique_key, trace_parent, ord)),
+            timed AS (SELECT i.*, CASE WHEN has_run_at THEN i.run_at ELSE {now} + i.delay END AS due FROM input i),
+            ins AS (
+              INSERT INTO {s}.jobs(id, queue, kind, payload, state, priority, run_at, max_attempts, timeout_ms, unique_key, created_at, trace_parent)
+              SELECT id, queue, kind, payload, CASE WHEN due > {now} THEN 0 ELSE 1 END, priority, due, max_attempts, timeout_ms, unique_key, {now}, trace_parent
+              FROM timed ORDER BY ord
+              ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
+              RETURNING id)
+            SELECT i.id, ins.id IS NOT NULL FROM input i LEFT JOIN ins ON ins.id = i.id ORDER BY i.ord
+            """);
+
+        FindUnique = S("SELECT j.kind, j.unique_key, j.id FROM {s}.jobs j JOIN unnest(@kind::text[], @unique_key::text[]) AS u(kind, unique_key) ON j.kind = u.kind AND j.unique_key = u.unique_key");
+
+        // One statement selects and leases: SKIP LOCKED rows another claimer holds, never waits for them. The first
+        // @start_now in claim order have their handlers started by the claim; the rest are claimed ahead.
+        Claim = S(
+            """
+            WITH picked AS MATERIALIZED (
+              SELECT id, row_number() OVER (ORDER BY priority DESC, run_at, id) AS n FROM (
+                SELECT id, priority, run_at FROM {s}.jobs
+                WHERE queue = @queue AND state IN (0, 1, 4) AND run_at <= {now}
+                ORDER BY priority DESC, run_at, id LIMIT @limit FOR UPDATE SKIP LOCKED) c)
+            UPDATE {s}.jobs j SET state = 2, lease_token = @token, lease_expires_at = {now} + @lease, attempts = j.attempts + 1,
+              started_at = {now}, handler_started = picked.n <= @start_now
+            FROM picked WHERE j.id = picked.id
+            RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.rescues, j.timeout_ms, j.created_at, j.run_at, j.started_at,
+              j.trace_parent, j.priority, j.handler_started, j.rescues_unstarted
+            """);
+
+        NextRunIn = S("SELECT min(run_at) - {now} FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4)");
+
+        // Coalesced: @id/@token are the runs of one batch. RETURNING names the pairs that held (a second run of the
+        // same job in the batch has another token, so the pairs stay apart).
+        MarkStarted = S(
+            "UPDATE {s}.jobs j SET handler_started = true FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+            "WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token");
+
+        Complete = S(
+            "UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+            "WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token");
+
+        // After a write whose answer was lost: the runs a previous attempt already completed count as completed.
+        CompleteRetried = S(
+            """
+            WITH c AS (SELECT * FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token)),
+            upd AS (UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM c
+                    WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token)
+            SELECT id, token FROM upd
+            UNION ALL SELECT j.id, j.lease_token FROM {s}.jobs j JOIN c ON j.id = c.id AND j.lease_token = c.token WHERE j.state = 3
+            """);
+
+        // Retry (state 4) or dead (5), and the attempt's record, in one statement: both or neither.
+        Fail = S(
+            """
+            WITH upd AS (
+              UPDATE {s}.jobs SET state = CASE WHEN @dead THEN 5 ELSE 4 END,
+                run_at = CASE WHEN @dead THEN run_at ELSE {now} + @delay END,
+                finished_at = CASE WHEN @dead THEN {now} END,
+                handler_started = CASE WHEN @dead THEN handler_started ELSE true END,
+                lease_expires_at = NULL, last_error = @last_error
+              WHERE id = @id AND state = 2 AND lease_token = @token RETURNING id, state),
+            ins AS (
+              INSERT INTO {s}.job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message, error_stack)
+              SELECT id, @attempt, CASE WHEN @dead THEN 'dead' ELSE 'failed' END, @started_at, {now}, @error_type, @error_message, @error_stack FROM upd)
+            SELECT state FROM upd
+            UNION ALL SELECT state FROM {s}.jobs WHERE @retried AND id = @id AND lease_token = @token AND state IN (4, 5)
+            """);
+
+        Snooze = S(
+            """
+            WITH upd AS (
+              UPDATE {s}.jobs SET state = 0, run_at = {now} + @delay, attempts = attempts - 1, handler_started = true, lease_expires_at = NULL
+              WHERE id = @id AND state = 2 AND lease_token = @token RETURNING id)
+            SELECT id FROM upd UNION ALL SELECT id FROM {s}.jobs WHERE @retried AND id = @id AND lease_token = @token AND state = 0
+            """);
+
+        // Given back (shutdown, or claimed ahead and never started): the attempt charged at claim time is refunded.
+        GiveBack = S(
+            """
+            WITH upd AS (
+              UPDATE {s}.jobs SET state = 1, attempts = attempts - 1, handler_started = true, lease_expires_at = NULL
+              WHERE id = @id AND state = 2 AND lease_token = @token RETURNING id, queue)
+            SELECT queue FROM upd UNION ALL SELECT queue FROM {s}.jobs WHERE @retried AND id = @id AND lease_token = @token AND state = 1
+            """);
+
+        // Also a run cancelled while it ran (state 6 keeps its lease): its handler may ignore its token, and its lease,
+        // heartbeated until the handler really ends, keeps a retry from running the job a second time at once.
+        Heartbeat = S(
+            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+            "WHERE j.id = c.id AND j.state IN (2, 6) AND j.lease_token = c.token RETURNING c.id, c.token, j.state");
+
+        // The handler of a run cancelled while it ran has ended: its lease no longer holds back a retry.
+        ReleaseCancelled = S("UPDATE {s}.jobs SET lease_token = NULL, lease_expires_at = NULL WHERE id = @id AND state = 6 AND lease_token = @token");
+
+        // Expired leases, by the same clock that set them. SKIP LOCKED: a run completing right now is left alone (its
+        // outcome commits or its lease is still expired at the next rescue). Rescues are counted apart from attempts
+        // (the interrupted attempt is refunded); a run whose handler had not started (claimed ahead) is released uncounted.
+        Rescue = S(
+            """
+            WITH expired AS MATERIALIZED (
+              SELECT id, handler_started AS started, attempts, started_at, rescues FROM {s}.jobs
+              WHERE state = 2 AND lease_expires_at < {now} FOR UPDATE SKIP LOCKED),
+            ins AS (
+              INSERT INTO {s}.job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message)
+              SELECT id, attempts, CASE WHEN started THEN 'rescued' ELSE 'released' END, started_at, {now}, NULL,
+                CASE WHEN started THEN 'The lease expired: the processor holding the job stopped or hung.'
+                ELSE 'The lease expired before the job started (claimed ahead by a processor that stopped); not counted as a rescue.' END
+              FROM expired)
+            UPDATE {s}.jobs j SET rescues = j.rescues + e.started::int, rescues_unstarted = j.rescues_unstarted + 1 - e.started::int,
+              attempts = j.attempts - 1, handler_started = true, lease_token = NULL, lease_expires_at = NULL,
+              state = CASE WHEN e.started AND e.rescues + 1 > @max_rescues THEN 5 ELSE 1 END,
+              finished_at = CASE WHEN e.started AND e.rescues + 1 > @max_rescues THEN {now} END,
+              last_error = CASE WHEN e.started AND e.rescues + 1 > @max_rescues
+                THEN 'Poison: its lease expired ' || (e.rescues + 1) || ' times while its handler ran (the processor running it died or hung each time).'
+                ELSE j.last_error END
+            FROM expired e WHERE j.id = e.id
+            RETURNING j.queue, e.started, j.state
+            """);
+
+        ExtendHeld = S(
+            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+            "WHERE j.id = c.id AND j.state IN (2, 6) AND j.lease_token = c.token");
+
+        // A running job keeps its lease when cancelled: its handler (maybe on another host, told only at its next
+        // heartbeat) may still run, heartbeated, until it ends, so a retry must wait for it or the job would run twice at once.
+        Cancel = S(
+            "UPDATE {s}.jobs SET state = 6, finished_at = {now}, lease_token = CASE WHEN state = 2 THEN lease_token END, " +
+            "lease_expires_at = CASE WHEN state = 2 THEN lease_expires_at END WHERE id = @id AND state IN (0, 1, 2, 4) RETURNING queue");
+
+        RetryFinished = S(
+            "UPDATE {s}.jobs SET state = 1, run_at = {now}, attempts = 0, rescues = 0, rescues_unstarted = 0, handler_started = true, finished_at = NULL, " +
+            "lease_token = NULL, lease_expires_at = NULL WHERE id = @id AND state IN (4, 5, 6) AND (lease_expires_at IS NULL OR lease_expires_at < {now}) RETURNING queue");
+
+        // One short transaction per batch: attempts and jobs go together. SKIP LOCKED: a row someone writes is left for the next batch.
+        Purge = S(
+            """
+            WITH doomed AS MATERIALIZED (
+              SELECT id FROM {s}.jobs WHERE state = @state AND (finished_at < {now} - @age OR (@age = interval '0' AND finished_at <= {now}))
+              ORDER BY id LIMIT @limit FOR UPDATE SKIP LOCKED),
+            attempts AS (DELETE FROM {s}.job_attempts WHERE job_id IN (SELECT id FROM doomed))
+            DELETE FROM {s}.jobs WHERE id IN (SELECT id FROM doomed)
+            """);
+
+        Counts = S("SELECT queue, state, count(*) FROM {s}.jobs WHERE (@queue::text IS NULL OR queue = @queue) GROUP BY queue, state ORDER BY queue COLLATE \"C\", state");
+
+        const string SummaryColumns = "id, queue, kind, state, priority, attempts, max_attempts, rescues, unique_key, created_at, run_at, started_at, finished_at, last_error";
+        Page = S(
+            $"SELECT {SummaryColumns} FROM {{s}}.jobs WHERE state = @state AND id > @after AND (@queue::text IS NULL OR queue = @queue) " +
+            "AND (@kind::text IS NULL OR kind = @kind) AND (@unique_key::text IS NULL OR starts_with(unique_key, @unique_key)) ORDER BY id LIMIT @limit");
+        Job = S($"SELECT {SummaryColumns}, payload, timeout_ms FROM {{s}}.jobs WHERE id = @id");
+        Attempts = S("SELECT attempt, outcome, started_at, finished_at, error_type, error_message, error_stack FROM {s}.job_attempts WHERE job_id = @id ORDER BY id");
+    }
+
+    public string Schema { get; }
+
+    public bool ContextClock { get; }
+
+    /// <summary>The NOTIFY channel (the schema name: two stores in one database never wake each other).</summary>
+    public string Channel { get; }
+
+    public string Insert { get; }
+
+    public string FindUnique { get; }
+
+    public string Claim { get; }
+
+    public string NextRunIn { get; }
+
+    public string MarkStarted { get; }
+
+    public string Complete { get; }
+
+    public string CompleteRetried { get; }
+
+    public string Fail { get; }
+
+    public string Snooze { get; }
+
+    public string GiveBack { get; }
+
+    public string Heartbeat { get; }
+
+    public string ReleaseCancelled { get; }
+
+    public string Rescue { get; }
+
+    public string ExtendHeld { get; }
+
+    public string Cancel { get; }
+
+    public string RetryFinished { get; }
+
+    public string Purge { get; }
+
+    public string Counts { get; }
+
+    public string Page { get; }
+
+    public string Job { get; }
+
+    public string Attempts { get; }
+}

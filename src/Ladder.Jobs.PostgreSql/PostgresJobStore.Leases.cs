@@ -1,0 +1,269 @@
+using Ladder.Jobs.Storage;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Ladder.Jobs;
+
+/// <summary>The lease protocol: claim, start marks, heartbeats, outcomes and rescue; every outcome a compare-and-set on (id, running, token).</summary>
+public sealed partial class PostgresJobStore
+{
+    /// <inheritdoc />
+    public override async Task<ClaimBatch> ClaimAsync(ClaimRequest request, Action<ClaimBatch>? onClaimed)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ThrowIfDisposed();
+        var token = Random.Shared.NextInt64(1, long.MaxValue);
+
+        // Not retried: a claim whose answer was lost may have committed, and its jobs come back when their lease
+        // expires (counted as a rescue for those recorded as started, which is what a crash right after the claim is).
+        var batch = await OnceAsync("claim jobs", async () =>
+        {
+            var jobs = new List<ClaimedJob>(request.Limit);
+            await using (var command = Command(_sql.Claim))
+            {
+                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                command.Parameters.Add(P("limit", request.Limit, NpgsqlDbType.Integer));
+                command.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
+                command.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
+                command.Parameters.Add(P("start_now", Math.Clamp(request.StartNow, 0, request.Limit), NpgsqlDbType.Bigint));
+                await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+                while (await reader.ReadAsync().ConfigureAwait(false))
+                {
+                    jobs.Add(new ClaimedJob(
+                        new JobLease(reader.GetInt64(0), token), request.Queue, reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
+                        reader.GetInt32(4), reader.GetInt32(5), reader.IsDBNull(6) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(6)),
+                        reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9),
+                        reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), reader.GetBoolean(12), reader.GetInt32(13)));
+                }
+            }
+
+            // RETURNING has no order: run in the claim's order (those started at once come first in it).
+            jobs.Sort(static (a, b) => a.HandlerStarted != b.HandlerStarted ? b.HandlerStarted.CompareTo(a.HandlerStarted)
+                : a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority)
+                : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt)
+                : a.Id.CompareTo(b.Id));
+            TimeSpan? next = null;
+            if (jobs.Count < request.Limit)
+            {
+                await using var command = Command(_sql.NextRunIn);
+                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                if (await command.ExecuteScalarAsync().ConfigureAwait(false) is TimeSpan n)
+                {
+                    next = n;
+                }
+            }
+
+            return new ClaimBatch(jobs, next);
+        }).ConfigureAwait(false);
+        onClaimed?.Invoke(batch);
+        return batch;
+    }
+
+    /// <inheritdoc />
+    public override Task MarkStartedAsync(JobLease lease)
+    {
+        ThrowIfDisposed();
+        return (_startMarks ?? throw NotOpen()).Add(lease);
+    }
+
+    /// <inheritdoc />
+    public override void WithdrawStartMark(JobLease lease) => _startMarks?.Withdraw(lease);
+
+    /// <inheritdoc />
+    public override Task<bool> CompleteAsync(JobLease lease)
+    {
+        ThrowIfDisposed();
+        return (_completions ?? throw NotOpen()).Add(lease);
+    }
+
+    /// <inheritdoc />
+    public override Task<FailOutcome> FailAsync(JobLease lease, JobFailure failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        ThrowIfDisposed();
+        return RetryingAsync("a failed attempt", async retried =>
+        {
+            await using var command = Command(_sql.Fail);
+            AddLease(command, lease, retried);
+            command.Parameters.Add(P("dead", failure.Dead, NpgsqlDbType.Boolean));
+            command.Parameters.Add(P("delay", failure.RetryDelay, NpgsqlDbType.Interval));
+            command.Parameters.Add(P("last_error", failure.LastError, NpgsqlDbType.Text));
+            command.Parameters.Add(P("attempt", failure.Attempt, NpgsqlDbType.Integer));
+            command.Parameters.Add(P("started_at", failure.StartedAt, NpgsqlDbType.TimestampTz));
+            command.Parameters.Add(P("error_type", failure.ErrorType, NpgsqlDbType.Text));
+            command.Parameters.Add(P("error_message", failure.ErrorMessage, NpgsqlDbType.Text));
+            command.Parameters.Add(P("error_stack", failure.ErrorStack, NpgsqlDbType.Text));
+            return await command.ExecuteScalarAsync().ConfigureAwait(false) switch
+            {
+                short s when s == (short)JobState.Dead => FailOutcome.Dead,
+                short => FailOutcome.Retrying,
+                _ => FailOutcome.LeaseLost,
+            };
+        });
+    }
+
+    /// <inheritdoc />
+    public override Task<bool> SnoozeAsync(JobLease lease, TimeSpan delay)
+    {
+        ThrowIfDisposed();
+        return RetryingAsync("a snooze", async retried =>
+        {
+            await using var command = Command(_sql.Snooze);
+            AddLease(command, lease, retried);
+            command.Parameters.Add(P("delay", delay, NpgsqlDbType.Interval));
+            return await command.ExecuteScalarAsync().ConfigureAwait(false) is long;
+        });
+    }
+
+    /// <inheritdoc />
+    public override async Task<bool> GiveBackAsync(JobLease lease)
+    {
+        ThrowIfDisposed();
+        var queue = await RetryingAsync("a give-back", async retried =>
+        {
+            await using var command = Command(_sql.GiveBack);
+            AddLease(command, lease, retried);
+            return await command.ExecuteScalarAsync().ConfigureAwait(false) as string;
+        }).ConfigureAwait(false);
+        if (queue is not null)
+        {
+            // Another host may be idle while this one shuts down.
+            NotifySoon(queue);
+        }
+
+        return queue is not null;
+    }
+
+    /// <inheritdoc />
+    public override Task<bool> ReleaseCancelledAsync(JobLease lease)
+    {
+        ThrowIfDisposed();
+
+        // Retried too: a second run matches nothing (the token is cleared), which only under-reports a release that did commit.
+        return RetryingAsync("a cancelled run's release", async _ =>
+        {
+            await using var command = Command(_sql.ReleaseCancelled);
+            command.Parameters.Add(P("id", lease.JobId, NpgsqlDbType.Bigint));
+            command.Parameters.Add(P("token", lease.Token, NpgsqlDbType.Bigint));
+            return await command.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
+        });
+    }
+
+    /// <inheritdoc />
+    public override async Task<IReadOnlyList<LeaseCheck>> HeartbeatAsync(IReadOnlyList<JobLease> leases, TimeSpan leaseDuration)
+    {
+        ArgumentNullException.ThrowIfNull(leases);
+        ThrowIfDisposed();
+        if (leases.Count == 0)
+        {
+            return [];
+        }
+
+        // Every lease of the call in one statement; extending twice is harmless, so a lost answer is simply retried.
+        var held = await RetryingAsync("heartbeats", async _ =>
+        {
+            await using var command = Command(_sql.Heartbeat);
+            AddLeaseArrays(command, leases);
+            command.Parameters.Add(P("lease", leaseDuration, NpgsqlDbType.Interval));
+            var states = new Dictionary<JobLease, short>(leases.Count);
+            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                states[new JobLease(reader.GetInt64(0), reader.GetInt64(1))] = reader.GetInt16(2);
+            }
+
+            return states;
+        }).ConfigureAwait(false);
+        var checks = new List<LeaseCheck>();
+        foreach (var lease in leases)
+        {
+            if (!held.TryGetValue(lease, out var state))
+            {
+                checks.Add(new LeaseCheck(lease, Cancelled: false));
+            }
+            else if (state == (short)JobState.Cancelled)
+            {
+                checks.Add(new LeaseCheck(lease, Cancelled: true));
+            }
+        }
+
+        return checks;
+    }
+
+    /// <inheritdoc />
+    public override async Task<RescueResult> RescueExpiredAsync(RescueRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ThrowIfDisposed();
+
+        // One batch, one implicit transaction: the leases this process holds are extended first, by the same clock as
+        // the rescue that follows, so a process never rescues a lease it heartbeats.
+        var (rescued, released, dead, queues) = await RetryingAsync("a rescue", async _ =>
+        {
+            await using var batch = _dataSource.CreateBatch();
+            if (request.Held.Count > 0)
+            {
+                var extend = new NpgsqlBatchCommand(_sql.ExtendHeld);
+                AddNow(extend.Parameters);
+                var held = request.Held.ToList();
+                extend.Parameters.Add(P("id", held.ConvertAll(static l => l.JobId).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+                extend.Parameters.Add(P("token", held.ConvertAll(static l => l.Token).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+                extend.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
+                batch.BatchCommands.Add(extend);
+            }
+
+            var rescue = new NpgsqlBatchCommand(_sql.Rescue);
+            AddNow(rescue.Parameters);
+            rescue.Parameters.Add(P("max_rescues", request.MaxRescues, NpgsqlDbType.Integer));
+            batch.BatchCommands.Add(rescue);
+            int counted = 0, uncounted = 0, poisoned = 0;
+            var touched = new HashSet<string>(StringComparer.Ordinal);
+            await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                touched.Add(reader.GetString(0));
+                if (reader.GetBoolean(1))
+                {
+                    counted++;
+                }
+                else
+                {
+                    uncounted++;
+                }
+
+                poisoned += reader.GetInt16(2) == (short)JobState.Dead ? 1 : 0;
+            }
+
+            return (counted, uncounted, poisoned, touched);
+        }).ConfigureAwait(false);
+        foreach (var queue in queues)
+        {
+            NotifySoon(queue);
+        }
+
+        return new RescueResult(rescued, released, dead);
+    }
+
+    private static void AddLease(NpgsqlCommand command, JobLease lease, bool retried)
+    {
+        command.Parameters.Add(P("id", lease.JobId, NpgsqlDbType.Bigint));
+        command.Parameters.Add(P("token", lease.Token, NpgsqlDbType.Bigint));
+        command.Parameters.Add(P("retried", retried, NpgsqlDbType.Boolean));
+    }
+
+    private static void AddLeaseArrays(NpgsqlCommand command, IReadOnlyList<JobLease> leases)
+    {
+        var ids = new long[leases.Count];
+        var tokens = new long[leases.Count];
+        for (var i = 0; i < leases.Count; i++)
+        {
+            ids[i] = leases[i].JobId;
+            tokens[i] = leases[i].Token;
+        }
+
+        command.Parameters.Add(P("id", ids, NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+        command.Parameters.Add(P("token", tokens, NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+    }
+
+    private static InvalidOperationException NotOpen() => new("The job store is not open: JobQueue.OpenAsync opens it.");
+}
