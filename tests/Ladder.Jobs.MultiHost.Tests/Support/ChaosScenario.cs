@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace Ladder.Jobs.MultiHost.Tests.Support;
+
+/// <summary>A chaos run from start to verdict: the run, the checks of the logs and the store, the summary, no process left.</summary>
+internal static class ChaosScenario
+{
+    public static async Task RunAsync(Func<string, CancellationToken, Task<ChaosStore>> openStore, ChaosPlan plan, CancellationToken ct)
+    {
+        var folder = Directory.CreateTempSubdirectory("ladder-chaos-").FullName;
+        var seed = Environment.GetEnvironmentVariable("LADDER_CHAOS_SEED") is { } fixedSeed
+            ? int.Parse(fixedSeed, CultureInfo.InvariantCulture)
+            : Random.Shared.Next();
+        IReadOnlyList<string> markers = [folder];
+        try
+        {
+            ChaosRecord record;
+            IReadOnlyList<QueueStateCount> counts;
+            string name;
+            await using (var store = await openStore(folder, ct))
+            {
+                name = store.Name;
+                markers = [folder, .. store.ProcessMarkers];
+                try
+                {
+                    record = await ChaosRun.RunAsync(store, plan, folder, seed, ct);
+                }
+                finally
+                {
+                    Processes.Matching(folder).Should().BeEmpty("every node exited (the run kills what remains)");
+                }
+
+                counts = await store.Queue.GetCountsAsync(ct);
+            }
+
+            var analysis = RunAnalysis.Of(record);
+            TestContext.Out.WriteLine(analysis.Summary(name));
+            TestContext.Progress.WriteLine(analysis.Summary(name));
+            foreach (var line in record.Stderr.Take(50))
+            {
+                TestContext.Out.WriteLine(line);
+            }
+
+            counts.Should().Equal([new QueueStateCount("default", JobState.Succeeded, plan.Jobs)], "the store says every job succeeded, and holds nothing else");
+            record.ExitCodes.Values.Should().OnlyContain(code => code == 0, "the last nodes stopped gracefully");
+            record.ScheduleDone.Should().Be(record.ScheduleLength, "every kill and fault of the plan happened before the jobs ran out");
+            record.Incarnations.Count(i => i.KillRequested is not null).Should().Be(plan.Kills);
+            analysis.Violations.Should().BeEmpty();
+            analysis.CutRuns.Should().BePositive("some kill must have found handlers in flight, or the run proves little about rescues");
+            analysis.Duplicates.Should().BeGreaterThanOrEqualTo(analysis.CutRuns, "a job cut by a kill runs again");
+        }
+        finally
+        {
+            Processes.Matching([.. markers]).Should().BeEmpty("no node and no server of this run is left");
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
+
+/// <summary>Processes found by their command line, from /proc: a run's nodes and servers name its folders.</summary>
+internal static class Processes
+{
+    public static List<string> Matching(params string[] markers)
+    {
+        var found = new List<string>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            string commandLine;
+            try
+            {
+                commandLine = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue; // It exited while the folder was being read.
+            }
+
+            if (markers.Any(m => commandLine.Contains(m, StringComparison.Ordinal)))
+            {
+                found.Add($"{pid}: {commandLine.Trim()}");
+            }
+        }
+
+        return found;
+    }
+}

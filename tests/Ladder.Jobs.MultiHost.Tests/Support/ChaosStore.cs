@@ -1,0 +1,48 @@
+namespace Ladder.Jobs.MultiHost.Tests.Support;
+
+/// <summary>
+/// The store a chaos run shares between its nodes, seen from the orchestrator: the arguments that point a node at it,
+/// the orchestrator's own queue on it (to enqueue and to read the counts), and the server faults it can inject.
+/// </summary>
+internal abstract class ChaosStore : IAsyncDisposable
+{
+    public abstract string Name { get; }
+
+    /// <summary>The store arguments of a node (<c>--sqlite path</c>, <c>--postgres connstr</c>).</summary>
+    public abstract IReadOnlyList<string> NodeArguments { get; }
+
+    /// <summary>The orchestrator's queue on the store. It runs no processor, so it never claims nor rescues a job while the nodes run.</summary>
+    public abstract JobQueue Queue { get; }
+
+    /// <summary>Faults of the server, each done once mid-run (none for a file).</summary>
+    public virtual IReadOnlyList<Disruption> Disruptions => [];
+
+    /// <summary>Whether a failed read of the counts is the store being restarted on purpose (then the orchestrator reads again).</summary>
+    public virtual bool IsTransient(Exception exception) => false;
+
+    /// <summary>Processes of the store that must be gone after the run (a server), by a part of their command line.</summary>
+    public virtual IReadOnlyList<string> ProcessMarkers => [];
+
+    public abstract ValueTask DisposeAsync();
+}
+
+/// <summary>Three processes on one SQLite file.</summary>
+internal sealed class SqliteChaosStore : ChaosStore
+{
+    private readonly string _path;
+    private readonly JobQueue _queue;
+
+    public SqliteChaosStore(string path)
+    {
+        _path = path;
+        _queue = JobQueue.Open(new LadderJobsOptions { Path = path });
+    }
+
+    public override string Name => "SQLite";
+
+    public override IReadOnlyList<string> NodeArguments => ["--sqlite", _path];
+
+    public override JobQueue Queue => _queue;
+
+    public override ValueTask DisposeAsync() => _queue.DisposeAsync();
+}
