@@ -53,6 +53,13 @@ internal static class OperationsApi
             return Results.Ok(new { id, state = "ready" });
         });
 
+        // The pool's processes: the page lists them, so a kill seen in the incidents can be matched to a new pid.
+        api.MapGet("/workers/processes", (ReplayParsing parsing) =>
+        {
+            var s = parsing.Stats;
+            return Results.Ok(new WorkerProcesses(s.ProcessIds, s.SpareProcessId, s.LastStartError));
+        });
+
         // The last timeouts and crashes of this host's pool, newest first.
         api.MapGet("/workers/incidents", (ReplayParsing parsing) => Results.Ok(parsing.RecentIncidents));
 

@@ -57,3 +57,6 @@ internal sealed record DeadJobPage(long Total, IReadOnlyList<JobLine> Jobs, long
 
 /// <summary>A parse that timed out or a worker that crashed, as the pool panel lists them (newest first).</summary>
 internal sealed record PoolIncident(DateTimeOffset At, string Kind, int? WorkerProcessId, string? Replay, string Detail);
+
+/// <summary>The pool's worker processes now, the warm spare if any, and why the last start failed, if one did.</summary>
+internal sealed record WorkerProcesses(IReadOnlyList<int> ProcessIds, int? SpareProcessId, string? LastStartError);

@@ -29,9 +29,3 @@ internal static class ServedBy
             return next(context);
         });
 }
-
-/// <summary>When this host started (for <c>/api/host</c>).</summary>
-internal sealed class HostStart(TimeProvider timeProvider)
-{
-    public DateTimeOffset At { get; } = timeProvider.GetUtcNow();
-}

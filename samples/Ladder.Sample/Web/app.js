@@ -221,8 +221,13 @@ async function loadQueue() {
 
 async function loadWorkers() {
   try {
-    const [pool, incidents] = await Promise.all([getJson('/api/workers'), getJson('/api/workers/incidents')]);
-    if (!changed('workers', [pool, incidents])) return;
+    const [pool, processes, incidents] = await Promise.all([
+      getJson('/api/workers'), getJson('/api/workers/processes'), getJson('/api/workers/incidents')]);
+    if (!changed('workers', [pool, processes, incidents])) return;
+    $('#worker-processes').textContent = (processes.processIds.length === 0 ? 'No worker process is running.'
+      : 'Worker processes: ' + processes.processIds.join(', ') + '.' + ' (Every live one: serving, spare, starting or exiting.)')
+      + (processes.spareProcessId ? ' Warm spare: ' + processes.spareProcessId + '.' : '')
+      + (processes.lastStartError ? ' Last start failed: ' + processes.lastStartError : '');
     $('#worker-stats').replaceChildren(...Object.entries(pool).map(([name, value]) =>
       el('div', { 'data-stat': name }, el('dt', { text: workerLabels[name] || name }),
         el('dd', { text: name === 'breakerOpen' ? (value ? 'yes' : 'no') : String(value) }))));

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Ladder.IntegrationTests.Support;
 using Ladder.Sample.Domain;
 using Ladder.Sample.Replays;
@@ -191,6 +192,11 @@ public sealed class PageProductTests
         search.SendKeys("ECHO");
         wait.Until(d => Rows(d) is { Count: 2 } rows && rows.All(static r => r.Name == "echo"));
 
+        // LIKE's wildcards are searched as themselves.
+        (await _client.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/leaderboard?name=%25", ct)).GetProperty("total").GetInt32().Should().Be(0);
+        (await _client.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/leaderboard?name=_", ct)).GetProperty("total").GetInt32().Should().Be(0);
+        (await _client.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/leaderboard?name=LPH", ct)).GetProperty("total").GetInt32().Should().Be(3);
+
         search.SendKeys(Keys.Control + "a");
         search.SendKeys(Keys.Backspace);
         wait.Until(d => Rows(d).Count == byRating.Count);
@@ -249,8 +255,10 @@ public sealed class PageProductTests
         wait.Until(d => d.FindElement(By.Id("dead-info")).Text == $"76\u2013100 of {DeadJobs}");
     }
 
+    [TestCase(360, 740)]
     [TestCase(390, 844)]
     [TestCase(1280, 1000)]
+    [TestCase(1920, 1080)]
     public void Layout_AtThisWidth_HasNoOverlappingElements_NothingPastTheEdge_AndNoHiddenButton(int width, int height)
     {
         var wait = Wait();
@@ -262,13 +270,13 @@ public sealed class PageProductTests
             && d.FindElement(By.Id("served-by")).Text.Contains(':', StringComparison.Ordinal));
         ((IJavaScriptExecutor)Driver).ExecuteScript("return window.innerWidth").Should().Be((long)width);
         PageLayout.Problems(Driver).Should().BeEmpty($"the front page at {width} px lays out cleanly");
-        PageLayout.Screenshot(Driver, $"front-{width}");
+        Screenshot($"front-{width}", width);
 
         Open($"/players/{Alpha.Id}", width, height);
         wait.Until(d => d.FindElements(By.CssSelector("#rating-chart svg circle.point")).Count > 0
             && d.FindElements(By.CssSelector("#player-matches tbody tr")).Count > 0);
         PageLayout.Problems(Driver).Should().BeEmpty($"the player page at {width} px lays out cleanly");
-        PageLayout.Screenshot(Driver, $"player-{width}");
+        Screenshot($"player-{width}", width);
     }
 
     [Test]
@@ -301,6 +309,12 @@ public sealed class PageProductTests
             && incident.Text.Contains($"match {match.Id}", StringComparison.Ordinal));
         Driver.FindElement(By.CssSelector("#queue-counts [data-state='failed'] dt")).Text.Should().Be("Retry scheduled");
         Driver.FindElement(By.CssSelector("#worker-stats [data-stat='timeouts'] dd")).Text.Should().Be("1");
+        wait.Until(d => d.FindElement(By.Id("worker-processes")).Text.StartsWith("Worker processes: ", StringComparison.Ordinal));
+        var pids = Driver.FindElement(By.Id("worker-processes")).Text["Worker processes: ".Length..].Split('.')[0].Split(", ");
+        // Every live worker process is listed (serving, spare, starting, exiting): at least the two that serve, which
+        // are the host's children (one listed a moment ago may have exited since, so not all need be).
+        pids.Intersect(host.ChildProcessIds().Select(static id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .Should().HaveCountGreaterThanOrEqualTo(2, $"the page listed {string.Join(", ", pids)}");
 
         // The country list comes with the data: a player from a new country shows up in it without a reload.
         wait.Until(d => d.FindElements(By.CssSelector("#country-filter option")).Select(static o => o.GetAttribute("value")).SequenceEqual(["", "KR", "SE"]));
@@ -351,6 +365,15 @@ public sealed class PageProductTests
 
         Open("/");
         Wait().Until(d => d.FindElement(By.Id("served-by")).Text == expected);
+    }
+
+    // The docs show a phone's width and a laptop's.
+    private void Screenshot(string name, int width)
+    {
+        if (width is 390 or 1280)
+        {
+            PageLayout.Screenshot(Driver, name);
+        }
     }
 
     private sealed record BoardRow(int Rank, long PlayerId, string Name, string Race, int Games);
