@@ -23,13 +23,13 @@ public sealed class BrowserTests
         await using var host = await DashboardHost.StartAsync(static o => o.PollInterval = TimeSpan.FromSeconds(1));
         var seeded = await SeedAsync(host, ct);
 
-        using var chromium = new HeadlessChromium();
+        using var chromium = new HeadlessChromium(1280, 1000, hideScrollbars: true);
         var driver = chromium.Driver;
         var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30));
         wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(NoSuchElementException));
 
         // The chart fills in while the overview is open: it refreshes itself every poll interval, one sample each time.
-        chromium.SetViewport(1280, 900);
+        LayOut(chromium, 1280, 900);
         driver.Navigate().GoToUrl(new Uri(host.Url, "jobs"));
         for (var round = 2; round <= 5; round++)
         {
@@ -48,10 +48,9 @@ public sealed class BrowserTests
             ("job-dead", $"jobs/jobs/{seeded.Dead}", "ol.attempts li"),
             ("job-scheduled", $"jobs/jobs/{seeded.Scheduled}", "form.cancel"),
         };
-        var repoDocs = Path.Combine(RepoRoot(), "docs", "jobs", "dashboard");
         foreach (var width in Widths)
         {
-            chromium.SetViewport(width, 900);
+            LayOut(chromium, width, 900);
             foreach (var (name, path, ready) in pages)
             {
                 driver.Navigate().GoToUrl(new Uri(host.Url, path));
@@ -60,7 +59,7 @@ public sealed class BrowserTests
                 Convert.ToInt64(layout["viewport"], System.Globalization.CultureInfo.InvariantCulture).Should().Be(width, $"{name} is laid out at {width} px");
                 Convert.ToInt64(layout["checked"], System.Globalization.CultureInfo.InvariantCulture).Should().BeGreaterThan(10, $"{name} has elements to check");
                 ((IEnumerable<object>)layout["problems"]).Should().BeEmpty($"{name} at {width} px");
-                chromium.SaveScreenshot(Path.Combine(repoDocs, $"{name}-{width}.png"));
+                chromium.SaveScreenshot($"{name}-{width}", Path.Combine("docs", "jobs", "dashboard"));
             }
         }
 
@@ -119,16 +118,10 @@ public sealed class BrowserTests
         }
     }
 
-    private static string RepoRoot()
+    // A phone's width is emulated as a mobile viewport; the window is made big enough that the emulated viewport fits.
+    private static void LayOut(HeadlessChromium chromium, int width, int height)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Ladder.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Ladder.sln not found above " + AppContext.BaseDirectory);
+        chromium.Driver.Manage().Window.Size = new System.Drawing.Size(Math.Max(width, 500), height + 200);
+        chromium.SetViewport(width, height, mobile: width < 600);
     }
 }

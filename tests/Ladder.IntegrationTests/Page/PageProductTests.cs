@@ -108,7 +108,7 @@ public sealed class PageProductTests
 
     private void Open(string path, int width = 1280, int height = 1000)
     {
-        PageLayout.SetViewport(Driver, width, height);
+        _chromium.SetViewport(width, height);
         Driver.Navigate().GoToUrl(new Uri(_host.Url, path));
     }
 
@@ -372,7 +372,7 @@ public sealed class PageProductTests
     {
         if (width is 390 or 1280)
         {
-            PageLayout.Screenshot(Driver, name);
+            _chromium.SaveScreenshot(name, Path.Combine("docs", "sample"));
         }
     }
 

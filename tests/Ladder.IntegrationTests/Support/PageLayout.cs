@@ -1,6 +1,4 @@
-using System.Reflection;
 using OpenQA.Selenium;
-using OpenQA.Selenium.Chrome;
 
 namespace Ladder.IntegrationTests.Support;
 
@@ -57,42 +55,8 @@ public static class PageLayout
         return problems.slice(0, 25);
         """;
 
-    /// <summary>Lays the page out at <paramref name="width"/> x <paramref name="height"/> CSS pixels (device scale 1).</summary>
-    public static void SetViewport(ChromeDriver driver, int width, int height)
-        => driver.ExecuteCdpCommand("Emulation.setDeviceMetricsOverride", new Dictionary<string, object?>
-        {
-            ["width"] = width,
-            ["height"] = height,
-            ["deviceScaleFactor"] = 1,
-            ["mobile"] = false,
-        });
-
     public static IReadOnlyList<string> Problems(IWebDriver driver)
         => ((IJavaScriptExecutor)driver).ExecuteScript(FindProblems) is IEnumerable<object> list
             ? [.. list.Select(static p => p.ToString()!)]
             : throw new InvalidOperationException("The layout script returned nothing.");
-
-    /// <summary>
-    /// Saves the viewport as a PNG in the test's output folder, and in the repository's docs/sample/ when
-    /// LADDER_UPDATE_SCREENSHOTS=1 (how the committed screenshots are made). Returns the path in the output folder.
-    /// </summary>
-    public static string Screenshot(ITakesScreenshot driver, string name)
-    {
-        var shot = driver.GetScreenshot();
-        var folder = Path.Combine(TestContext.CurrentContext.WorkDirectory, "screenshots");
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, name + ".png");
-        shot.SaveAsFile(path);
-        if (Environment.GetEnvironmentVariable("LADDER_UPDATE_SCREENSHOTS") == "1")
-        {
-            var docs = Path.Combine(RepoRoot, "docs", "sample");
-            Directory.CreateDirectory(docs);
-            File.Copy(path, Path.Combine(docs, name + ".png"), overwrite: true);
-        }
-
-        return path;
-    }
-
-    private static string RepoRoot { get; } = typeof(PageLayout).Assembly
-        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
 }
