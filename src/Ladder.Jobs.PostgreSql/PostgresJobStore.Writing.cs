@@ -38,8 +38,12 @@ public sealed partial class PostgresJobStore
                 }
 
                 // A server restart or a terminated backend breaks every idle connection of the pool at once: drop them
-                // instead of failing on each in turn.
-                _dataSource.Clear();
+                // instead of failing on each in turn. A deadlock or serialization failure leaves them sound.
+                if (e is not PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected })
+                {
+                    _dataSource.Clear();
+                }
+
                 retried = true;
                 var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(n - 1, 10)));
                 Log.WriteRetrying(_logger, e, what, delay, n);
@@ -72,9 +76,11 @@ public sealed partial class PostgresJobStore
         }
     }
 
+    // Serialization failures and deadlocks named here, whatever Npgsql's IsTransient says: the statement was rolled
+    // back whole, so running it again (as "retried", by its lease tokens) is always right.
     internal static bool IsTransient(Exception e) => e switch
     {
-        PostgresException p => p.IsTransient || p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P0", StringComparison.Ordinal),
+        PostgresException p => p.IsTransient || p.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected || p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P0", StringComparison.Ordinal),
         NpgsqlException n => n.IsTransient || n.InnerException is IOException or System.Net.Sockets.SocketException || n.Message.Contains("broken", StringComparison.OrdinalIgnoreCase),
         _ => false,
     };

@@ -62,19 +62,21 @@ internal sealed class Sql
 
         // Coalesced: @id/@token are the runs of one batch. RETURNING names the pairs that held (a second run of the
         // same job in the batch has another token, so the pairs stay apart).
-        MarkStarted = S(
-            "UPDATE {s}.jobs j SET handler_started = true FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+        // Every statement over many rows locks them first, in id order (LockedLeases): two of them (a host's completions
+        // and its rescue's extension of the leases it holds, its heartbeats, its start marks) never wait for each other
+        // in a cycle. Locked in the order of the arrays, they deadlocked (40P01) under the chaos test.
+        MarkStarted = S(LockedLeases +
+            "UPDATE {s}.jobs j SET handler_started = true FROM c JOIN l ON l.id = c.id " +
             "WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token");
 
-        Complete = S(
-            "UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+        Complete = S(LockedLeases +
+            "UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM c JOIN l ON l.id = c.id " +
             "WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token");
 
         // After a write whose answer was lost: the runs a previous attempt already completed count as completed.
-        CompleteRetried = S(
+        CompleteRetried = S(LockedLeases +
             """
-            WITH c AS (SELECT * FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token)),
-            upd AS (UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM c
+            , upd AS (UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM c JOIN l ON l.id = c.id
                     WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token)
             SELECT id, token FROM upd
             UNION ALL SELECT j.id, j.lease_token FROM {s}.jobs j JOIN c ON j.id = c.id AND j.lease_token = c.token WHERE j.state = 3
@@ -116,8 +118,8 @@ internal sealed class Sql
 
         // Also a run cancelled while it ran (state 6 keeps its lease): its handler may ignore its token, and its lease,
         // heartbeated until the handler really ends, keeps a retry from running the job a second time at once.
-        Heartbeat = S(
-            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+        Heartbeat = S(LockedLeases +
+            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM c JOIN l ON l.id = c.id " +
             "WHERE j.id = c.id AND j.state IN (2, 6) AND j.lease_token = c.token RETURNING c.id, c.token, j.state");
 
         // The handler of a run cancelled while it ran has ended: its lease no longer holds back a retry.
@@ -130,7 +132,7 @@ internal sealed class Sql
             """
             WITH expired AS MATERIALIZED (
               SELECT id, handler_started AS started, attempts, started_at, rescues FROM {s}.jobs
-              WHERE state = 2 AND lease_expires_at < {now} FOR UPDATE SKIP LOCKED),
+              WHERE state = 2 AND lease_expires_at < {now} ORDER BY id FOR UPDATE SKIP LOCKED),
             ins AS (
               INSERT INTO {s}.job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message)
               SELECT id, attempts, CASE WHEN started THEN 'rescued' ELSE 'released' END, started_at, {now}, NULL,
@@ -148,8 +150,8 @@ internal sealed class Sql
             RETURNING j.queue, e.started, j.state
             """);
 
-        ExtendHeld = S(
-            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token) " +
+        ExtendHeld = S(LockedLeases +
+            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM c JOIN l ON l.id = c.id " +
             "WHERE j.id = c.id AND j.state IN (2, 6) AND j.lease_token = c.token");
 
         // A running job keeps its lease when cancelled: its handler (maybe on another host, told only at its next
@@ -181,6 +183,12 @@ internal sealed class Sql
         Job = S($"SELECT {SummaryColumns}, payload, timeout_ms FROM {{s}}.jobs WHERE id = @id");
         Attempts = S("SELECT attempt, outcome, started_at, finished_at, error_type, error_message, error_stack FROM {s}.job_attempts WHERE job_id = @id ORDER BY id");
     }
+
+    // The (id, token) pairs of a batch as "c", and their rows locked in id order as "l" (a CTE with ORDER BY ... FOR
+    // UPDATE locks in its output order); the statement that follows joins both. Materialized, so each runs once.
+    private const string LockedLeases =
+        "WITH c AS MATERIALIZED (SELECT * FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token)), " +
+        "l AS MATERIALIZED (SELECT id FROM {s}.jobs WHERE id IN (SELECT id FROM c) ORDER BY id FOR UPDATE) ";
 
     public string Schema { get; }
 
