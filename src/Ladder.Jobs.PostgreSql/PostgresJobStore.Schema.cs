@@ -8,6 +8,42 @@ namespace Ladder.Jobs;
 /// <summary>Creating and migrating the schema on open; what a failure to connect means.</summary>
 public sealed partial class PostgresJobStore
 {
+    private static readonly TimeSpan FirstOpenRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxOpenRetryDelay = TimeSpan.FromSeconds(5);
+
+    // A host started while its server is down or restarting (a fleet restarted with its database) waits for it, with
+    // backoff and a bound (OpenRetryLimit), instead of crashing at start-up; never a hot loop. Only "unreachable" is
+    // waited for: a wrong password or a missing database does not heal by waiting.
+    private async Task MigrateRetryingAsync(CancellationToken cancellationToken)
+    {
+        // Real time, as the write retries: the server comes back in real time, whatever the queue's clock says.
+        var started = TimeProvider.System.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await MigrateAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresJobStoreException e) when (e.Problem == PostgresJobStoreProblem.Unreachable && !cancellationToken.IsCancellationRequested)
+            {
+                var delay = TimeSpan.FromTicks(Math.Min(MaxOpenRetryDelay.Ticks, FirstOpenRetryDelay.Ticks << Math.Min(attempt - 1, 10)));
+                var left = _options.OpenRetryLimit - TimeProvider.System.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero)
+                {
+                    throw;
+                }
+
+                delay = delay < left ? delay : left;
+                Log.OpenRetrying(_logger, e, Location, delay, attempt, _options.OpenRetryLimit);
+
+                // Idle connections of the pool died with the server: drop them rather than fail on each in turn.
+                _dataSource.Clear();
+                await Task.Delay(delay, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     private async Task MigrateAsync(CancellationToken cancellationToken)
     {
         NpgsqlConnection connection;
@@ -17,7 +53,7 @@ public sealed partial class PostgresJobStore
         }
         catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException)
         {
-            // One attempt, no loop: the host's start-up decides whether to wait for the database.
+            // One attempt here: MigrateRetryingAsync waits for an unreachable server only as long as OpenRetryLimit says.
             throw Classify(e, "open the job store");
         }
 

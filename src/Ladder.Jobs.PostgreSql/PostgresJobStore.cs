@@ -130,7 +130,7 @@ public sealed partial class PostgresJobStore : JobStore
 
         _logger = context.LoggerFactory.CreateLogger<PostgresJobStore>();
         _retryLimit = _options.TransientRetryLimit ?? context.Options.LeaseDuration;
-        await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        await MigrateRetryingAsync(cancellationToken).ConfigureAwait(false);
         _context = context;
         _completions = new LeaseBatcher(this, "completions", _options.MaxWriteBatch, WriteCompletionsAsync);
         _startMarks = new LeaseBatcher(this, "start marks", _options.MaxWriteBatch, (leases, _) => WriteLeasesAsync(_sql.MarkStarted, leases));

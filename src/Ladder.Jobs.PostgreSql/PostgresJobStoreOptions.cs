@@ -40,6 +40,16 @@ public sealed partial class PostgresJobStoreOptions
     /// </summary>
     public TimeSpan? TransientRetryLimit { get; set; }
 
+    /// <summary>
+    /// How long opening the store waits for a server that cannot be reached (down, restarting, refusing connections
+    /// while it starts: <see cref="PostgresJobStoreProblem.Unreachable"/>). Attempts back off from 100 ms, doubling up
+    /// to 5 s between them, each logged; past the limit the last <see cref="PostgresJobStoreException"/> is thrown.
+    /// Other problems (a wrong password, a missing database, missing permissions, a newer schema) fail at once.
+    /// Default: zero: one attempt, and the host's start-up decides (a host started with its database, as in a
+    /// container fleet, sets e.g. 1 min). At most <see cref="LadderJobsOptions.MaxTimerValue"/>.
+    /// </summary>
+    public TimeSpan OpenRetryLimit { get; set; } = TimeSpan.Zero;
+
     /// <summary>The application name of the listening connection (so an administrator can tell it apart). Default: <c>ladder_jobs_listener</c>.</summary>
     public string ListenerApplicationName { get; set; } = "ladder_jobs_listener";
 
@@ -78,6 +88,11 @@ public sealed partial class PostgresJobStoreOptions
         if (TransientRetryLimit is { } limit && (limit < TimeSpan.Zero || limit > LadderJobsOptions.MaxTimerValue))
         {
             failures.Add($"TransientRetryLimit must be between 0 and {LadderJobsOptions.MaxTimerValue}, or null for the lease duration (was {limit}).");
+        }
+
+        if (OpenRetryLimit < TimeSpan.Zero || OpenRetryLimit > LadderJobsOptions.MaxTimerValue)
+        {
+            failures.Add($"OpenRetryLimit must be between 0 and {LadderJobsOptions.MaxTimerValue} (was {OpenRetryLimit}).");
         }
 
         if (string.IsNullOrWhiteSpace(ListenerApplicationName) || ListenerApplicationName.Length > 63)

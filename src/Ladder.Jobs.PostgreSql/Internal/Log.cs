@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(3107, LogLevel.Debug, "A notification on channel '{Channel}' had no queue name; ignored.")]
     public static partial void EmptyNotification(ILogger logger, string channel);
+
+    [LoggerMessage(3108, LogLevel.Warning, "The job store {Location} cannot be reached yet; opening again in {Delay} (attempt {Attempt}, waiting up to {Limit} in all).")]
+    public static partial void OpenRetrying(ILogger logger, Exception exception, string location, TimeSpan delay, int attempt, TimeSpan limit);
 }

@@ -40,7 +40,7 @@ internal sealed class Harness : IAsyncDisposable
 
     public static async Task<Harness> OpenAsync(
         string connectionString, string schema, Action<PostgresJobStoreOptions>? configure = null, TimeProvider? time = null,
-        Action<LadderJobsOptions>? jobs = null, Action<NpgsqlConnectionStringBuilder>? connection = null, CancellationToken cancellationToken = default)
+        Action<LadderJobsOptions>? jobs = null, Action<NpgsqlConnectionStringBuilder>? connection = null, RecordingLoggerProvider? logs = null, CancellationToken cancellationToken = default)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "ladder_jobs_tests" };
         connection?.Invoke(builder);
@@ -50,7 +50,7 @@ internal sealed class Harness : IAsyncDisposable
         var store = new PostgresJobStore(dataSource, options);
         var queueOptions = new LadderJobsOptions { Path = "unused.db" };
         jobs?.Invoke(queueOptions);
-        var logs = new RecordingLoggerProvider();
+        logs ??= new RecordingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         Harness? harness = null;
         var context = new JobStoreContext(queueOptions, time ?? TimeProvider.System, loggerFactory, q => harness!.OnWoken(q), _ => { });
