@@ -15,7 +15,9 @@ internal sealed record NodeSettings(
     int Concurrency,
     int Prefetch,
     TimeSpan Work,
-    int MaxRescues)
+    int MaxRescues,
+    TimeSpan ClockAhead,
+    TimeSpan OpenRetry)
 {
     /// <exception cref="ArgumentException">An option is missing, unknown or not a number.</exception>
     public static NodeSettings Parse(string[] args)
@@ -50,7 +52,9 @@ internal sealed record NodeSettings(
             Number("concurrency", 4),
             Number("prefetch", 8),
             Millis("work-ms", 5),
-            Number("max-rescues", 1000));
+            Number("max-rescues", 1000),
+            Millis("clock-ahead-ms", 0),
+            Millis("open-retry-ms", 60_000));
         if ((settings.SqlitePath is null) == (settings.PostgresConnectionString is null))
         {
             throw new ArgumentException("name one store: --sqlite <path> or --postgres <connectionString>");
@@ -73,6 +77,8 @@ internal sealed record NodeSettings(
             return;
         }
 
-        throw new NotSupportedException("This build of the test node has no PostgreSQL store yet.");
+        // A well-written host on PostgreSQL: started while the server is down or restarting, it waits for it (with
+        // backoff, bounded) instead of dying; outcomes ride out a restart for as long as a lease.
+        options.UsePostgres(PostgresConnectionString!, o => o.OpenRetryLimit = OpenRetry);
     }
 }

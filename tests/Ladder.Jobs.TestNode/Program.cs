@@ -1,7 +1,9 @@
 // One job host in a process of its own, for the multi-host chaos tests (tests/Ladder.Jobs.MultiHost.Tests).
 // Usage: Ladder.Jobs.TestNode (--sqlite <path> | --postgres <connectionString>) --host <name> --log <path> [options]
 //   --lease-ms <n> (5000), --heartbeat-ms <n> (1000), --rescue-ms <n> (500), --poll-ms <n> (200),
-//   --concurrency <n> (4), --prefetch <n> (8), --work-ms <n> (5), --max-rescues <n> (1000)
+//   --concurrency <n> (4), --prefetch <n> (8), --work-ms <n> (5), --max-rescues <n> (1000),
+//   --clock-ahead-ms <n> (0: the queue's clock runs this far ahead of the real one; the log keeps the real clock),
+//   --open-retry-ms <n> (60000: PostgreSQL only, how long opening waits for a server that is down or restarting)
 // Runs a JobProcessor the way a user would (the generic host, AddLadderJobs, a handler registered on the builder) over
 // jobs of kind "chaos-job" that the orchestrator enqueued. Each run appends "start <host> <jobId> <attempt> <unix-ns>"
 // to the log, does a few milliseconds of work, and appends "end <host> <jobId> <attempt> <unix-ns>" before it returns;
@@ -29,11 +31,14 @@ catch (ArgumentException ex)
 var time = TimeProvider.System;
 using var runLog = new RunLog(settings.LogPath, settings.Host, time);
 
+// The queue's clock (a skewed host), apart from the log's: the orchestrator compares log lines of all hosts.
+TimeProvider queueTime = settings.ClockAhead == TimeSpan.Zero ? time : new AheadTimeProvider(settings.ClockAhead);
+
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ApplicationName = "Ladder.Jobs.TestNode" });
 builder.Logging.ClearProviders();
 builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-builder.Services.AddSingleton(time);
+builder.Services.AddSingleton(queueTime);
 builder.Services
     .AddLadderJobs(o =>
     {

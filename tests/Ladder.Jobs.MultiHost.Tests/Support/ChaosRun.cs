@@ -33,7 +33,7 @@ internal static class ChaosRun
         void StartNode(int slot)
         {
             var name = string.Create(CultureInfo.InvariantCulture, $"n{slot + 1}.{++incarnations[slot]}");
-            var node = NodeProcess.Start(name, Path.Combine(folder, name + ".log"), [.. store.NodeArguments, .. plan.NodeArguments()], record.Stderr.Enqueue);
+            var node = NodeProcess.Start(name, Path.Combine(folder, name + ".log"), [.. store.NodeArgumentsFor(slot), .. plan.NodeArguments()], record.Stderr.Enqueue);
             record.Incarnations.Add(new Incarnation(name, node.LogPath, node.Pid));
             slots[slot] = node;
             ready[slot] = node.WaitReadyAsync(ct);

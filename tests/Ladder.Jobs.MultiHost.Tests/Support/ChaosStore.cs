@@ -11,6 +11,9 @@ internal abstract class ChaosStore : IAsyncDisposable
     /// <summary>The store arguments of a node (<c>--sqlite path</c>, <c>--postgres connstr</c>).</summary>
     public abstract IReadOnlyList<string> NodeArguments { get; }
 
+    /// <summary>The store arguments of the node in <paramref name="slot"/> (0-based): a store may run one node differently (a skewed clock).</summary>
+    public virtual IReadOnlyList<string> NodeArgumentsFor(int slot) => NodeArguments;
+
     /// <summary>The orchestrator's queue on the store. It runs no processor, so it never claims nor rescues a job while the nodes run.</summary>
     public abstract JobQueue Queue { get; }
 
