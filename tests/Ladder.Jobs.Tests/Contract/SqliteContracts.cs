@@ -1,0 +1,11 @@
+using Ladder.Jobs.Testing;
+using Ladder.Jobs.Testing.Contract;
+
+namespace Ladder.Jobs.Tests.Contract;
+
+// The contract suite on SQLite: one line per fixture.
+
+public sealed class SqliteDispatchContract : DispatchContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
