@@ -9,3 +9,8 @@ public sealed class PostgresDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
+
+public sealed class PostgresEnqueueContract : EnqueueContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}

@@ -72,6 +72,20 @@ public abstract class JobStoreContract
         return await OpenOverAsync(await Factory.CreateAsync(time), configure, time, loggerFactory);
     }
 
+    /// <summary>Opens a queue with <paramref name="options"/> (from <see cref="Options"/>) over a new store of the factory.</summary>
+    /// <param name="options">The options, without a store setting; the queue copies them.</param>
+    /// <param name="time">The clock of the queue and its store. Default: <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">Logging. Default: none.</param>
+    /// <returns>The open queue.</returns>
+    protected async Task<JobQueue> OpenAsync(LadderJobsOptions options, TimeProvider? time = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        time ??= TimeProvider.System;
+        var queue = await JobQueue.OpenAsync(await Factory.CreateAsync(time), options, time, loggerFactory);
+        _queues.Add(queue);
+        return queue;
+    }
+
     /// <summary>Opens a second queue on the location of <paramref name="queue"/>'s store: another host sharing its jobs.</summary>
     /// <param name="queue">A queue opened by this fixture (open or already disposed).</param>
     /// <param name="configure">Changes to <see cref="Options"/>.</param>

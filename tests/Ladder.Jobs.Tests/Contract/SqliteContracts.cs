@@ -9,3 +9,8 @@ public sealed class SqliteDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
+
+public sealed class SqliteEnqueueContract : EnqueueContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
