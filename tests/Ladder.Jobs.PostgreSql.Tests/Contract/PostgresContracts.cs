@@ -14,3 +14,13 @@ public sealed class PostgresEnqueueContract : EnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
+
+public sealed class PostgresEnqueueMisuseContract : EnqueueMisuseContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
+public sealed class PostgresUniqueKeyValidationContract : UniqueKeyValidationContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}

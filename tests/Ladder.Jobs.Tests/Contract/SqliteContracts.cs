@@ -14,3 +14,13 @@ public sealed class SqliteEnqueueContract : EnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
+
+public sealed class SqliteEnqueueMisuseContract : EnqueueMisuseContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
+public sealed class SqliteUniqueKeyValidationContract : UniqueKeyValidationContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
