@@ -5,6 +5,11 @@ namespace Ladder.Jobs.PostgreSql.Tests.Contract;
 
 // The contract suite on PostgreSQL: one line per fixture.
 
+public sealed class PostgresAbandonedHandlerContract : AbandonedHandlerContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

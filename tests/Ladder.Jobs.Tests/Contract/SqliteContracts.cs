@@ -5,6 +5,11 @@ namespace Ladder.Jobs.Tests.Contract;
 
 // The contract suite on SQLite: one line per fixture.
 
+public sealed class SqliteAbandonedHandlerContract : AbandonedHandlerContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
