@@ -10,6 +10,11 @@ public sealed class PostgresAbandonedHandlerContract : AbandonedHandlerContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresCancelRunningContract : CancelRunningContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

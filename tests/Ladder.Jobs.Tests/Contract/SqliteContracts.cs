@@ -10,6 +10,11 @@ public sealed class SqliteAbandonedHandlerContract : AbandonedHandlerContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteCancelRunningContract : CancelRunningContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
