@@ -15,6 +15,11 @@ public sealed class PostgresCancelRunningContract : CancelRunningContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresClockStepContract : ClockStepContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

@@ -15,6 +15,11 @@ public sealed class SqliteCancelRunningContract : CancelRunningContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteClockStepContract : ClockStepContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
