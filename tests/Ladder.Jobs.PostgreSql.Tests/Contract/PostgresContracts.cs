@@ -20,6 +20,11 @@ public sealed class PostgresClockStepContract : ClockStepContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresDependencyInjectionContract : DependencyInjectionContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

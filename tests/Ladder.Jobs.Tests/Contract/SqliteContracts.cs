@@ -20,6 +20,11 @@ public sealed class SqliteClockStepContract : ClockStepContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteDependencyInjectionContract : DependencyInjectionContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteDispatchContract : DispatchContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
