@@ -40,6 +40,11 @@ public sealed class PostgresEnqueueMisuseContract : EnqueueMisuseContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresInspectionContract : InspectionContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresUniqueKeyValidationContract : UniqueKeyValidationContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

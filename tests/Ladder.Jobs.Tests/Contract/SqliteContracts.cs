@@ -40,6 +40,11 @@ public sealed class SqliteEnqueueMisuseContract : EnqueueMisuseContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteInspectionContract : InspectionContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteUniqueKeyValidationContract : UniqueKeyValidationContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
