@@ -45,6 +45,11 @@ public sealed class PostgresInspectionContract : InspectionContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresInterruptContract : InterruptContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresUniqueKeyValidationContract : UniqueKeyValidationContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

@@ -45,6 +45,11 @@ public sealed class SqliteInspectionContract : InspectionContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteInterruptContract : InterruptContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteUniqueKeyValidationContract : UniqueKeyValidationContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
