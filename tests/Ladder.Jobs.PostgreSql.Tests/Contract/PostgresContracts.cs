@@ -50,6 +50,16 @@ public sealed class PostgresInterruptContract : InterruptContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresLeaseContract : LeaseContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
+public sealed class PostgresSiblingContract : SiblingContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresUniqueKeyValidationContract : UniqueKeyValidationContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

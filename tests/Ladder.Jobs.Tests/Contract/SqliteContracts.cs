@@ -50,6 +50,16 @@ public sealed class SqliteInterruptContract : InterruptContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteLeaseContract : LeaseContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
+public sealed class SqliteSiblingContract : SiblingContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteUniqueKeyValidationContract : UniqueKeyValidationContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
