@@ -55,6 +55,11 @@ public sealed class PostgresLeaseContract : LeaseContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresOptionsSnapshotContract : OptionsSnapshotContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresSiblingContract : SiblingContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

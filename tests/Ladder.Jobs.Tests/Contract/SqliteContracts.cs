@@ -55,6 +55,11 @@ public sealed class SqliteLeaseContract : LeaseContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteOptionsSnapshotContract : OptionsSnapshotContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteSiblingContract : SiblingContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
