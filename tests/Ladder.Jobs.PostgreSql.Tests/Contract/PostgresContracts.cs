@@ -60,6 +60,11 @@ public sealed class PostgresOptionsSnapshotContract : OptionsSnapshotContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresOutcomeWaitContract : OutcomeWaitContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresSiblingContract : SiblingContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

@@ -60,6 +60,11 @@ public sealed class SqliteOptionsSnapshotContract : OptionsSnapshotContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteOutcomeWaitContract : OutcomeWaitContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteSiblingContract : SiblingContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
