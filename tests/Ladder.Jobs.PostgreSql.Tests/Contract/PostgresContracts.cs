@@ -65,7 +65,17 @@ public sealed class PostgresOutcomeWaitContract : OutcomeWaitContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresProcessorContract : ProcessorContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresSiblingContract : SiblingContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
+public sealed class PostgresTransactionalEnqueueContract : TransactionalEnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }

@@ -65,7 +65,17 @@ public sealed class SqliteOutcomeWaitContract : OutcomeWaitContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteProcessorContract : ProcessorContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteSiblingContract : SiblingContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
+public sealed class SqliteTransactionalEnqueueContract : TransactionalEnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
