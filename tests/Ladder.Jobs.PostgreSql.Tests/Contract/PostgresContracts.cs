@@ -70,6 +70,11 @@ public sealed class PostgresProcessorContract : ProcessorContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresProcessorRaceContract : ProcessorRaceContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresSiblingContract : SiblingContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

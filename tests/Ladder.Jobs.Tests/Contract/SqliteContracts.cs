@@ -70,6 +70,11 @@ public sealed class SqliteProcessorContract : ProcessorContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteProcessorRaceContract : ProcessorRaceContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteSiblingContract : SiblingContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
