@@ -80,6 +80,11 @@ public sealed class PostgresSiblingContract : SiblingContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresStopAndDisposeContract : StopAndDisposeContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresTransactionalEnqueueContract : TransactionalEnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

@@ -80,6 +80,11 @@ public sealed class SqliteSiblingContract : SiblingContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteStopAndDisposeContract : StopAndDisposeContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteTransactionalEnqueueContract : TransactionalEnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
