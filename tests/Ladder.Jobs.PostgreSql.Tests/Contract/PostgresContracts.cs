@@ -85,6 +85,11 @@ public sealed class PostgresStopAndDisposeContract : StopAndDisposeContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresTelemetryContract : TelemetryContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresTransactionalEnqueueContract : TransactionalEnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

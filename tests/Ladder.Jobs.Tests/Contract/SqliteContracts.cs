@@ -85,6 +85,11 @@ public sealed class SqliteStopAndDisposeContract : StopAndDisposeContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteTelemetryContract : TelemetryContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteTransactionalEnqueueContract : TransactionalEnqueueContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
