@@ -50,6 +50,11 @@ public sealed class PostgresInterruptContract : InterruptContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresJobQueryContract : JobQueryContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresLeaseContract : LeaseContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

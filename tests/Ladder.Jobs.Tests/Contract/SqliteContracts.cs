@@ -50,6 +50,11 @@ public sealed class SqliteInterruptContract : InterruptContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteJobQueryContract : JobQueryContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteLeaseContract : LeaseContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
