@@ -90,6 +90,11 @@ public sealed class PostgresStopAndDisposeContract : StopAndDisposeContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresStoreOwnershipContract : StoreOwnershipContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresTelemetryContract : TelemetryContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

@@ -90,6 +90,11 @@ public sealed class SqliteStopAndDisposeContract : StopAndDisposeContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteStoreOwnershipContract : StoreOwnershipContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteTelemetryContract : TelemetryContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
