@@ -11,6 +11,11 @@ namespace Ladder.Jobs.PostgreSql.Tests;
 /// lock the rows in id order, so no two of them ever deadlock: locked in their arrays' order, a host's completions and
 /// its rescue's extension of the same leases waited for each other in a cycle (40P01) under the chaos test.
 /// </summary>
+/// <remarks>
+/// Before the fix the heartbeat and the rescue's extension failed here with 40P01 (they locked in the arrays' order);
+/// the completion and the start mark happened to lock in id order through their plan on this table. All five are
+/// covered, so no plan can bring the cycle back.
+/// </remarks>
 [NonParallelizable]
 public sealed class LockOrderTests
 {
