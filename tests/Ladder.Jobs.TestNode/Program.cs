@@ -4,6 +4,7 @@
 //   --concurrency <n> (4), --prefetch <n> (8), --work-ms <n> (5), --max-rescues <n> (1000),
 //   --clock-ahead-ms <n> (0: the queue's clock runs this far ahead of the real one; the log keeps the real clock),
 //   --open-retry-ms <n> (60000: PostgreSQL only, how long opening waits for a server that is down or restarting)
+// Exits 3 with one line on stderr if the store cannot be opened (within --open-retry-ms for a server that is down).
 // Runs a JobProcessor the way a user would (the generic host, AddLadderJobs, a handler registered on the builder) over
 // jobs of kind "chaos-job" that the orchestrator enqueued. Each run appends "start <host> <jobId> <attempt> <unix-ns>"
 // to the log, does a few milliseconds of work, and appends "end <host> <jobId> <attempt> <unix-ns>" before it returns;
@@ -61,7 +62,17 @@ builder.Services
     });
 
 using var host = builder.Build();
-await host.StartAsync();
+try
+{
+    await host.StartAsync();
+}
+catch (Exception ex) when (ex is JobStoreException or AggregateException { InnerException: JobStoreException })
+{
+    // Past OpenRetryLimit (or a problem waiting cannot fix): a clear line and an exit code, not an unhandled crash.
+    Console.Error.WriteLine($"Ladder.Jobs.TestNode: the job store cannot be opened: {ex.Message}");
+    return 3;
+}
+
 Console.Out.WriteLine("ready");
 Console.Out.Flush();
 

@@ -25,7 +25,7 @@ internal sealed class PostgresChaosStore : ChaosStore
         _queue = queue;
     }
 
-    public static async Task<ChaosStore> StartAsync(CancellationToken ct)
+    public static async Task<PostgresChaosStore> StartAsync(CancellationToken ct)
     {
         var server = await PostgresServer.StartAsync(cancellationToken: ct);
         try
@@ -52,6 +52,9 @@ internal sealed class PostgresChaosStore : ChaosStore
         : NodeArguments;
 
     public override JobQueue Queue => _queue;
+
+    /// <summary>The throwaway server (tests that stop and start it).</summary>
+    public PostgresServer Server => _server;
 
     public override IReadOnlyList<Disruption> Disruptions =>
     [
