@@ -1,42 +1,16 @@
-using FluentAssertions;
-using Ladder.Jobs.Storage;
-using NUnit.Framework;
-
-namespace Ladder.Jobs.Testing;
+namespace Ladder.Jobs.Testing.Contract;
 
 /// <summary>
-/// The store contract of schedule rows (JobStore.UpsertScheduleAsync ... RemoveScheduleAsync), run unchanged against
-/// every store: a subclass per store opens queues over fresh stores that share one database (a SQLite file, a
-/// PostgreSQL schema). Moves into the contract suite (tests/Ladder.Jobs.Testing) as ScheduleContract once it exists.
+/// The schedule rows of a store (JobStore.UpsertScheduleAsync ... RemoveScheduleAsync): upserts keep or move the next
+/// tick by the spec, the due read, the fire's compare-and-set with the tick's job in one transaction, the tick's unique
+/// key as the second fence, orphans, and three stores on one location firing every tick at once. The scheduler's tick
+/// arithmetic (cron, zones, daylight-saving days, missed ticks) is the core's, tested in Ladder.Jobs.Tests.
 /// </summary>
-public abstract class ScheduleStoreScenarios
+public abstract class ScheduleContract : JobStoreContract
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
-    private readonly List<JobQueue> _queues = [];
 
-    /// <summary>A new, empty shared store (a file path, a schema): what <see cref="OpenStore"/> opens.</summary>
-    protected abstract string NewSharedStore();
-
-    /// <summary>A new, unopened store over <paramref name="database"/>, with its own connections.</summary>
-    protected abstract JobStore OpenStore(string database);
-
-    [TearDown]
-    public async Task DisposeQueuesAsync()
-    {
-        foreach (var queue in _queues)
-        {
-            await queue.DisposeAsync();
-        }
-
-        _queues.Clear();
-    }
-
-    private async Task<JobStore> StoreAsync(string shared, CancellationToken ct)
-    {
-        var queue = await JobQueue.OpenAsync(OpenStore(shared), new LadderJobsOptions(), cancellationToken: ct);
-        _queues.Add(queue);
-        return queue.Store;
-    }
+    private async Task<JobStore> StoreAsync() => (await OpenAsync()).Store;
 
     private static NewJob Job(string name, DateTimeOffset tick) =>
         new("default", "tick", "{}", 0, null, TimeSpan.Zero, 3, null, $"ladder-schedule:{name}@{tick.ToUnixTimeMilliseconds()}", null);
@@ -45,7 +19,7 @@ public abstract class ScheduleStoreScenarios
     [CancelAfter(60_000)]
     public async Task Upsert_KeepsTheNextTick_ForTheSameSpec_AndMovesItWithANewVersion_ForAChangedOne(CancellationToken ct)
     {
-        var store = await StoreAsync(NewSharedStore(), ct);
+        var store = await StoreAsync();
         var first = await store.UpsertScheduleAsync(new ScheduleUpsert("a", "spec-1", true, T0), ct);
         first.Should().Be(new ScheduleRow("a", "spec-1", true, false, false, T0, null, null, 1));
 
@@ -63,7 +37,7 @@ public abstract class ScheduleStoreScenarios
     [CancelAfter(60_000)]
     public async Task GetDue_ReturnsActiveDueRows_EarliestFirst_AndTheNextTickAfterThem(CancellationToken ct)
     {
-        var store = await StoreAsync(NewSharedStore(), ct);
+        var store = await StoreAsync();
         await store.UpsertScheduleAsync(new ScheduleUpsert("late", "s", true, T0.AddMinutes(-1)), ct);
         await store.UpsertScheduleAsync(new ScheduleUpsert("later", "s", true, T0), ct);
         await store.UpsertScheduleAsync(new ScheduleUpsert("early", "s", true, T0.AddMinutes(-5)), ct);
@@ -93,7 +67,7 @@ public abstract class ScheduleStoreScenarios
     [CancelAfter(60_000)]
     public async Task Fire_IsACompareAndSet_OnTheNextTickAndVersion_AndInsertsTheTicksJobWithIt(CancellationToken ct)
     {
-        var store = await StoreAsync(NewSharedStore(), ct);
+        var store = await StoreAsync();
         await store.UpsertScheduleAsync(new ScheduleUpsert("a", "s", true, T0), ct);
 
         var fired = await store.FireScheduleAsync(new ScheduleFire("a", 1, T0, T0.AddMinutes(1), Job("a", T0), T0));
@@ -127,7 +101,7 @@ public abstract class ScheduleStoreScenarios
     [CancelAfter(60_000)]
     public async Task Fire_OfATickWhoseJobExists_ReturnsThatJob_TheUniqueKeyIsTheSecondFence(CancellationToken ct)
     {
-        var store = await StoreAsync(NewSharedStore(), ct);
+        var store = await StoreAsync();
         await store.UpsertScheduleAsync(new ScheduleUpsert("a", "s", true, T0), ct);
         var first = await store.FireScheduleAsync(new ScheduleFire("a", 1, T0, T0.AddMinutes(1), Job("a", T0), T0));
 
@@ -146,7 +120,7 @@ public abstract class ScheduleStoreScenarios
     [CancelAfter(60_000)]
     public async Task MarkOrphaned_IsACompareAndSet_OnTheVersion_AndAnUpsertClearsIt(CancellationToken ct)
     {
-        var store = await StoreAsync(NewSharedStore(), ct);
+        var store = await StoreAsync();
         await store.UpsertScheduleAsync(new ScheduleUpsert("code", "s", true, T0), ct);
         await store.UpsertScheduleAsync(new ScheduleUpsert("runtime", "s", false, T0), ct);
         await store.UpsertScheduleAsync(new ScheduleUpsert("code", "s2", true, T0), ct); // version 2
@@ -170,8 +144,8 @@ public abstract class ScheduleStoreScenarios
     public async Task ThreeStoresOnOneDatabase_FiringEveryTickAtOnce_AdvanceItOnce_WithOneJobPerTick(CancellationToken ct)
     {
         const int Ticks = 30;
-        var shared = NewSharedStore();
-        var stores = new[] { await StoreAsync(shared, ct), await StoreAsync(shared, ct), await StoreAsync(shared, ct) };
+        var first = await OpenAsync();
+        var stores = new[] { first.Store, (await OpenSiblingAsync(first)).Store, (await OpenSiblingAsync(first)).Store };
         await Task.WhenAll(stores.Select(s => s.UpsertScheduleAsync(new ScheduleUpsert("a", "s", true, T0), ct)));
         var advanced = 0;
         var inserted = 0;
