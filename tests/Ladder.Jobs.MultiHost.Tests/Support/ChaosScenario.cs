@@ -41,6 +41,22 @@ internal static class ChaosScenario
                 TestContext.Out.WriteLine(line);
             }
 
+            // Every violation, and every warning's first line (the first 50 lines above are mostly one stack trace): a
+            // failed run is hard to repeat, so its evidence goes to the output.
+            foreach (var violation in analysis.Violations.Take(200))
+            {
+                TestContext.Out.WriteLine("violation: " + violation);
+            }
+
+            var lines = record.Stderr.ToList();
+            for (var i = 0; i + 1 < lines.Count; i++)
+            {
+                if (lines[i].Contains("warn: ", StringComparison.Ordinal) || lines[i].Contains("fail: ", StringComparison.Ordinal) || lines[i].Contains("crit: ", StringComparison.Ordinal))
+                {
+                    TestContext.Out.WriteLine("node log: " + lines[i] + " / " + lines[i + 1].Trim());
+                }
+            }
+
             counts.Should().Equal([new QueueStateCount("default", JobState.Succeeded, plan.Jobs)], "the store says every job succeeded, and holds nothing else");
             record.ExitCodes.Values.Should().OnlyContain(code => code == 0, "the last nodes stopped gracefully");
             record.ScheduleDone.Should().Be(record.ScheduleLength, "every kill and fault of the plan happened before the jobs ran out");
