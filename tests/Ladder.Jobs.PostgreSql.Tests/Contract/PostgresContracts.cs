@@ -114,3 +114,8 @@ public sealed class PostgresUniqueKeyValidationContract : UniqueKeyValidationCon
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
+
+public sealed class PostgresScheduleContract : ScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}

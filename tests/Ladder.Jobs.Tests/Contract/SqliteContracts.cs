@@ -114,3 +114,8 @@ public sealed class SqliteUniqueKeyValidationContract : UniqueKeyValidationContr
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
+
+public sealed class SqliteScheduleContract : ScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
