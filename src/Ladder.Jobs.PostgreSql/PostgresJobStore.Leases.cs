@@ -19,21 +19,66 @@ public sealed partial class PostgresJobStore
         var batch = await OnceAsync("claim jobs", async () =>
         {
             var jobs = new List<ClaimedJob>(request.Limit);
-            await using (var command = Command(_sql.Claim))
+            var startNow = Math.Clamp(request.StartNow, 0, request.Limit);
+            var held = 0;
+            (bool Keyed, bool Rated, TimeSpan? Reopens)? limits = null;
+
+            // A queue seen with limited work (keyed jobs waiting, a rate limit) is claimed by the limited claim first:
+            // its jobs without a key and its keyed jobs are merged in claim order there.
+            if (startNow > 0 && _limitedQueues.ContainsKey(request.Queue))
             {
-                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
-                command.Parameters.Add(P("limit", request.Limit, NpgsqlDbType.Integer));
-                command.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
-                command.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
-                command.Parameters.Add(P("start_now", Math.Clamp(request.StartNow, 0, request.Limit), NpgsqlDbType.Bigint));
-                await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-                while (await reader.ReadAsync().ConfigureAwait(false))
+                var limited = await ClaimLimitedAsync(request, token, startNow, jobs).ConfigureAwait(false);
+                held += limited.HeldBack;
+                limits = (limited.Keyed, limited.Rated, limited.Reopens);
+                if (!limited.Keyed && !limited.Rated)
                 {
-                    jobs.Add(new ClaimedJob(
-                        new JobLease(reader.GetInt64(0), token), request.Queue, reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
-                        reader.GetInt32(4), reader.GetInt32(5), reader.IsDBNull(6) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(6)),
-                        reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9),
-                        reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), reader.GetBoolean(12), reader.GetInt32(13)));
+                    _limitedQueues.TryRemove(request.Queue, out _);
+                }
+
+                // Claimed ahead: jobs without a key of a queue without a rate limit only.
+                if (jobs.Count == startNow && request.Limit > startNow && !limited.Rated)
+                {
+                    await ClaimPlainAsync(request, token, request.Limit - startNow, 0, jobs).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await ClaimPlainAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
+            }
+
+            TimeSpan? next = null;
+            if (jobs.Count < request.Limit)
+            {
+                await using var command = Command(_sql.NextRunIn);
+                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
+                {
+                    await reader.ReadAsync().ConfigureAwait(false);
+                    next = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
+                    var keyed = reader.GetBoolean(1);
+                    var rated = reader.GetBoolean(2);
+                    if ((keyed || rated) && limits is null)
+                    {
+                        limits = (keyed, rated, null);
+                    }
+                }
+
+                // The queue has limited work this claim did not look at: claim it into the slots still free.
+                var started = jobs.Count(static j => j.HandlerStarted);
+                if (limits is { } seen && (seen.Keyed || seen.Rated) && !_limitedQueues.ContainsKey(request.Queue))
+                {
+                    _limitedQueues.TryAdd(request.Queue, true);
+                    if (started < startNow)
+                    {
+                        var limited = await ClaimLimitedAsync(request, token, startNow - started, jobs).ConfigureAwait(false);
+                        held += limited.HeldBack;
+                        limits = (limited.Keyed, limited.Rated, limited.Reopens);
+                    }
+                }
+
+                if (limits is { Reopens: { } reopens })
+                {
+                    next = reopens;
                 }
             }
 
@@ -42,18 +87,7 @@ public sealed partial class PostgresJobStore
                 : a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority)
                 : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt)
                 : a.Id.CompareTo(b.Id));
-            TimeSpan? next = null;
-            if (jobs.Count < request.Limit)
-            {
-                await using var command = Command(_sql.NextRunIn);
-                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
-                if (await command.ExecuteScalarAsync().ConfigureAwait(false) is TimeSpan n)
-                {
-                    next = n;
-                }
-            }
-
-            return new ClaimBatch(jobs, next);
+            return new ClaimBatch(jobs, next, held);
         }).ConfigureAwait(false);
         onClaimed?.Invoke(batch);
         return batch;
@@ -73,7 +107,7 @@ public sealed partial class PostgresJobStore
     public override Task<bool> CompleteAsync(JobLease lease)
     {
         ThrowIfDisposed();
-        return (_completions ?? throw NotOpen()).Add(lease);
+        return Ended(lease, (_completions ?? throw NotOpen()).Add(lease));
     }
 
     /// <inheritdoc />
@@ -81,7 +115,7 @@ public sealed partial class PostgresJobStore
     {
         ArgumentNullException.ThrowIfNull(failure);
         ThrowIfDisposed();
-        return RetryingAsync("a failed attempt", async retried =>
+        return Ended(lease, RetryingAsync("a failed attempt", async retried =>
         {
             await using var command = Command(_sql.Fail);
             AddLease(command, lease, retried);
@@ -99,20 +133,20 @@ public sealed partial class PostgresJobStore
                 short => FailOutcome.Retrying,
                 _ => FailOutcome.LeaseLost,
             };
-        });
+        }));
     }
 
     /// <inheritdoc />
     public override Task<bool> SnoozeAsync(JobLease lease, TimeSpan delay)
     {
         ThrowIfDisposed();
-        return RetryingAsync("a snooze", async retried =>
+        return Ended(lease, RetryingAsync("a snooze", async retried =>
         {
             await using var command = Command(_sql.Snooze);
             AddLease(command, lease, retried);
             command.Parameters.Add(P("delay", delay, NpgsqlDbType.Interval));
             return await command.ExecuteScalarAsync().ConfigureAwait(false) is long;
-        });
+        }));
     }
 
     /// <inheritdoc />
@@ -130,6 +164,8 @@ public sealed partial class PostgresJobStore
             // Another host may be idle while this one shuts down.
             NotifySoon(queue);
         }
+
+        _limitedRuns.TryRemove(lease, out _);
 
         return queue is not null;
     }

@@ -20,10 +20,17 @@ public sealed partial class JobQueue
     /// How many of them start their handlers at once (default: all); the claim records them as started. The rest are
     /// claimed ahead, and recorded as started only when their handlers start.
     /// </param>
-    internal Task<ClaimBatch> ClaimAsync(string queue, int limit, Action<ClaimBatch>? onClaimed = null, int? startNow = null)
+    internal async Task<ClaimBatch> ClaimAsync(string queue, int limit, Action<ClaimBatch>? onClaimed = null, int? startNow = null)
     {
         ThrowIfDisposed();
-        return _store.ClaimAsync(new ClaimRequest(queue, limit, Math.Clamp(startNow ?? limit, 0, limit), Settings.LeaseDuration), onClaimed);
+        var batch = await _store.ClaimAsync(new ClaimRequest(queue, limit, Math.Clamp(startNow ?? limit, 0, limit), Settings.LeaseDuration), onClaimed).ConfigureAwait(false);
+        if (batch.HeldBack > 0)
+        {
+            JobsTelemetry.HeldBack.Add(batch.HeldBack, JobsTelemetry.Queue(queue));
+            Log.HeldBack(Logger, queue, batch.HeldBack);
+        }
+
+        return batch;
     }
 
     /// <summary>Completes a job: true if its lease held.</summary>

@@ -4,7 +4,7 @@ namespace Ladder.Jobs.PostgreSql.Internal;
 internal static class Migrations
 {
     /// <summary>The schema version this library writes.</summary>
-    public const long Version = 1;
+    public const long Version = 2;
 
     private static readonly string[] Steps =
     [
@@ -54,6 +54,30 @@ internal static class Migrations
           error_message text,
           error_stack text);
         CREATE INDEX job_attempts_job ON {s}.job_attempts(job_id);
+        """,
+
+        // Concurrency keys and rate limits (docs/jobs/concurrency.md). One self-contained step (planned as version 3,
+        // after schedules; renumbered by its position in this list). A job's key and limit live on its row, so every host
+        // reads the same limit. The plain claim index leaves keyed jobs out (held-back keyed jobs never slow the claim of
+        // other jobs); keyed jobs are found by key, one index seek per key in use; a key's running jobs are counted
+        // through a partial index over running keyed rows only. Rate limits: a row per limit, a row per start in the window.
+        """
+        ALTER TABLE {s}.jobs ADD COLUMN concurrency_key text, ADD COLUMN concurrency_limit integer NOT NULL DEFAULT 0;
+        DROP INDEX {s}.jobs_claimable;
+        CREATE INDEX jobs_claimable ON {s}.jobs(queue, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NULL;
+        CREATE INDEX jobs_claimable_keyed ON {s}.jobs(queue, concurrency_key, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NOT NULL;
+        CREATE INDEX jobs_running_keys ON {s}.jobs(concurrency_key) WHERE state = 2 AND concurrency_key IS NOT NULL;
+        CREATE TABLE {s}.rate_limits(
+          scope smallint NOT NULL,
+          name text NOT NULL,
+          max_starts integer NOT NULL,
+          window_ms bigint NOT NULL,
+          PRIMARY KEY(scope, name));
+        CREATE TABLE {s}.rate_starts(
+          scope smallint NOT NULL,
+          name text NOT NULL,
+          at timestamptz NOT NULL);
+        CREATE INDEX rate_starts_at ON {s}.rate_starts(scope, name, at);
         """,
     ];
 

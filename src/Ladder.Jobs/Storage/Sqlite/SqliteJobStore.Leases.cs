@@ -19,19 +19,42 @@ internal sealed partial class SqliteJobStore
                 var jobs = new List<ClaimedJob>(limit);
                 var time = Now();
                 var expires = time + leaseMs;
-                var taken = atOnce == 0 ? 0 : ClaimInto(session, jobs, request.Queue, token, time, expires, atOnce, started: true);
-                if (taken == atOnce && limit > atOnce)
+
+                // Limits, read in the claim's own write transaction: the one writer of each process, and BEGIN IMMEDIATE
+                // across processes, serialise every claim of the file, so what the claim counts cannot change before it
+                // commits (docs/jobs/concurrency.md).
+                var limits = ReadLimits(session, request.Queue, time);
+                var limited = limits.QueueRate is not null || limits.Keys.Count > 0;
+                var taken = atOnce == 0 ? 0
+                    : limited ? ClaimLimited(session, jobs, request.Queue, token, time, expires, atOnce, limits)
+                    : ClaimInto(session, jobs, request.Queue, token, time, expires, atOnce, started: true);
+
+                // Claimed ahead: jobs without a key of a queue without a rate limit only, so a prefetch never holds a
+                // key's slot or spends a start of a window before its handler can run.
+                if (taken == atOnce && limit > atOnce && limits.QueueRate is null)
                 {
                     ClaimInto(session, jobs, request.Queue, token, time, expires, limit - atOnce, started: false);
                 }
 
                 TimeSpan? next = null;
-                if (jobs.Count < limit && session.Command(Sql.NextRunAt, request.Queue).ExecuteScalar() is long n)
+                if (jobs.Count < limit)
                 {
-                    next = TimeSpan.FromMilliseconds(n - time);
+                    if (limits.QueueRate is { Room: <= 0, ReopensAt: { } reopens })
+                    {
+                        next = TimeSpan.FromMilliseconds(reopens - time);
+                    }
+                    else if (session.Command(Sql.NextRunAt, request.Queue).ExecuteScalar() is long n)
+                    {
+                        next = TimeSpan.FromMilliseconds(n - time);
+                    }
+
+                    if (limits.KeyReopensAt is { } keyReopens && (next is null || keyReopens - time < next.Value.TotalMilliseconds))
+                    {
+                        next = TimeSpan.FromMilliseconds(keyReopens - time);
+                    }
                 }
 
-                return new ClaimBatch(jobs, next);
+                return new ClaimBatch(jobs, next, limits.HeldBack);
             },
             durable: false,
             onClaimed);
