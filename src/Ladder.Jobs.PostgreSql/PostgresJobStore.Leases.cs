@@ -21,24 +21,18 @@ public sealed partial class PostgresJobStore
             var jobs = new List<ClaimedJob>(request.Limit);
             var startNow = Math.Clamp(request.StartNow, 0, request.Limit);
             var held = 0;
-            (bool Keyed, bool Rated, TimeSpan? Reopens)? limits = null;
+            (bool Keyed, bool Rated, TimeSpan? Reopens, bool More)? limits = null;
 
-            // A queue seen with limited work (keyed jobs waiting, a rate limit) is claimed by the limited claim first:
-            // its jobs without a key and its keyed jobs are merged in claim order there.
-            if (startNow > 0 && _limitedQueues.ContainsKey(request.Queue))
+            // A queue seen with limited work (keyed jobs waiting, a rate limit) is claimed by the limited claim: its jobs
+            // without a key and its keyed jobs are merged in claim order there.
+            if (_limitedQueues.ContainsKey(request.Queue))
             {
-                var limited = await ClaimLimitedAsync(request, token, startNow, jobs).ConfigureAwait(false);
+                var limited = await ClaimLimitedAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
                 held += limited.HeldBack;
-                limits = (limited.Keyed, limited.Rated, limited.Reopens);
+                limits = (limited.Keyed, limited.Rated, limited.Reopens, limited.More);
                 if (!limited.Keyed && !limited.Rated)
                 {
                     _limitedQueues.TryRemove(request.Queue, out _);
-                }
-
-                // Claimed ahead: jobs without a key of a queue without a rate limit only.
-                if (jobs.Count == startNow && request.Limit > startNow && !limited.Rated)
-                {
-                    await ClaimPlainAsync(request, token, request.Limit - startNow, 0, jobs).ConfigureAwait(false);
                 }
             }
             else
@@ -51,32 +45,30 @@ public sealed partial class PostgresJobStore
             {
                 await using var command = Command(_sql.NextRunIn);
                 command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                var (keyed, rated) = (false, false);
                 await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
                 {
                     await reader.ReadAsync().ConfigureAwait(false);
                     next = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
-                    var keyed = reader.GetBoolean(1);
-                    var rated = reader.GetBoolean(2);
-                    if ((keyed || rated) && limits is null)
-                    {
-                        limits = (keyed, rated, null);
-                    }
+                    keyed = reader.GetBoolean(1);
+                    rated = reader.GetBoolean(2);
                 }
 
-                // The queue has limited work this claim did not look at: claim it into the slots still free.
-                var started = jobs.Count(static j => j.HandlerStarted);
-                if (limits is { } seen && (seen.Keyed || seen.Rated) && !_limitedQueues.ContainsKey(request.Queue))
+                // The queue has limited work the plain claim did not look at: claim it into what is left.
+                if (limits is null && (keyed || rated))
                 {
                     _limitedQueues.TryAdd(request.Queue, true);
-                    if (started < startNow)
-                    {
-                        var limited = await ClaimLimitedAsync(request, token, startNow - started, jobs).ConfigureAwait(false);
-                        held += limited.HeldBack;
-                        limits = (limited.Keyed, limited.Rated, limited.Reopens);
-                    }
+                    var started = jobs.Count(static j => j.HandlerStarted);
+                    var limited = await ClaimLimitedAsync(request, token, request.Limit - jobs.Count, Math.Max(0, startNow - started), jobs).ConfigureAwait(false);
+                    held += limited.HeldBack;
+                    limits = (limited.Keyed, limited.Rated, limited.Reopens, limited.More);
                 }
 
-                if (limits is { Reopens: { } reopens })
+                if (limits is { More: true })
+                {
+                    next = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
+                }
+                else if (limits is { Reopens: { } reopens })
                 {
                     next = reopens;
                 }

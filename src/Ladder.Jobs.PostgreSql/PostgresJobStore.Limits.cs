@@ -49,8 +49,15 @@ public sealed partial class PostgresJobStore
         }
     }
 
+    // The most keys one limited claim visits beyond what it takes; the next claim goes on from where it stopped.
+    private const int ExtraKeysPerClaim = 32;
+
+    // Per queue, the last key a limited claim visited: the next starts after it (round robin over the keys).
+    private readonly ConcurrentDictionary<string, string> _keyCursors = new(StringComparer.Ordinal);
+
     // One round trip, one implicit transaction: the lock, then the claim (its snapshot taken after the lock is granted).
-    private async Task<(int HeldBack, bool Keyed, bool Rated, TimeSpan? Reopens)> ClaimLimitedAsync(ClaimRequest request, long token, int slots, List<ClaimedJob> jobs)
+    private async Task<(int HeldBack, bool Keyed, bool Rated, TimeSpan? Reopens, bool More)> ClaimLimitedAsync(
+        ClaimRequest request, long token, int target, int startNow, List<ClaimedJob> jobs)
     {
         await using var batch = _dataSource.CreateBatch();
         var lockCommand = new NpgsqlBatchCommand(_limitSql.Lock);
@@ -59,18 +66,26 @@ public sealed partial class PostgresJobStore
         var claim = new NpgsqlBatchCommand(_limitSql.Claim);
         AddNow(claim.Parameters);
         claim.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
-        claim.Parameters.Add(P("slots", slots, NpgsqlDbType.Integer));
+        claim.Parameters.Add(P("target", target, NpgsqlDbType.Integer));
+        claim.Parameters.Add(P("start_now", startNow, NpgsqlDbType.Integer));
+        claim.Parameters.Add(P("cursor", _keyCursors.GetValueOrDefault(request.Queue, ""), NpgsqlDbType.Text));
+        claim.Parameters.Add(P("max_keys", target + ExtraKeysPerClaim, NpgsqlDbType.Integer));
         claim.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
         claim.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
         batch.BatchCommands.Add(claim);
         await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
         await reader.NextResultAsync().ConfigureAwait(false); // The lock's row.
-        (int, bool, bool, TimeSpan?) flags = (0, false, false, null);
+        (int, bool, bool, TimeSpan?, bool) flags = (0, false, false, null, false);
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
             if (reader.IsDBNull(0))
             {
-                flags = ((int)reader.GetInt64(14), reader.GetBoolean(15), reader.GetBoolean(16), reader.IsDBNull(17) ? null : reader.GetFieldValue<TimeSpan>(17));
+                flags = ((int)reader.GetInt64(14), reader.GetBoolean(15), reader.GetBoolean(16), reader.IsDBNull(17) ? null : reader.GetFieldValue<TimeSpan>(17), reader.GetBoolean(19));
+                if (!reader.IsDBNull(18))
+                {
+                    _keyCursors[request.Queue] = reader.GetString(18);
+                }
+
                 continue;
             }
 

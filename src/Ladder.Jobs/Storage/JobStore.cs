@@ -82,8 +82,10 @@ public abstract class JobStore : IAsyncDisposable
     /// concurrency key is taken only while fewer than its <see cref="NewJob.ConcurrencyLimit"/> jobs with that key are
     /// running (state running, in any queue), and a queue or key with a rate limit (<see cref="SetRateLimitAsync"/>) is
     /// taken only while fewer than its maximum starts were recorded in the window before now. A job held back is skipped,
-    /// not taken: it spends no attempt and later jobs of other keys are still claimed. Limited jobs are only claimed to
-    /// start at once (up to <see cref="ClaimRequest.StartNow"/>), never ahead, so a prefetch never holds a key's slot.
+    /// not taken: it spends no attempt and later jobs of other keys are still claimed. A keyed job claimed ahead counts as
+    /// running for its key; jobs of a rate-limited queue or key are only claimed to start at once (up to
+    /// <see cref="ClaimRequest.StartNow"/>), so a claim is a start. Keys are visited round robin, a bounded number per
+    /// claim; a claim that stopped before visiting every key says so with a <see cref="ClaimBatch.NextRunIn"/> of zero.
     /// </remarks>
     /// <returns>The jobs, in claim order, and when the queue's next job becomes runnable if fewer were taken.</returns>
     public abstract Task<ClaimBatch> ClaimAsync(ClaimRequest request, Action<ClaimBatch>? onClaimed);

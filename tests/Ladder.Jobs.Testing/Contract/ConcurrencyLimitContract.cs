@@ -88,18 +88,40 @@ public abstract class ConcurrencyLimitContract : LimitsContractBase
 
     [Test]
     [CancelAfter(60_000)]
-    public async Task Claim_NeverClaimsKeyedJobsAhead()
+    public async Task Claim_Ahead_TakesKeyedJobsWithinTheirLimit_AndTheyHoldTheKeysSlots()
     {
         var store = await OpenStoreAsync();
-        await EnqueueAsync(store, Job("a", 4), Job("a", 4));
+        var keyed = await EnqueueAsync(store, Job("a", 2), Job("a", 2), Job("a", 2));
         var plain = await EnqueueAsync(store, Job(), Job());
 
         var ahead = await ClaimAsync(store, 10, startNow: 0);
-        var now = await ClaimAsync(store, 10, startNow: 1);
+        var now = await ClaimAsync(store, 10, startNow: 5);
 
-        ahead.Jobs.Select(j => j.Id).Should().BeEquivalentTo(plain, "a prefetch takes jobs without a key only: it never holds a key's slot");
+        ahead.Jobs.Select(j => j.Id).Should().BeEquivalentTo([.. plain, keyed[0], keyed[1]], "a claim ahead takes keyed jobs too, within their key's limit");
         ahead.Jobs.Should().OnlyContain(j => !j.HandlerStarted);
-        now.Jobs.Should().ContainSingle().Which.Limited.Should().BeTrue();
+        now.Jobs.Should().BeEmpty("the two jobs claimed ahead hold the key's two slots until they run or are given back");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Claim_WithManyKeys_VisitsThemRoundRobin_SoEveryKeyGetsItsTurn()
+    {
+        var store = await OpenStoreAsync();
+
+        // More keys than one claim visits: successive claims go on where the last one stopped.
+        var ids = await EnqueueAsync(store, [.. Enumerable.Range(0, 150).Select(i => Job($"k{i:D3}", 1))]);
+        var seen = new List<long>();
+        for (var claim = 0; claim < 40 && seen.Count < ids.Length; claim++)
+        {
+            var batch = await ClaimAsync(store, 4);
+            seen.AddRange(batch.Jobs.Select(j => j.Id));
+            if (batch.Jobs.Count < 4 && seen.Count < ids.Length)
+            {
+                batch.NextRunIn.Should().NotBeNull("the claim stopped before visiting every key, and says to go on at once");
+            }
+        }
+
+        seen.Should().BeEquivalentTo(ids, "every key's job was claimed within 40 claims of 4");
     }
 
     [Test]

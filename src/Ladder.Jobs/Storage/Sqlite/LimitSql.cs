@@ -10,18 +10,26 @@ internal static class LimitSql
         "(SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 0 AND s.name = @p0 AND s.at > @p1 - r.window_ms) + r.window_ms " +
         "FROM ladder_rate_limits r WHERE r.scope = 0 AND r.name = @p0;";
 
-    // The keys with jobs waiting in the queue, found by a loose index scan of ladder_jobs_fetch_keyed (one seek per key,
-    // however many jobs each key holds), with each key's running jobs (in any queue, through ladder_jobs_running_keys)
-    // and the room of its rate limit, if it has one.
-    public const string Keys =
-        "WITH RECURSIVE keys(k) AS (" +
-        "SELECT (SELECT concurrency_key FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL ORDER BY concurrency_key LIMIT 1) " +
-        "UNION ALL SELECT (SELECT j.concurrency_key FROM ladder_jobs j WHERE j.queue = @p0 AND j.state IN (0, 1, 4) AND j.concurrency_key > keys.k ORDER BY j.concurrency_key LIMIT 1) " +
-        "FROM keys WHERE keys.k IS NOT NULL) " +
-        "SELECT keys.k, (SELECT count(*) FROM ladder_jobs r WHERE r.state = 2 AND r.concurrency_key = keys.k), " +
-        "l.max_starts - (SELECT count(*) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = keys.k AND s.at > @p1 - l.window_ms), " +
-        "(SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = keys.k AND s.at > @p1 - l.window_ms) + l.window_ms " +
-        "FROM keys LEFT JOIN ladder_rate_limits l ON l.scope = 1 AND l.name = keys.k WHERE keys.k IS NOT NULL;";
+    // Whether the queue has keyed jobs waiting (one seek of ladder_jobs_fetch_keyed).
+    public const string HasKeyed =
+        "SELECT EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL);";
+
+    // The next key with jobs waiting after @p1 in key order, and the limit of its first job in claim order: one seek of
+    // ladder_jobs_fetch_keyed (a loose index scan, one step per key however many jobs it holds). FirstKey starts over.
+    public const string NextKey =
+        "SELECT concurrency_key, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key > @p1 " +
+        "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1;";
+
+    public const string FirstKey =
+        "SELECT concurrency_key, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL " +
+        "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1;";
+
+    // A key's running jobs (in any queue, through ladder_jobs_running_keys), and the room of its rate limit and when its
+    // window reopens, if it has one (@p1 now).
+    public const string KeyState =
+        "SELECT (SELECT count(*) FROM ladder_jobs r WHERE r.state = 2 AND r.concurrency_key = @p0), " +
+        "(SELECT l.max_starts - (SELECT count(*) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = @p0 AND s.at > @p1 - l.window_ms) FROM ladder_rate_limits l WHERE l.scope = 1 AND l.name = @p0), " +
+        "(SELECT (SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = @p0 AND s.at > @p1 - l.window_ms) + l.window_ms FROM ladder_rate_limits l WHERE l.scope = 1 AND l.name = @p0);";
 
     // A key's runnable jobs in claim order (read lazily: the claim stops at the first it may not start).
     public const string KeyCandidates =
@@ -32,9 +40,9 @@ internal static class LimitSql
         "SELECT id, priority, run_at FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p1 " +
         "ORDER BY priority DESC, run_at, id LIMIT @p2;";
 
-    // Leases the chosen jobs, started at once (limited jobs are never claimed ahead). @p3: a JSON array of ids.
+    // Leases the chosen jobs. @p3: a JSON array of ids; @p4: whether their handlers start at once (1) or they are claimed ahead (0).
     public const string ClaimIds =
-        "UPDATE ladder_jobs SET state = 2, lease_token = @p0, lease_expires_at = @p1, attempts = attempts + 1, started_at = @p2, handler_started = 1 " +
+        "UPDATE ladder_jobs SET state = 2, lease_token = @p0, lease_expires_at = @p1, attempts = attempts + 1, started_at = @p2, handler_started = @p4 " +
         "WHERE state IN (0, 1, 4) AND id IN (SELECT value FROM json_each(@p3)) " +
         "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority, rescues_unstarted;";
 

@@ -24,22 +24,28 @@ internal sealed partial class SqliteJobStore
                 // across processes, serialise every claim of the file, so what the claim counts cannot change before it
                 // commits (docs/jobs/concurrency.md).
                 var limits = ReadLimits(session, request.Queue, time);
-                var limited = limits.QueueRate is not null || limits.Keys.Count > 0;
-                var taken = atOnce == 0 ? 0
-                    : limited ? ClaimLimited(session, jobs, request.Queue, token, time, expires, atOnce, limits)
-                    : ClaimInto(session, jobs, request.Queue, token, time, expires, atOnce, started: true);
-
-                // Claimed ahead: jobs without a key of a queue without a rate limit only, so a prefetch never holds a
-                // key's slot or spends a start of a window before its handler can run.
-                if (taken == atOnce && limit > atOnce && limits.QueueRate is null)
+                if (limits.QueueRate is null && !limits.HasKeyed)
                 {
-                    ClaimInto(session, jobs, request.Queue, token, time, expires, limit - atOnce, started: false);
+                    var taken = atOnce == 0 ? 0 : ClaimInto(session, jobs, request.Queue, token, time, expires, atOnce, started: true);
+                    if (taken == atOnce && limit > atOnce)
+                    {
+                        ClaimInto(session, jobs, request.Queue, token, time, expires, limit - atOnce, started: false);
+                    }
+                }
+                else
+                {
+                    // A rate-limited queue is claimed only into free slots: its claim is its start.
+                    ClaimLimited(session, jobs, request.Queue, token, time, expires, atOnce, limits.QueueRate is null ? limit : atOnce, limits);
                 }
 
                 TimeSpan? next = null;
                 if (jobs.Count < limit)
                 {
-                    if (limits.QueueRate is { Room: <= 0, ReopensAt: { } reopens })
+                    if (limits.More)
+                    {
+                        next = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
+                    }
+                    else if (limits.QueueRate is { Room: <= 0, ReopensAt: { } reopens })
                     {
                         next = TimeSpan.FromMilliseconds(reopens - time);
                     }
