@@ -22,6 +22,7 @@ public sealed partial class PostgresJobStore
             var startNow = Math.Clamp(request.StartNow, 0, request.Limit);
             var held = 0;
             (bool Keyed, bool Rated, TimeSpan? Reopens, bool More)? limits = null;
+            TimeSpan? nextPlain = null;
 
             // A queue seen with limited work (keyed jobs waiting, a rate limit) is claimed by the limited claim: its jobs
             // without a key and its keyed jobs are merged in claim order there.
@@ -30,6 +31,7 @@ public sealed partial class PostgresJobStore
                 var limited = await ClaimLimitedAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
                 held += limited.HeldBack;
                 limits = (limited.Keyed, limited.Rated, limited.Reopens, limited.More);
+                nextPlain = limited.NextPlain;
                 if (!limited.Keyed && !limited.Rated)
                 {
                     _limitedQueues.TryRemove(request.Queue, out _);
@@ -41,7 +43,12 @@ public sealed partial class PostgresJobStore
             }
 
             TimeSpan? next = null;
-            if (jobs.Count < request.Limit)
+            if (jobs.Count < request.Limit && limits is { } seen)
+            {
+                // The limited claim said all the next-run query would.
+                next = seen.More ? TimeSpan.Zero : seen.Reopens ?? nextPlain;
+            }
+            else if (jobs.Count < request.Limit)
             {
                 await using var command = Command(_sql.NextRunIn);
                 command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
@@ -55,22 +62,20 @@ public sealed partial class PostgresJobStore
                 }
 
                 // The queue has limited work the plain claim did not look at: claim it into what is left.
-                if (limits is null && (keyed || rated))
+                if (keyed || rated)
                 {
                     _limitedQueues.TryAdd(request.Queue, true);
                     var started = jobs.Count(static j => j.HandlerStarted);
                     var limited = await ClaimLimitedAsync(request, token, request.Limit - jobs.Count, Math.Max(0, startNow - started), jobs).ConfigureAwait(false);
                     held += limited.HeldBack;
-                    limits = (limited.Keyed, limited.Rated, limited.Reopens, limited.More);
-                }
-
-                if (limits is { More: true })
-                {
-                    next = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
-                }
-                else if (limits is { Reopens: { } reopens })
-                {
-                    next = reopens;
+                    if (limited.More)
+                    {
+                        next = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
+                    }
+                    else if (limited.Reopens is { } reopens)
+                    {
+                        next = reopens;
+                    }
                 }
             }
 

@@ -56,10 +56,14 @@ public sealed partial class PostgresJobStore
     private readonly ConcurrentDictionary<string, string> _keyCursors = new(StringComparer.Ordinal);
 
     // One round trip, one implicit transaction: the lock, then the claim (its snapshot taken after the lock is granted).
-    private async Task<(int HeldBack, bool Keyed, bool Rated, TimeSpan? Reopens, bool More)> ClaimLimitedAsync(
+    private async Task<(int HeldBack, bool Keyed, bool Rated, TimeSpan? Reopens, bool More, TimeSpan? NextPlain)> ClaimLimitedAsync(
         ClaimRequest request, long token, int target, int startNow, List<ClaimedJob> jobs)
     {
-        await using var batch = _dataSource.CreateBatch();
+        // Prepared: the statement is long, and planning it took longer than running it (33 ms against 21 ms, measured
+        // under load); Npgsql keeps a prepared statement on its physical connection across pool rentals, so after the
+        // first claim on a connection PrepareAsync costs nothing.
+        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
         var lockCommand = new NpgsqlBatchCommand(_limitSql.Lock);
         lockCommand.Parameters.Add(P("lock_key", LimitsLockKey, NpgsqlDbType.Bigint));
         batch.BatchCommands.Add(lockCommand);
@@ -73,14 +77,16 @@ public sealed partial class PostgresJobStore
         claim.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
         claim.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
         batch.BatchCommands.Add(claim);
+        await batch.PrepareAsync().ConfigureAwait(false);
         await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
         await reader.NextResultAsync().ConfigureAwait(false); // The lock's row.
-        (int, bool, bool, TimeSpan?, bool) flags = (0, false, false, null, false);
+        (int, bool, bool, TimeSpan?, bool, TimeSpan?) flags = (0, false, false, null, false, null);
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
             if (reader.IsDBNull(0))
             {
-                flags = ((int)reader.GetInt64(14), reader.GetBoolean(15), reader.GetBoolean(16), reader.IsDBNull(17) ? null : reader.GetFieldValue<TimeSpan>(17), reader.GetBoolean(19));
+                flags = ((int)reader.GetInt64(14), reader.GetBoolean(15), reader.GetBoolean(16), reader.IsDBNull(17) ? null : reader.GetFieldValue<TimeSpan>(17),
+                    reader.GetBoolean(19), reader.IsDBNull(20) ? null : reader.GetFieldValue<TimeSpan>(20));
                 if (!reader.IsDBNull(18))
                 {
                     _keyCursors[request.Queue] = reader.GetString(18);

@@ -24,7 +24,8 @@ internal sealed class LimitSql
         // (up to @target) are claimed ahead, except jobs of a rate-limited key; a rate-limited queue takes only
         // @start_now, and no more than its room. The last row (id NULL) carries: keys held back, whether keyed jobs wait,
         // whether the queue has a rate limit, when its window reopens if it has no room, the last key visited, and
-        // whether the walk stopped at @max_keys (the next claim goes on at once).
+        // whether the walk stopped at @max_keys (the next claim goes on at once), and when the next job without a key
+        // becomes runnable (Sql.NextRunIn's first column, saving its round trip).
         Claim = S(
             """
             WITH RECURSIVE clock AS MATERIALIZED (SELECT clock_timestamp() AS t),
@@ -91,7 +92,7 @@ internal sealed class LimitSql
               SELECT 0, @queue, {now} FROM upd WHERE EXISTS (SELECT 1 FROM qrate)
               UNION ALL SELECT 1, upd.k, {now} FROM upd WHERE upd.key_rated)
             SELECT id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, started_at, trace_parent, priority,
-              handler_started, rescues_unstarted, NULL::bigint, NULL::boolean, NULL::boolean, NULL::interval, NULL::text, NULL::boolean FROM upd
+              handler_started, rescues_unstarted, NULL::bigint, NULL::boolean, NULL::boolean, NULL::interval, NULL::text, NULL::boolean, NULL::interval FROM upd
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
               (SELECT count(*) FROM kstate WHERE running >= lim OR room <= 0)
@@ -99,7 +100,9 @@ internal sealed class LimitSql
               EXISTS (SELECT 1 FROM keys), EXISTS (SELECT 1 FROM qrate),
               (SELECT reopens - {now} FROM qrate WHERE room <= 0),
               (SELECT k FROM keys ORDER BY n DESC LIMIT 1),
-              (SELECT count(*) FROM keys) >= @max_keys
+              (SELECT count(*) FROM keys) >= @max_keys,
+              (SELECT min(run_at) - {now} FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL
+                AND NOT id IN (SELECT id FROM upd))
             """);
 
         // Starts older than their limit's window count no more; starts of a removed limit go at once.
