@@ -66,7 +66,8 @@ public sealed class DeadlineLimitTests
     public async Task Invoke_WhenNoWorkerFreesUpWithinMaxQueueWait_FailsWithQueueTimeout(CancellationToken ct)
     {
         var time = new FakeTimeProvider();
-        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct, time);
+        var pool = await Support.StartAsync(Support.Options(spare: false), ct, time);
+        await using var disposal = pool.DisposingOn(time);
         using var hold = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
         await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);
@@ -108,7 +109,8 @@ public sealed class DeadlineLimitTests
         var time = new FakeTimeProvider();
         var options = Support.Options(spare: false);
         options.MaxQueueWait = TimeSpan.FromMilliseconds(500);
-        await using var pool = await Support.StartAsync(options, ct, time);
+        var pool = await Support.StartAsync(options, ct, time);
+        await using var disposal = pool.DisposingOn(time);
         using var hold = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
         await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);

@@ -4,7 +4,7 @@ namespace Ladder.Jobs.PostgreSql.Internal;
 internal static class Migrations
 {
     /// <summary>The schema version this library writes.</summary>
-    public const long Version = 2;
+    public const long Version = 3;
 
     private static readonly string[] Steps =
     [
@@ -56,8 +56,23 @@ internal static class Migrations
         CREATE INDEX job_attempts_job ON {s}.job_attempts(job_id);
         """,
 
-        // Concurrency keys and rate limits (docs/jobs/concurrency.md). One self-contained step (planned as version 3,
-        // after schedules; renumbered by its position in this list). A job's key and limit live on its row, so every host
+        // Version 2: recurring schedules (docs/jobs/schedules.md), one self-contained step. A fire is a compare-and-set
+        // on (name, version, next_tick); the partial index serves the scheduler's one read (due rows, earliest next tick).
+        """
+        CREATE TABLE {s}.schedules(
+          name text PRIMARY KEY,
+          spec text NOT NULL,
+          from_code boolean NOT NULL,
+          paused boolean NOT NULL DEFAULT false,
+          orphaned boolean NOT NULL DEFAULT false,
+          next_tick timestamptz,
+          last_tick timestamptz,
+          last_job_id bigint,
+          version bigint NOT NULL DEFAULT 1);
+        CREATE INDEX schedules_due ON {s}.schedules(next_tick) WHERE NOT paused AND NOT orphaned AND next_tick IS NOT NULL;
+        """,
+
+        // Version 3: concurrency keys and rate limits (docs/jobs/concurrency.md), one self-contained step. A job's key and limit live on its row, so every host
         // reads the same limit. The plain claim index leaves keyed jobs out (held-back keyed jobs never slow the claim of
         // other jobs); keyed jobs are found by key, one index seek per key in use; a key's running jobs are counted
         // through a partial index over running keyed rows only. Rate limits: a row per limit, a row per start in the window.

@@ -22,11 +22,11 @@ namespace Ladder.Jobs.Storage;
 /// </para>
 /// <para>
 /// A store is opened once, by the queue that owns it (<see cref="OpenAsync"/>), and disposed by that queue. Its methods
-/// are called concurrently. The contract suite in the repository (<c>tests/Ladder.Jobs.Tests/Contract</c>) runs
-/// unchanged against every store.
+/// are called concurrently. The contract suite in the repository (<c>tests/Ladder.Jobs.Testing</c>, described in
+/// <c>docs/jobs/stores.md</c>) runs unchanged against every store.
 /// </para>
 /// </remarks>
-public abstract class JobStore : IAsyncDisposable
+public abstract partial class JobStore : IAsyncDisposable
 {
     // Set once by the queue that opens the store: a store shared by two queues would have two owners disposing it.
     private int _owned;

@@ -124,3 +124,8 @@ public sealed class PostgresRateLimitContract : RateLimitContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
+
+public sealed class PostgresScheduleContract : ScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}

@@ -124,3 +124,8 @@ public sealed class SqliteRateLimitContract : RateLimitContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
+
+public sealed class SqliteScheduleContract : ScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
