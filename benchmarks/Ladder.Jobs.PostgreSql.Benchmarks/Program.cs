@@ -14,6 +14,7 @@ using Ladder.PostgreSql.Testing;
 //   fan-out [samples]  NOTIFY to 1, 16 and 64 listeners that all try to claim (200 samples each)
 //   contention [jobs]  the raw loop at 4, 16 and 64 concurrent claimers (100,000 jobs each)
 //   health [jobs]      (d) table size and dead tuples over a 1,000,000-job burn-down, purge, VACUUM, autovacuum settings
+//   limits-burn-down [jobs] [rounds]  100 concurrency keys x limit 4 beside plain, interleaved, through the store (100,000, 2)
 //   all                burn-down, wake, notify-cost, fan-out, contention (not health: run it alone)
 var part = args.FirstOrDefault() ?? "all";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
@@ -48,6 +49,9 @@ switch (part)
         break;
     case "health":
         await Parts.HealthAsync(server, Arg(1, 1_000_000));
+        break;
+    case "limits-burn-down":
+        await LimitedBurnDown.RunAsync(server, Arg(1, 100_000), Arg(2, 2));
         break;
     case "all":
         await Parts.BurnDownAsync(server, 100_000, 10_000);

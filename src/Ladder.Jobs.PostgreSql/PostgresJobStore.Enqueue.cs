@@ -66,6 +66,8 @@ public sealed partial class PostgresJobStore
         var timeoutMs = new long?[n];
         var uniqueKey = new string?[n];
         var traceParent = new string?[n];
+        var concurrencyKey = new string?[n];
+        var concurrencyLimit = new int[n];
         for (var i = 0; i < n; i++)
         {
             var job = jobs[i];
@@ -80,6 +82,8 @@ public sealed partial class PostgresJobStore
             timeoutMs[i] = job.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? (long)t.TotalMilliseconds : null;
             uniqueKey[i] = job.UniqueKey;
             traceParent[i] = job.TraceParent;
+            concurrencyKey[i] = job.ConcurrencyKey;
+            concurrencyLimit[i] = job.ConcurrencyKey is null ? 0 : Math.Max(1, job.ConcurrencyLimit);
         }
 
         var command = new NpgsqlBatchCommand(_sql.Insert);
@@ -95,6 +99,8 @@ public sealed partial class PostgresJobStore
         command.Parameters.Add(P("timeout_ms", timeoutMs, NpgsqlDbType.Array | NpgsqlDbType.Bigint));
         command.Parameters.Add(P("unique_key", uniqueKey, NpgsqlDbType.Array | NpgsqlDbType.Text));
         command.Parameters.Add(P("trace_parent", traceParent, NpgsqlDbType.Array | NpgsqlDbType.Text));
+        command.Parameters.Add(P("concurrency_key", concurrencyKey, NpgsqlDbType.Array | NpgsqlDbType.Text));
+        command.Parameters.Add(P("concurrency_limit", concurrencyLimit, NpgsqlDbType.Array | NpgsqlDbType.Integer));
         return command;
     }
 

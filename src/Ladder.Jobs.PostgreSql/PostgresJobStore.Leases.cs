@@ -19,21 +19,63 @@ public sealed partial class PostgresJobStore
         var batch = await OnceAsync("claim jobs", async () =>
         {
             var jobs = new List<ClaimedJob>(request.Limit);
-            await using (var command = Command(_sql.Claim))
+            var startNow = Math.Clamp(request.StartNow, 0, request.Limit);
+            var held = 0;
+            (bool Keyed, bool Rated, TimeSpan? Reopens, bool More)? limits = null;
+            TimeSpan? nextPlain = null;
+
+            // A queue seen with limited work (keyed jobs waiting, a rate limit) is claimed by the limited claim: its jobs
+            // without a key and its keyed jobs are merged in claim order there.
+            if (_limitedQueues.ContainsKey(request.Queue))
             {
-                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
-                command.Parameters.Add(P("limit", request.Limit, NpgsqlDbType.Integer));
-                command.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
-                command.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
-                command.Parameters.Add(P("start_now", Math.Clamp(request.StartNow, 0, request.Limit), NpgsqlDbType.Bigint));
-                await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-                while (await reader.ReadAsync().ConfigureAwait(false))
+                var limited = await ClaimLimitedAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
+                held += limited.HeldBack;
+                limits = (limited.Keyed, limited.Rated, limited.Reopens, limited.More);
+                nextPlain = limited.NextPlain;
+                if (!limited.Keyed && !limited.Rated)
                 {
-                    jobs.Add(new ClaimedJob(
-                        new JobLease(reader.GetInt64(0), token), request.Queue, reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
-                        reader.GetInt32(4), reader.GetInt32(5), reader.IsDBNull(6) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(6)),
-                        reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9),
-                        reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), reader.GetBoolean(12), reader.GetInt32(13)));
+                    _limitedQueues.TryRemove(request.Queue, out _);
+                }
+            }
+            else
+            {
+                await ClaimPlainAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
+            }
+
+            TimeSpan? next = null;
+            if (jobs.Count < request.Limit && limits is { } seen)
+            {
+                // The limited claim said all the next-run query would.
+                next = seen.More ? TimeSpan.Zero : seen.Reopens ?? nextPlain;
+            }
+            else if (jobs.Count < request.Limit)
+            {
+                await using var command = Command(_sql.NextRunIn);
+                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                var (keyed, rated) = (false, false);
+                await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
+                {
+                    await reader.ReadAsync().ConfigureAwait(false);
+                    next = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
+                    keyed = reader.GetBoolean(1);
+                    rated = reader.GetBoolean(2);
+                }
+
+                // The queue has limited work the plain claim did not look at: claim it into what is left.
+                if (keyed || rated)
+                {
+                    _limitedQueues.TryAdd(request.Queue, true);
+                    var started = jobs.Count(static j => j.HandlerStarted);
+                    var limited = await ClaimLimitedAsync(request, token, request.Limit - jobs.Count, Math.Max(0, startNow - started), jobs).ConfigureAwait(false);
+                    held += limited.HeldBack;
+                    if (limited.More)
+                    {
+                        next = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
+                    }
+                    else if (limited.Reopens is { } reopens)
+                    {
+                        next = reopens;
+                    }
                 }
             }
 
@@ -42,18 +84,7 @@ public sealed partial class PostgresJobStore
                 : a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority)
                 : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt)
                 : a.Id.CompareTo(b.Id));
-            TimeSpan? next = null;
-            if (jobs.Count < request.Limit)
-            {
-                await using var command = Command(_sql.NextRunIn);
-                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
-                if (await command.ExecuteScalarAsync().ConfigureAwait(false) is TimeSpan n)
-                {
-                    next = n;
-                }
-            }
-
-            return new ClaimBatch(jobs, next);
+            return new ClaimBatch(jobs, next, held);
         }).ConfigureAwait(false);
         onClaimed?.Invoke(batch);
         return batch;
@@ -73,7 +104,7 @@ public sealed partial class PostgresJobStore
     public override Task<bool> CompleteAsync(JobLease lease)
     {
         ThrowIfDisposed();
-        return (_completions ?? throw NotOpen()).Add(lease);
+        return Ended(lease, (_completions ?? throw NotOpen()).Add(lease));
     }
 
     /// <inheritdoc />
@@ -81,7 +112,7 @@ public sealed partial class PostgresJobStore
     {
         ArgumentNullException.ThrowIfNull(failure);
         ThrowIfDisposed();
-        return RetryingAsync("a failed attempt", async retried =>
+        return Ended(lease, RetryingAsync("a failed attempt", async retried =>
         {
             await using var command = Command(_sql.Fail);
             AddLease(command, lease, retried);
@@ -99,20 +130,20 @@ public sealed partial class PostgresJobStore
                 short => FailOutcome.Retrying,
                 _ => FailOutcome.LeaseLost,
             };
-        });
+        }));
     }
 
     /// <inheritdoc />
     public override Task<bool> SnoozeAsync(JobLease lease, TimeSpan delay)
     {
         ThrowIfDisposed();
-        return RetryingAsync("a snooze", async retried =>
+        return Ended(lease, RetryingAsync("a snooze", async retried =>
         {
             await using var command = Command(_sql.Snooze);
             AddLease(command, lease, retried);
             command.Parameters.Add(P("delay", delay, NpgsqlDbType.Interval));
             return await command.ExecuteScalarAsync().ConfigureAwait(false) is long;
-        });
+        }));
     }
 
     /// <inheritdoc />
@@ -130,6 +161,8 @@ public sealed partial class PostgresJobStore
             // Another host may be idle while this one shuts down.
             NotifySoon(queue);
         }
+
+        _limitedRuns.TryRemove(lease, out _);
 
         return queue is not null;
     }

@@ -24,6 +24,7 @@ public sealed partial class PostgresJobStore : JobStore
     private readonly bool _ownsDataSource;
     private readonly PostgresJobStoreOptions _options;
     private readonly Sql _sql;
+    private readonly LimitSql _limitSql;
     private readonly CancellationTokenSource _closing = new();
     private JobStoreContext? _context;
     private ILogger _logger = NullLogger.Instance;
@@ -84,6 +85,7 @@ public sealed partial class PostgresJobStore : JobStore
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _sql = new Sql(_options.Schema, _options.UseContextClock);
+        _limitSql = new LimitSql(_options.Schema, _options.UseContextClock);
         var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
         Host = builder.Host ?? "localhost";
         Port = builder.Port;

@@ -23,7 +23,20 @@ public sealed partial class JobQueue
     internal Task<ClaimBatch> ClaimAsync(string queue, int limit, Action<ClaimBatch>? onClaimed = null, int? startNow = null)
     {
         ThrowIfDisposed();
-        return _store.ClaimAsync(new ClaimRequest(queue, limit, Math.Clamp(startNow ?? limit, 0, limit), Settings.LeaseDuration), onClaimed);
+
+        // Counted in the commit callback, not after the task: no extra hop on the claim's path.
+        void Claimed(ClaimBatch batch)
+        {
+            if (batch.HeldBack > 0)
+            {
+                JobsTelemetry.HeldBack.Add(batch.HeldBack, JobsTelemetry.Queue(queue));
+                Log.HeldBack(Logger, queue, batch.HeldBack);
+            }
+
+            onClaimed?.Invoke(batch);
+        }
+
+        return _store.ClaimAsync(new ClaimRequest(queue, limit, Math.Clamp(startNow ?? limit, 0, limit), Settings.LeaseDuration), Claimed);
     }
 
     /// <summary>Completes a job: true if its lease held.</summary>

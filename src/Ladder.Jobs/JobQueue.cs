@@ -354,6 +354,24 @@ public sealed partial class JobQueue : IAsyncDisposable
             throw new ArgumentException("UniqueKey must not be empty (null means none).", nameof(request));
         }
 
+        if (o.ConcurrencyKey is { } key && (string.IsNullOrWhiteSpace(key) || key.Length > JobOptions.MaxConcurrencyKeyLength))
+        {
+            throw new ArgumentException($"ConcurrencyKey must not be empty and at most {JobOptions.MaxConcurrencyKeyLength} characters (null means none; was {key.Length} characters).", nameof(request));
+        }
+
+        if (o.ConcurrencyLimit is { } limit)
+        {
+            if (o.ConcurrencyKey is null)
+            {
+                throw new ArgumentException("ConcurrencyLimit needs a ConcurrencyKey: the limit counts the running jobs of a key.", nameof(request));
+            }
+
+            if (limit is < 1 or > JobOptions.MaxConcurrencyLimit)
+            {
+                throw new ArgumentException($"ConcurrencyLimit must be 1..{JobOptions.MaxConcurrencyLimit} (was {limit}).", nameof(request));
+            }
+        }
+
         if (o.Delay is { } d && d < TimeSpan.Zero)
         {
             throw new ArgumentException($"Delay must not be negative (was {d}).", nameof(request));
@@ -366,7 +384,8 @@ public sealed partial class JobQueue : IAsyncDisposable
         var o = request.Options;
         return new NewJob(
             o.Queue ?? "default", request.Kind, request.PayloadJson, o.Priority, o.RunAt, o.Delay ?? TimeSpan.Zero, o.MaxAttempts ?? Settings.DefaultMaxAttempts,
-            o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? t : null, o.UniqueKey, traceParent);
+            o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? t : null, o.UniqueKey, traceParent, o.ConcurrencyKey,
+            o.ConcurrencyKey is null ? 0 : o.ConcurrencyLimit ?? 1);
     }
 
     // Runs the queue's in-process follow-up of a store write (a wake-up, a signal) after it commits.

@@ -51,6 +51,7 @@ public sealed class BrowserTests
             ("job-dead", $"jobs/jobs/{seeded.Dead}", "ol.attempts li"),
             ("job-scheduled", $"jobs/jobs/{seeded.Scheduled}", "form.cancel"),
             ("schedules", "jobs/schedules", "table.schedules tbody tr"),
+            ("keys", "jobs/keys", "section h2"),
         };
         foreach (var width in Widths)
         {
@@ -113,6 +114,13 @@ public sealed class BrowserTests
         await host.Queue.EnqueueBatchAsync(
             [.. Enumerable.Range(0, 14).Select(i => new JobRequest("parse-replay", $$"""{"hash":"{{i:x8}}e3b0c44298fc1c149afbf4c8996fb924","matchId":{{1000 + i}}}""", new JobOptions { Queue = "replays", UniqueKey = $"replay-{i:x8}" }))],
             ct);
+        // Keyed jobs in "replays" (no processor: they wait), some claimed as another host would, for the Keys page; and
+        // a rate limit.
+        await host.Queue.EnqueueBatchAsync(
+            [.. Enumerable.Range(0, 12).Select(i => new JobRequest("parse-replay", "{}", new JobOptions { Queue = "replays", ConcurrencyKey = $"player:{4700 + (i % 6)}", ConcurrencyLimit = 2, Priority = 1 }))],
+            ct);
+        await host.Queue.Store.ClaimAsync(new Ladder.Jobs.Storage.ClaimRequest("replays", 5, 5, TimeSpan.FromHours(1)), null);
+        await host.Queue.SetRateLimitAsync(new JobRateLimit(RateLimitScope.Queue, "emails", 50, TimeSpan.FromSeconds(1)), ct);
         var scheduled = await host.ScheduledJobAsync("tomorrow's digest", ct);
         await host.ScheduledJobAsync("weekly report", ct);
         await host.Queue.CancelAsync(await host.ScheduledJobAsync("never mind", ct), ct);

@@ -17,6 +17,7 @@ internal static class Layout
         ("overview", "Overview", ""),
         ("jobs", "Jobs", "jobs"),
         ("schedules", "Schedules", "schedules"),
+        ("keys", "Keys", "keys"),
     ];
 
     // No inline script or style anywhere, so the policy can forbid both: an injected <script> would not run even if

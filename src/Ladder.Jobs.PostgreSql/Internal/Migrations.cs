@@ -4,7 +4,7 @@ namespace Ladder.Jobs.PostgreSql.Internal;
 internal static class Migrations
 {
     /// <summary>The schema version this library writes.</summary>
-    public const long Version = 2;
+    public const long Version = 3;
 
     private static readonly string[] Steps =
     [
@@ -70,6 +70,29 @@ internal static class Migrations
           last_job_id bigint,
           version bigint NOT NULL DEFAULT 1);
         CREATE INDEX schedules_due ON {s}.schedules(next_tick) WHERE NOT paused AND NOT orphaned AND next_tick IS NOT NULL;
+        """,
+
+        // Version 3: concurrency keys and rate limits (docs/jobs/concurrency.md), one self-contained step. A job's key and limit live on its row, so every host
+        // reads the same limit. The plain claim index leaves keyed jobs out (held-back keyed jobs never slow the claim of
+        // other jobs); keyed jobs are found by key, one index seek per key in use; a key's running jobs are counted
+        // through a partial index over running keyed rows only. Rate limits: a row per limit, a row per start in the window.
+        """
+        ALTER TABLE {s}.jobs ADD COLUMN concurrency_key text, ADD COLUMN concurrency_limit integer NOT NULL DEFAULT 0;
+        DROP INDEX {s}.jobs_claimable;
+        CREATE INDEX jobs_claimable ON {s}.jobs(queue, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NULL;
+        CREATE INDEX jobs_claimable_keyed ON {s}.jobs(queue, concurrency_key, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NOT NULL;
+        CREATE INDEX jobs_running_keys ON {s}.jobs(concurrency_key) WHERE state = 2 AND concurrency_key IS NOT NULL;
+        CREATE TABLE {s}.rate_limits(
+          scope smallint NOT NULL,
+          name text NOT NULL,
+          max_starts integer NOT NULL,
+          window_ms bigint NOT NULL,
+          PRIMARY KEY(scope, name));
+        CREATE TABLE {s}.rate_starts(
+          scope smallint NOT NULL,
+          name text NOT NULL,
+          at timestamptz NOT NULL);
+        CREATE INDEX rate_starts_at ON {s}.rate_starts(scope, name, at);
         """,
     ];
 

@@ -28,12 +28,15 @@ internal sealed class Sql
             WITH input AS MATERIALIZED (
               SELECT nextval('{s}.jobs_id_seq') AS id, t.* FROM unnest(@queue::text[], @kind::text[], @payload::text[], @priority::int[],
                 @has_run_at::boolean[], @run_at::timestamptz[], @delay::interval[], @max_attempts::int[], @timeout_ms::bigint[],
-                @unique_key::text[], @trace_parent::text[]) WITH ORDINALITY
-                AS t(queue, kind, payload, priority, has_run_at, run_at, delay, max_attempts, timeout_ms, unique_key, trace_parent, ord)),
+                @unique_key::text[], @trace_parent::text[], @concurrency_key::text[], @concurrency_limit::int[]) WITH ORDINALITY
+                AS t(queue, kind, payload, priority, has_run_at, run_at, delay, max_attempts, timeout_ms, unique_key, trace_parent, concurrency_key,
+                  concurrency_limit, ord)),
             timed AS (SELECT i.*, CASE WHEN has_run_at THEN i.run_at ELSE {now} + i.delay END AS due FROM input i),
             ins AS (
-              INSERT INTO {s}.jobs(id, queue, kind, payload, state, priority, run_at, max_attempts, timeout_ms, unique_key, created_at, trace_parent)
-              SELECT id, queue, kind, payload, CASE WHEN due > {now} THEN 0 ELSE 1 END, priority, due, max_attempts, timeout_ms, unique_key, {now}, trace_parent
+              INSERT INTO {s}.jobs(id, queue, kind, payload, state, priority, run_at, max_attempts, timeout_ms, unique_key, created_at, trace_parent,
+                concurrency_key, concurrency_limit)
+              SELECT id, queue, kind, payload, CASE WHEN due > {now} THEN 0 ELSE 1 END, priority, due, max_attempts, timeout_ms, unique_key, {now}, trace_parent,
+                concurrency_key, concurrency_limit
               FROM timed ORDER BY ord
               ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
               RETURNING id)
@@ -43,13 +46,16 @@ internal sealed class Sql
         FindUnique = S("SELECT j.kind, j.unique_key, j.id FROM {s}.jobs j JOIN unnest(@kind::text[], @unique_key::text[]) AS u(kind, unique_key) ON j.kind = u.kind AND j.unique_key = u.unique_key");
 
         // One statement selects and leases: SKIP LOCKED rows another claimer holds, never waits for them. The first
-        // @start_now in claim order have their handlers started by the claim; the rest are claimed ahead.
+        // @start_now in claim order have their handlers started by the claim; the rest are claimed ahead. Jobs without a
+        // concurrency key of a queue without a rate limit only: the others are claimed by LimitSql.Claim, under its lock.
+        // A rate limit set after this statement's snapshot is obeyed from the next claim on.
         Claim = S(
             """
             WITH picked AS MATERIALIZED (
               SELECT id, row_number() OVER (ORDER BY priority DESC, run_at, id) AS n FROM (
                 SELECT id, priority, run_at FROM {s}.jobs
-                WHERE queue = @queue AND state IN (0, 1, 4) AND run_at <= {now}
+                WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= {now}
+                  AND NOT EXISTS (SELECT 1 FROM {s}.rate_limits WHERE scope = 0 AND name = @queue)
                 ORDER BY priority DESC, run_at, id LIMIT @limit FOR UPDATE SKIP LOCKED) c)
             UPDATE {s}.jobs j SET state = 2, lease_token = @token, lease_expires_at = {now} + @lease, attempts = j.attempts + 1,
               started_at = {now}, handler_started = picked.n <= @start_now
@@ -58,7 +64,12 @@ internal sealed class Sql
               j.trace_parent, j.priority, j.handler_started, j.rescues_unstarted
             """);
 
-        NextRunIn = S("SELECT min(run_at) - {now} FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4)");
+        // Also whether the queue has limited work (keyed jobs waiting, or a rate limit): then LimitSql.Claim claims it.
+        // Keyed jobs are left out of the time: one held back waits for a run of its key to end (a notification).
+        NextRunIn = S(
+            "SELECT (SELECT min(run_at) - {now} FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL), " +
+            "EXISTS (SELECT 1 FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL), " +
+            "EXISTS (SELECT 1 FROM {s}.rate_limits WHERE scope = 0 AND name = @queue)");
 
         // Coalesced: @id/@token are the runs of one batch. RETURNING names the pairs that held (a second run of the
         // same job in the batch has another token, so the pairs stay apart).

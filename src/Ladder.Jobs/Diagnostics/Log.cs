@@ -58,4 +58,13 @@ internal static partial class Log
 
     [LoggerMessage(3016, LogLevel.Warning, "Telemetry of job {JobId} threw (an ActivityListener or a MeterListener); the job runs without it")]
     public static partial void TelemetryFailed(ILogger logger, long jobId, Exception exception);
+
+    [LoggerMessage(3018, LogLevel.Information, "Rate limit set: {Scope} {Name}, at most {MaxStarts} starts per {Window}")]
+    public static partial void RateLimitSet(ILogger logger, RateLimitScope scope, string name, int maxStarts, TimeSpan window);
+
+    [LoggerMessage(3019, LogLevel.Information, "Rate limit removed: {Scope} {Name}")]
+    public static partial void RateLimitRemoved(ILogger logger, RateLimitScope scope, string name);
+
+    [LoggerMessage(3020, LogLevel.Debug, "A claim of queue {Queue} held back {HeldBack} runnable jobs for their concurrency keys or rate limits")]
+    public static partial void HeldBack(ILogger logger, string queue, int heldBack);
 }

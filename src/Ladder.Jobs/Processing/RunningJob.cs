@@ -98,6 +98,13 @@ internal sealed class RunningJob : IDisposable
         _registry.TryRemove(new KeyValuePair<long, RunningJob>(Job.Id, this));
         Dispose();
         ReleaseSlot();
+
+        // The run's outcome has been written (or given up on): a job held back by the same concurrency key or rate
+        // limit may start now, and the fetcher, which claimed short, waits for a wake-up, not for a poll.
+        if (Job.Limited)
+        {
+            _worker.Wake.Writer.TryWrite(true);
+        }
     }
 
     public void Cancel(int reason)

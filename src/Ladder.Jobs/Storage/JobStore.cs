@@ -77,6 +77,16 @@ public abstract partial class JobStore : IAsyncDisposable
     /// later write commits, so an in-process cancel committed after the claim always finds the claimed jobs registered;
     /// for other stores the next heartbeat reports such a cancel.
     /// </param>
+    /// <remarks>
+    /// Limits (docs/jobs/concurrency.md) are enforced here, by the store, for every process and host: a job with a
+    /// concurrency key is taken only while fewer than its <see cref="NewJob.ConcurrencyLimit"/> jobs with that key are
+    /// running (state running, in any queue), and a queue or key with a rate limit (<see cref="SetRateLimitAsync"/>) is
+    /// taken only while fewer than its maximum starts were recorded in the window before now. A job held back is skipped,
+    /// not taken: it spends no attempt and later jobs of other keys are still claimed. A keyed job claimed ahead counts as
+    /// running for its key; jobs of a rate-limited queue or key are only claimed to start at once (up to
+    /// <see cref="ClaimRequest.StartNow"/>), so a claim is a start. Keys are visited round robin, a bounded number per
+    /// claim; a claim that stopped before visiting every key says so with a <see cref="ClaimBatch.NextRunIn"/> of zero.
+    /// </remarks>
     /// <returns>The jobs, in claim order, and when the queue's next job becomes runnable if fewer were taken.</returns>
     public abstract Task<ClaimBatch> ClaimAsync(ClaimRequest request, Action<ClaimBatch>? onClaimed);
 
@@ -186,6 +196,39 @@ public abstract partial class JobStore : IAsyncDisposable
     /// <returns>The job, or <see langword="null"/>.</returns>
     public abstract Task<JobDetails?> GetJobAsync(long id, CancellationToken cancellationToken);
 
+    /// <summary>Sets (adds or replaces) a rate limit, stored in the store so every host enforces the same one.</summary>
+    /// <param name="limit">The limit (validated by the queue).</param>
+    /// <param name="cancellationToken">Stops waiting; the write may still commit.</param>
+    /// <returns>A task that completes once the limit is durable.</returns>
+    /// <exception cref="NotSupportedException">The store has no limits (the default).</exception>
+    public virtual Task SetRateLimitAsync(JobRateLimit limit, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"The job store at {Location} does not support rate limits.");
+
+    /// <summary>Removes a rate limit.</summary>
+    /// <param name="scope">What it limits.</param>
+    /// <param name="name">The queue or concurrency key.</param>
+    /// <param name="cancellationToken">Stops waiting; the write may still commit.</param>
+    /// <returns>Whether there was such a limit.</returns>
+    /// <exception cref="NotSupportedException">The store has no limits (the default).</exception>
+    public virtual Task<bool> RemoveRateLimitAsync(RateLimitScope scope, string name, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"The job store at {Location} does not support rate limits.");
+
+    /// <summary>The rate limits set, by scope then name. Default: none.</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The limits.</returns>
+    public virtual Task<IReadOnlyList<JobRateLimit>> GetRateLimitsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<JobRateLimit>>([]);
+
+    /// <summary>
+    /// The concurrency keys in use: keys of jobs that are running or waiting to run (scheduled, ready, failed with a
+    /// retry), with their limit, by most running then key. Default: none.
+    /// </summary>
+    /// <param name="limit">At most this many keys.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The keys.</returns>
+    public virtual Task<IReadOnlyList<ConcurrencyKeyUsage>> GetConcurrencyKeysAsync(int limit, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ConcurrencyKeyUsage>>([]);
+
     /// <summary>Periodic upkeep of the store, run by the processor's maintenance after retention (the SQLite store checkpoints its write-ahead log). Default: nothing.</summary>
     /// <param name="cancellationToken">Stops the upkeep.</param>
     /// <returns>Whether it did something.</returns>
@@ -259,9 +302,11 @@ public readonly record struct JobLease(long JobId, long Token);
 /// <param name="Timeout">The per-attempt timeout; <see langword="null"/>: none.</param>
 /// <param name="UniqueKey">The unique key within its kind, if any.</param>
 /// <param name="TraceParent">The W3C trace parent of the enqueuing activity, if any.</param>
+/// <param name="ConcurrencyKey">Its concurrency key, if any (see <see cref="JobOptions.ConcurrencyKey"/>).</param>
+/// <param name="ConcurrencyLimit">With a key: how many jobs with the key may run at once (1 or more); 0 without a key.</param>
 public sealed record NewJob(
     string Queue, string Kind, string PayloadJson, int Priority, DateTimeOffset? RunAt, TimeSpan Delay, int MaxAttempts, TimeSpan? Timeout,
-    string? UniqueKey, string? TraceParent);
+    string? UniqueKey, string? TraceParent, string? ConcurrencyKey = null, int ConcurrencyLimit = 0);
 
 /// <summary>What a claim asks for.</summary>
 /// <param name="Queue">The queue.</param>
@@ -286,10 +331,14 @@ public sealed record ClaimRequest(string Queue, int Limit, int StartNow, TimeSpa
 /// <param name="Priority">Its priority.</param>
 /// <param name="HandlerStarted">Whether the claim recorded its handler as started (it runs at once); false: claimed ahead.</param>
 /// <param name="RescuesUnstarted">Times its lease expired before its handler was recorded as started.</param>
+/// <param name="Limited">
+/// Whether a limit (a concurrency key, or a rate limit of its queue) governed its claim: when its run ends, the processor
+/// wakes its queue's fetcher, since a job held back by the same limit may now start.
+/// </param>
 public sealed record ClaimedJob(
     JobLease Lease, string Queue, string Kind, string PayloadJson, int Attempt, int MaxAttempts, int Rescues, TimeSpan? Timeout,
     DateTimeOffset CreatedAt, DateTimeOffset RunAt, DateTimeOffset StartedAt, string? TraceParent, int Priority, bool HandlerStarted = true,
-    int RescuesUnstarted = 0)
+    int RescuesUnstarted = 0, bool Limited = false)
 {
     /// <summary>The job id.</summary>
     public long Id => Lease.JobId;
@@ -303,8 +352,13 @@ public sealed record ClaimedJob(
 
 /// <summary>The jobs a claim took.</summary>
 /// <param name="Jobs">The jobs, in claim order.</param>
-/// <param name="NextRunIn">If fewer were taken than asked: how long until the queue's next job becomes runnable (zero or less: now); <see langword="null"/>: none waits.</param>
-public sealed record ClaimBatch(IReadOnlyList<ClaimedJob> Jobs, TimeSpan? NextRunIn);
+/// <param name="NextRunIn">
+/// If fewer were taken than asked: how long until the queue's next job becomes runnable (zero or less: now), or until a
+/// rate limit lets the next start; <see langword="null"/>: none waits (jobs held back by a concurrency key wait for a
+/// run of their key to end, which wakes the processor that ran it, and others at their next poll or notification).
+/// </param>
+/// <param name="HeldBack">How many runnable jobs the claim saw and left because of a limit (a concurrency key or a rate limit).</param>
+public sealed record ClaimBatch(IReadOnlyList<ClaimedJob> Jobs, TimeSpan? NextRunIn, int HeldBack = 0);
 
 /// <summary>A failed attempt, as the queue decided it.</summary>
 /// <param name="Attempt">The attempt's number.</param>

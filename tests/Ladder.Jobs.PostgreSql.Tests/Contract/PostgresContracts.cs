@@ -115,6 +115,16 @@ public sealed class PostgresUniqueKeyValidationContract : UniqueKeyValidationCon
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresConcurrencyLimitContract : ConcurrencyLimitContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
+public sealed class PostgresRateLimitContract : RateLimitContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresScheduleContract : ScheduleContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

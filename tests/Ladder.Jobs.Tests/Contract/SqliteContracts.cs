@@ -115,6 +115,16 @@ public sealed class SqliteUniqueKeyValidationContract : UniqueKeyValidationContr
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteConcurrencyLimitContract : ConcurrencyLimitContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
+public sealed class SqliteRateLimitContract : RateLimitContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteScheduleContract : ScheduleContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();

@@ -6,7 +6,7 @@ namespace Ladder.Jobs.Storage.Sqlite;
 internal static class Schema
 {
     /// <summary>The schema version this library writes (<c>PRAGMA user_version</c>).</summary>
-    public const long Version = 3;
+    public const long Version = 4;
 
     /// <summary><c>PRAGMA application_id</c> of a Ladder.Jobs file: "LdJb".</summary>
     public const long ApplicationId = 0x4C644A62;
@@ -81,6 +81,31 @@ internal static class Schema
           last_job_id INTEGER,
           version INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;
         CREATE INDEX ladder_schedules_due ON ladder_schedules(next_tick) WHERE paused = 0 AND orphaned = 0 AND next_tick IS NOT NULL;
+        """,
+
+        // Version 4: concurrency keys and rate limits (docs/jobs/concurrency.md), one self-contained step. A job's key and limit live on its row, so every
+        // process reads the same limit. The plain claim index leaves keyed jobs out: a queue full of held-back keyed jobs
+        // never slows the claim of its other jobs. Keyed jobs are found by key (one index seek per key in use), and a
+        // key's running jobs are counted through a partial index over running keyed rows only.
+        // Rate limits: one row per limit, and one row per start within the window (pruned by the store's upkeep).
+        """
+        ALTER TABLE ladder_jobs ADD COLUMN concurrency_key TEXT;
+        ALTER TABLE ladder_jobs ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;
+        DROP INDEX ladder_jobs_fetch;
+        CREATE INDEX ladder_jobs_fetch ON ladder_jobs(queue, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NULL;
+        CREATE INDEX ladder_jobs_fetch_keyed ON ladder_jobs(queue, concurrency_key, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NOT NULL;
+        CREATE INDEX ladder_jobs_running_keys ON ladder_jobs(concurrency_key) WHERE state = 2 AND concurrency_key IS NOT NULL;
+        CREATE TABLE ladder_rate_limits(
+          scope INTEGER NOT NULL,
+          name TEXT NOT NULL,
+          max_starts INTEGER NOT NULL,
+          window_ms INTEGER NOT NULL,
+          PRIMARY KEY(scope, name));
+        CREATE TABLE ladder_rate_starts(
+          scope INTEGER NOT NULL,
+          name TEXT NOT NULL,
+          at INTEGER NOT NULL);
+        CREATE INDEX ladder_rate_starts_at ON ladder_rate_starts(scope, name, at);
         """,
     ];
 

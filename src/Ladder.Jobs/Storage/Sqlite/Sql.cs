@@ -6,16 +6,17 @@ namespace Ladder.Jobs.Storage.Sqlite;
 internal static class Sql
 {
     public const string Insert =
-        "INSERT INTO ladder_jobs(queue, kind, payload, state, priority, run_at, max_attempts, timeout_ms, unique_key, created_at, trace_parent) " +
-        "VALUES(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10) ON CONFLICT DO NOTHING RETURNING id;";
+        "INSERT INTO ladder_jobs(queue, kind, payload, state, priority, run_at, max_attempts, timeout_ms, unique_key, created_at, trace_parent, concurrency_key, concurrency_limit) " +
+        "VALUES(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12) ON CONFLICT DO NOTHING RETURNING id;";
 
     public const string FindUnique = "SELECT id FROM ladder_jobs WHERE kind = @p0 AND unique_key = @p1;";
 
     // One statement: select and lease in the same write transaction, so two claimers can never take the same job.
     // @p5: whether the handlers start at once (1) or the jobs wait in the prefetch (0, marked by MarkStarted later).
+    // Jobs without a concurrency key only (the index ladder_jobs_fetch holds no other); keyed jobs: LimitSql.
     public const string Claim =
         "UPDATE ladder_jobs SET state = 2, lease_token = @p0, lease_expires_at = @p1, attempts = attempts + 1, started_at = @p2, handler_started = @p5 " +
-        "WHERE id IN (SELECT id FROM ladder_jobs WHERE queue = @p3 AND state IN (0, 1, 4) AND run_at <= @p2 " +
+        "WHERE id IN (SELECT id FROM ladder_jobs WHERE queue = @p3 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p2 " +
         "ORDER BY priority DESC, run_at, id LIMIT @p4) " +
         "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority, rescues_unstarted;";
 
@@ -26,7 +27,8 @@ internal static class Sql
     public const string MarkStarted =
         "UPDATE ladder_jobs SET handler_started = 1 WHERE state = 2 AND (id, lease_token) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@p0));";
 
-    public const string NextRunAt = "SELECT min(run_at) FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4);";
+    // Jobs without a key: a keyed job held back waits for a run of its key to end (a wake-up), not for a time.
+    public const string NextRunAt = "SELECT min(run_at) FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL;";
 
     // Every outcome below is a compare-and-set on (id, state running, lease token): a rescued job's late outcome matches nothing.
     // Coalesced (see CoalescedWrites): @p0 a JSON array of [id, lease token] pairs, @p1 the time; returns the ids it completed.

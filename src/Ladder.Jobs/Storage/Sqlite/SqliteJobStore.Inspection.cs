@@ -121,6 +121,8 @@ internal sealed partial class SqliteJobStore
     /// <returns>Whether the whole WAL was checkpointed (no reader held it back).</returns>
     public override async Task<bool> MaintainAsync(CancellationToken cancellationToken)
     {
+        await PruneRateStartsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+
         // Run on a reader connection, outside the writer's transactions; TRUNCATE waits on busy_timeout for writers.
         await using var connection = OpenReader();
         await using var command = connection.CreateCommand();

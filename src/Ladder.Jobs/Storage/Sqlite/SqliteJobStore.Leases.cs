@@ -19,19 +19,48 @@ internal sealed partial class SqliteJobStore
                 var jobs = new List<ClaimedJob>(limit);
                 var time = Now();
                 var expires = time + leaseMs;
-                var taken = atOnce == 0 ? 0 : ClaimInto(session, jobs, request.Queue, token, time, expires, atOnce, started: true);
-                if (taken == atOnce && limit > atOnce)
+
+                // Limits, read in the claim's own write transaction: the one writer of each process, and BEGIN IMMEDIATE
+                // across processes, serialise every claim of the file, so what the claim counts cannot change before it
+                // commits (docs/jobs/concurrency.md).
+                var limits = ReadLimits(session, request.Queue, time);
+                if (limits.QueueRate is null && !limits.HasKeyed)
                 {
-                    ClaimInto(session, jobs, request.Queue, token, time, expires, limit - atOnce, started: false);
+                    var taken = atOnce == 0 ? 0 : ClaimInto(session, jobs, request.Queue, token, time, expires, atOnce, started: true);
+                    if (taken == atOnce && limit > atOnce)
+                    {
+                        ClaimInto(session, jobs, request.Queue, token, time, expires, limit - atOnce, started: false);
+                    }
+                }
+                else
+                {
+                    // A rate-limited queue is claimed only into free slots: its claim is its start.
+                    ClaimLimited(session, jobs, request.Queue, token, time, expires, atOnce, limits.QueueRate is null ? limit : atOnce, limits);
                 }
 
                 TimeSpan? next = null;
-                if (jobs.Count < limit && session.Command(Sql.NextRunAt, request.Queue).ExecuteScalar() is long n)
+                if (jobs.Count < limit)
                 {
-                    next = TimeSpan.FromMilliseconds(n - time);
+                    if (limits.More)
+                    {
+                        next = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
+                    }
+                    else if (limits.QueueRate is { Room: <= 0, ReopensAt: { } reopens })
+                    {
+                        next = TimeSpan.FromMilliseconds(reopens - time);
+                    }
+                    else if (session.Command(Sql.NextRunAt, request.Queue).ExecuteScalar() is long n)
+                    {
+                        next = TimeSpan.FromMilliseconds(n - time);
+                    }
+
+                    if (limits.KeyReopensAt is { } keyReopens && (next is null || keyReopens - time < next.Value.TotalMilliseconds))
+                    {
+                        next = TimeSpan.FromMilliseconds(keyReopens - time);
+                    }
                 }
 
-                return new ClaimBatch(jobs, next);
+                return new ClaimBatch(jobs, next, limits.HeldBack);
             },
             durable: false,
             onClaimed);

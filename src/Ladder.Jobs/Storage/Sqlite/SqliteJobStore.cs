@@ -109,7 +109,8 @@ internal sealed partial class SqliteJobStore : JobStore
         var insert = command(Sql.Insert,
         [
             job.Queue, job.Kind, job.PayloadJson, (int)state, job.Priority, runAt, job.MaxAttempts,
-            job.Timeout is { } t ? (long)t.TotalMilliseconds : null, job.UniqueKey, now, job.TraceParent,
+            job.Timeout is { } t ? (long)t.TotalMilliseconds : null, job.UniqueKey, now, job.TraceParent, job.ConcurrencyKey,
+            job.ConcurrencyKey is null ? 0 : Math.Max(1, job.ConcurrencyLimit),
         ]);
         if (insert.ExecuteScalar() is long id)
         {

@@ -1,0 +1,141 @@
+namespace Ladder.Jobs.PostgreSql.Internal;
+
+/// <summary>
+/// The statements of concurrency keys and rate limits (docs/jobs/concurrency.md). Scopes: 0 queue, 1 concurrency key.
+/// The limited claim runs after <see cref="Lock"/> in the same transaction; its clock is read once, after the lock is
+/// granted (<c>clock_timestamp()</c>), so the starts it records are in the order of the claims that made them.
+/// </summary>
+internal sealed class LimitSql
+{
+    public LimitSql(string schema, bool contextClock)
+    {
+        var now = contextClock ? "@now" : "(SELECT t FROM clock)";
+        string S(string text) => text.Replace("{s}", schema, StringComparison.Ordinal).Replace("{now}", now, StringComparison.Ordinal);
+
+        // One lock per schema: every claim that counts running keyed jobs or starts is serialised (transaction-scoped,
+        // released by the commit that makes its claims visible; the next holder's statement snapshot is taken after).
+        Lock = "SELECT pg_advisory_xact_lock(@lock_key)";
+
+        // Keys with jobs waiting in the queue by a loose index scan of jobs_claimable_keyed (one seek per key, however
+        // many jobs each key holds), round robin: from after @cursor (the last key the previous claim visited), wrapping
+        // once, at most @max_keys; each with the limit of its first job in claim order, its running jobs (in any queue,
+        // through jobs_running_keys) and its rate room. Candidates: each key's first jobs in claim order up to its free
+        // slots and room, and the jobs without a key, merged in claim order: the first @start_now start at once, the rest
+        // (up to @target) are claimed ahead, except jobs of a rate-limited key; a rate-limited queue takes only
+        // @start_now, and no more than its room. The last row (id NULL) carries: keys held back, whether keyed jobs wait,
+        // whether the queue has a rate limit, when its window reopens if it has no room, the last key visited, and
+        // whether the walk stopped at @max_keys (the next claim goes on at once), and when the next job without a key
+        // becomes runnable (Sql.NextRunIn's first column, saving its round trip).
+        Claim = S(
+            """
+            WITH RECURSIVE clock AS MATERIALIZED (SELECT clock_timestamp() AS t),
+            keys(k, lim, n, wrapped) AS (
+              SELECT f.concurrency_key, f.concurrency_limit, 1, f.w FROM (
+                (SELECT concurrency_key, concurrency_limit, false AS w FROM {s}.jobs
+                 WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL AND concurrency_key > @cursor
+                 ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1)
+                UNION ALL
+                (SELECT concurrency_key, concurrency_limit, true FROM {s}.jobs
+                 WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL
+                 ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1)
+                LIMIT 1) f
+              UNION ALL
+              SELECT x.concurrency_key, x.concurrency_limit, keys.n + 1, x.w FROM keys, LATERAL (
+                SELECT * FROM (
+                  (SELECT j.concurrency_key, j.concurrency_limit, keys.wrapped AS w FROM {s}.jobs j
+                   WHERE j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL AND j.concurrency_key > keys.k
+                   ORDER BY j.concurrency_key, j.priority DESC, j.run_at, j.id LIMIT 1)
+                  UNION ALL
+                  (SELECT j.concurrency_key, j.concurrency_limit, true FROM {s}.jobs j
+                   WHERE NOT keys.wrapped AND j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL
+                   ORDER BY j.concurrency_key, j.priority DESC, j.run_at, j.id LIMIT 1)
+                  LIMIT 1) y
+                WHERE NOT (y.w AND y.concurrency_key > @cursor)) x
+              WHERE keys.n < @max_keys),
+            kstate AS MATERIALIZED (
+              SELECT keys.k, keys.lim, keys.n, ru.running, kr.room FROM keys
+              CROSS JOIN LATERAL (SELECT count(*) AS running FROM {s}.jobs r WHERE r.state = 2 AND r.concurrency_key = keys.k) ru
+              LEFT JOIN LATERAL (
+                SELECT l.max_starts - (SELECT count(*) FROM {s}.rate_starts x
+                  WHERE x.scope = 1 AND x.name = keys.k AND x.at > {now} - l.window_ms * interval '1 millisecond') AS room
+                FROM {s}.rate_limits l WHERE l.scope = 1 AND l.name = keys.k) kr ON true),
+            qrate AS MATERIALIZED (
+              SELECT l.max_starts - (SELECT count(*) FROM {s}.rate_starts x
+                  WHERE x.scope = 0 AND x.name = @queue AND x.at > {now} - l.window_ms * interval '1 millisecond') AS room,
+                (SELECT min(x.at) FROM {s}.rate_starts x
+                  WHERE x.scope = 0 AND x.name = @queue AND x.at > {now} - l.window_ms * interval '1 millisecond') + l.window_ms * interval '1 millisecond' AS reopens
+              FROM {s}.rate_limits l WHERE l.scope = 0 AND l.name = @queue),
+            cand AS (
+              SELECT c.id, c.priority, c.run_at, f.room IS NOT NULL AS key_rated, f.k FROM kstate f CROSS JOIN LATERAL (
+                SELECT j.id, j.priority, j.run_at FROM {s}.jobs j
+                WHERE j.queue = @queue AND j.concurrency_key = f.k AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL AND j.run_at <= {now}
+                ORDER BY j.priority DESC, j.run_at, j.id
+                LIMIT greatest(0, least(@target::bigint, f.lim - f.running, coalesce(f.room, @target::bigint)))) c
+              UNION ALL
+              (SELECT id, priority, run_at, false, NULL FROM {s}.jobs
+               WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= {now}
+               ORDER BY priority DESC, run_at, id LIMIT @target)),
+            ranked AS (SELECT cand.*, row_number() OVER (ORDER BY priority DESC, run_at, id) AS rn FROM cand),
+            picked AS MATERIALIZED (
+              SELECT id, key_rated, k, row_number() OVER (ORDER BY priority DESC, run_at, id) AS n FROM (
+                SELECT * FROM ranked WHERE rn <= @start_now OR NOT key_rated ORDER BY priority DESC, run_at, id
+                LIMIT least(CASE WHEN EXISTS (SELECT 1 FROM qrate) THEN @start_now::bigint ELSE @target::bigint END,
+                  greatest(0, coalesce((SELECT room FROM qrate), @target::bigint)))) p),
+            upd AS (
+              UPDATE {s}.jobs j SET state = 2, lease_token = @token, lease_expires_at = {now} + @lease, attempts = j.attempts + 1,
+                started_at = {now}, handler_started = picked.n <= @start_now
+              FROM picked WHERE j.id = picked.id AND j.state IN (0, 1, 4)
+              RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.rescues, j.timeout_ms, j.created_at, j.run_at, j.started_at,
+                j.trace_parent, j.priority, j.handler_started, j.rescues_unstarted, picked.key_rated, picked.k),
+            starts AS (
+              INSERT INTO {s}.rate_starts(scope, name, at)
+              SELECT 0, @queue, {now} FROM upd WHERE EXISTS (SELECT 1 FROM qrate)
+              UNION ALL SELECT 1, upd.k, {now} FROM upd WHERE upd.key_rated)
+            SELECT id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, started_at, trace_parent, priority,
+              handler_started, rescues_unstarted, NULL::bigint, NULL::boolean, NULL::boolean, NULL::interval, NULL::text, NULL::boolean, NULL::interval FROM upd
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+              (SELECT count(*) FROM kstate WHERE running >= lim OR room <= 0)
+                + greatest(0, least(@target::bigint, (SELECT count(*) FROM cand)) - (SELECT count(*) FROM picked)),
+              EXISTS (SELECT 1 FROM keys), EXISTS (SELECT 1 FROM qrate),
+              (SELECT reopens - {now} FROM qrate WHERE room <= 0),
+              (SELECT k FROM keys ORDER BY n DESC LIMIT 1),
+              (SELECT count(*) FROM keys) >= @max_keys,
+              (SELECT min(run_at) - {now} FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL
+                AND NOT id IN (SELECT id FROM upd))
+            """);
+
+        // Starts older than their limit's window count no more; starts of a removed limit go at once.
+        PruneStarts = S(
+            "DELETE FROM {s}.rate_starts x WHERE x.at <= now() - coalesce((SELECT l.window_ms FROM {s}.rate_limits l " +
+            "WHERE l.scope = x.scope AND l.name = x.name), 0) * interval '1 millisecond'");
+
+        SetRate = S(
+            "INSERT INTO {s}.rate_limits(scope, name, max_starts, window_ms) VALUES(@scope, @name, @max_starts, @window_ms) " +
+            "ON CONFLICT (scope, name) DO UPDATE SET max_starts = excluded.max_starts, window_ms = excluded.window_ms");
+
+        RemoveRate = S(
+            "WITH gone AS (DELETE FROM {s}.rate_limits WHERE scope = @scope AND name = @name RETURNING 1), " +
+            "starts AS (DELETE FROM {s}.rate_starts WHERE scope = @scope AND name = @name) SELECT count(*) FROM gone");
+
+        Rates = S("SELECT scope, name, max_starts, window_ms FROM {s}.rate_limits ORDER BY scope, name COLLATE \"C\"");
+
+        KeysInUse = S(
+            "SELECT concurrency_key, max(concurrency_limit), count(*) FILTER (WHERE state = 2), count(*) FILTER (WHERE state <> 2) FROM {s}.jobs " +
+            "WHERE state IN (0, 1, 2, 4) AND concurrency_key IS NOT NULL GROUP BY concurrency_key ORDER BY 3 DESC, concurrency_key COLLATE \"C\" LIMIT @limit");
+    }
+
+    public string Lock { get; }
+
+    public string Claim { get; }
+
+    public string PruneStarts { get; }
+
+    public string SetRate { get; }
+
+    public string RemoveRate { get; }
+
+    public string Rates { get; }
+
+    public string KeysInUse { get; }
+}

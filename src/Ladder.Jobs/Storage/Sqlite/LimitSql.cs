@@ -1,0 +1,69 @@
+namespace Ladder.Jobs.Storage.Sqlite;
+
+/// <summary>The statements of concurrency keys and rate limits (docs/jobs/concurrency.md). Scopes: 0 queue, 1 concurrency key.</summary>
+internal static class LimitSql
+{
+    // The queue's rate limit with its starts in the window (@p1 now): room = max_starts - started; the window reopens
+    // when its oldest start leaves it.
+    public const string QueueRate =
+        "SELECT r.max_starts - (SELECT count(*) FROM ladder_rate_starts s WHERE s.scope = 0 AND s.name = @p0 AND s.at > @p1 - r.window_ms), " +
+        "(SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 0 AND s.name = @p0 AND s.at > @p1 - r.window_ms) + r.window_ms " +
+        "FROM ladder_rate_limits r WHERE r.scope = 0 AND r.name = @p0;";
+
+    // Whether the queue has keyed jobs waiting (one seek of ladder_jobs_fetch_keyed).
+    public const string HasKeyed =
+        "SELECT EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL);";
+
+    // The next key with jobs waiting after @p1 in key order, and the limit of its first job in claim order: one seek of
+    // ladder_jobs_fetch_keyed (a loose index scan, one step per key however many jobs it holds). FirstKey starts over.
+    public const string NextKey =
+        "SELECT concurrency_key, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key > @p1 " +
+        "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1;";
+
+    public const string FirstKey =
+        "SELECT concurrency_key, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL " +
+        "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1;";
+
+    // A key's running jobs (in any queue, through ladder_jobs_running_keys), and the room of its rate limit and when its
+    // window reopens, if it has one (@p1 now).
+    public const string KeyState =
+        "SELECT (SELECT count(*) FROM ladder_jobs r WHERE r.state = 2 AND r.concurrency_key = @p0), " +
+        "(SELECT l.max_starts - (SELECT count(*) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = @p0 AND s.at > @p1 - l.window_ms) FROM ladder_rate_limits l WHERE l.scope = 1 AND l.name = @p0), " +
+        "(SELECT (SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = @p0 AND s.at > @p1 - l.window_ms) + l.window_ms FROM ladder_rate_limits l WHERE l.scope = 1 AND l.name = @p0);";
+
+    // A key's runnable jobs in claim order (read lazily: the claim stops at the first it may not start).
+    public const string KeyCandidates =
+        "SELECT id, priority, run_at, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND concurrency_key = @p1 AND state IN (0, 1, 4) " +
+        "AND concurrency_key IS NOT NULL AND run_at <= @p2 ORDER BY priority DESC, run_at, id LIMIT @p3;";
+
+    public const string PlainCandidates =
+        "SELECT id, priority, run_at FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p1 " +
+        "ORDER BY priority DESC, run_at, id LIMIT @p2;";
+
+    // Leases the chosen jobs. @p3: a JSON array of ids; @p4: whether their handlers start at once (1) or they are claimed ahead (0).
+    public const string ClaimIds =
+        "UPDATE ladder_jobs SET state = 2, lease_token = @p0, lease_expires_at = @p1, attempts = attempts + 1, started_at = @p2, handler_started = @p4 " +
+        "WHERE state IN (0, 1, 4) AND id IN (SELECT value FROM json_each(@p3)) " +
+        "RETURNING id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, trace_parent, priority, rescues_unstarted;";
+
+    public const string RecordStart = "INSERT INTO ladder_rate_starts(scope, name, at) VALUES(@p0, @p1, @p2);";
+
+    // Starts older than their limit's window count no more; starts of a removed limit go at once.
+    public const string PruneStarts =
+        "DELETE FROM ladder_rate_starts WHERE at <= @p0 - coalesce((SELECT r.window_ms FROM ladder_rate_limits r " +
+        "WHERE r.scope = ladder_rate_starts.scope AND r.name = ladder_rate_starts.name), 0);";
+
+    public const string SetRate =
+        "INSERT INTO ladder_rate_limits(scope, name, max_starts, window_ms) VALUES(@p0, @p1, @p2, @p3) " +
+        "ON CONFLICT(scope, name) DO UPDATE SET max_starts = excluded.max_starts, window_ms = excluded.window_ms;";
+
+    public const string RemoveRate = "DELETE FROM ladder_rate_limits WHERE scope = @p0 AND name = @p1;";
+
+    public const string RemoveStarts = "DELETE FROM ladder_rate_starts WHERE scope = @p0 AND name = @p1;";
+
+    public const string Rates = "SELECT scope, name, max_starts, window_ms FROM ladder_rate_limits ORDER BY scope, name;";
+
+    public const string KeysInUse =
+        "SELECT concurrency_key, max(concurrency_limit), sum(state = 2), sum(state <> 2) FROM ladder_jobs " +
+        "WHERE state IN (0, 1, 2, 4) AND concurrency_key IS NOT NULL GROUP BY concurrency_key ORDER BY 3 DESC, 1 LIMIT $limit;";
+}

@@ -1,0 +1,169 @@
+namespace Ladder.Jobs.Testing.Contract;
+
+/// <summary>
+/// Concurrency keys, enforced by the store when it claims: at most a key's limit of its jobs run at once, across queues and
+/// hosts; the others are skipped (no attempt spent) and never hold back other keys or jobs without a key; limited jobs are
+/// never claimed ahead.
+/// </summary>
+public abstract class ConcurrencyLimitContract : LimitsContractBase
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Claim_StartsAtMostTheKeysLimit_AndTheOthersWaitWithoutSpendingAttempts()
+    {
+        var store = await OpenStoreAsync();
+        var a = await EnqueueAsync(store, [.. Enumerable.Range(0, 5).Select(_ => Job("player:a", 2))]);
+        var b = await EnqueueAsync(store, Job("player:b", 1), Job("player:b", 1));
+        var plain = await EnqueueAsync(store, Job());
+
+        var first = await ClaimAsync(store, 10);
+        var second = await ClaimAsync(store, 10);
+
+        first.Jobs.Select(j => j.Id).Should().BeEquivalentTo([a[0], a[1], b[0], plain[0]], "two of a, one of b, and the job without a key");
+        first.Jobs.Should().OnlyContain(j => j.HandlerStarted);
+        first.Jobs.Where(j => j.Id != plain[0]).Should().OnlyContain(j => j.Limited);
+        second.Jobs.Should().BeEmpty("every key has its limit running");
+        second.HeldBack.Should().BeGreaterThanOrEqualTo(2, "both keys were seen full");
+        second.NextRunIn.Should().BeNull("a held-back job waits for a run of its key to end, not for a time");
+        foreach (var waiting in a[2..].Concat(b[1..]))
+        {
+            var job = (await store.GetJobAsync(waiting, CancellationToken.None))!;
+            job.Summary.State.Should().Be(JobState.Ready);
+            job.Summary.Attempts.Should().Be(0, "a job held back by its key is not claimed, so it spends no attempt");
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Claim_AfterARunOfTheKeyEnds_StartsTheNextJobOfThatKeyOnly()
+    {
+        var store = await OpenStoreAsync();
+        var a = await EnqueueAsync(store, [.. Enumerable.Range(0, 4).Select(_ => Job("a", 2))]);
+        var held = (await ClaimAsync(store, 10)).Jobs;
+        held.Select(j => j.Id).Should().Equal(a[0], a[1]);
+
+        (await store.CompleteAsync(held[0].Lease)).Should().BeTrue();
+        var next = await ClaimAsync(store, 10);
+        (await store.FailAsync(held[1].Lease, new JobFailure(1, held[1].StartedAt, false, TimeSpan.Zero, "E", "boom", null))).Should().Be(FailOutcome.Retrying);
+        var afterFail = await ClaimAsync(store, 10);
+
+        next.Jobs.Select(j => j.Id).Should().Equal(a[2]);
+        afterFail.Jobs.Select(j => j.Id).Should().Equal([a[1]], "the retried job comes first in claim order, and one slot was free");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Claim_SkipsAFullKey_WithoutBlockingOtherKeysOrJobsBehindIt()
+    {
+        var store = await OpenStoreAsync();
+
+        // 300 jobs of a full key ahead of everything (higher priority, enqueued first): the claim skips them all.
+        await EnqueueAsync(store, [.. Enumerable.Range(0, 300).Select(_ => Job("hot", 1, priority: 5))]);
+        var hot = (await ClaimAsync(store, 1)).Jobs.Should().ContainSingle().Subject;
+        var others = await EnqueueAsync(store, Job("cold", 1), Job(), Job("other", 3));
+
+        var batch = await ClaimAsync(store, 10);
+
+        hot.Limited.Should().BeTrue();
+        batch.Jobs.Select(j => j.Id).Should().BeEquivalentTo(others, "a full key holds back only its own jobs");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Claim_CountsAKeysRunningJobsAcrossQueues()
+    {
+        var store = await OpenStoreAsync();
+        var inFirst = await EnqueueAsync(store, Job("tenant:1", 1, queue: "first"));
+        var inSecond = await EnqueueAsync(store, Job("tenant:1", 1, queue: "second"));
+
+        var first = await ClaimAsync(store, 5, queue: "first");
+        var second = await ClaimAsync(store, 5, queue: "second");
+        await store.CompleteAsync(first.Jobs[0].Lease);
+        var afterwards = await ClaimAsync(store, 5, queue: "second");
+
+        first.Jobs.Select(j => j.Id).Should().Equal(inFirst);
+        second.Jobs.Should().BeEmpty("the key's one slot is taken by a job of another queue");
+        afterwards.Jobs.Select(j => j.Id).Should().Equal(inSecond);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Claim_Ahead_TakesKeyedJobsWithinTheirLimit_AndTheyHoldTheKeysSlots()
+    {
+        var store = await OpenStoreAsync();
+        var keyed = await EnqueueAsync(store, Job("a", 2), Job("a", 2), Job("a", 2));
+        var plain = await EnqueueAsync(store, Job(), Job());
+
+        var ahead = await ClaimAsync(store, 10, startNow: 0);
+        var now = await ClaimAsync(store, 10, startNow: 5);
+
+        ahead.Jobs.Select(j => j.Id).Should().BeEquivalentTo([.. plain, keyed[0], keyed[1]], "a claim ahead takes keyed jobs too, within their key's limit");
+        ahead.Jobs.Should().OnlyContain(j => !j.HandlerStarted);
+        now.Jobs.Should().BeEmpty("the two jobs claimed ahead hold the key's two slots until they run or are given back");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Claim_WithManyKeys_VisitsThemRoundRobin_SoEveryKeyGetsItsTurn()
+    {
+        var store = await OpenStoreAsync();
+
+        // More keys than one claim visits: successive claims go on where the last one stopped.
+        var ids = await EnqueueAsync(store, [.. Enumerable.Range(0, 150).Select(i => Job($"k{i:D3}", 1))]);
+        var seen = new List<long>();
+        for (var claim = 0; claim < 40 && seen.Count < ids.Length; claim++)
+        {
+            var batch = await ClaimAsync(store, 4);
+            seen.AddRange(batch.Jobs.Select(j => j.Id));
+            if (batch.Jobs.Count < 4 && seen.Count < ids.Length)
+            {
+                batch.NextRunIn.Should().NotBeNull("the claim stopped before visiting every key, and says to go on at once");
+            }
+        }
+
+        seen.Should().BeEquivalentTo(ids, "every key's job was claimed within 40 claims of 4");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Claim_GivenBackOrRescued_FreesTheSlot_AndRefundsTheAttempt()
+    {
+        var store = await OpenStoreAsync();
+        var ids = await EnqueueAsync(store, Job("a", 1), Job("a", 1));
+        var first = (await ClaimAsync(store, 5)).Jobs.Single();
+        (await store.GiveBackAsync(first.Lease)).Should().BeTrue();
+        var again = (await ClaimAsync(store, 5)).Jobs.Single();
+        Time.Advance(TimeSpan.FromMinutes(2));
+        (await store.RescueExpiredAsync(new RescueRequest([], TimeSpan.FromMinutes(1), 5))).Rescued.Should().Be(1);
+        var third = (await ClaimAsync(store, 5)).Jobs.Single();
+
+        first.Id.Should().Be(ids[0]);
+        again.Id.Should().Be(ids[0]);
+        again.Attempt.Should().Be(1, "the give-back refunded the attempt");
+        third.Id.Should().Be(ids[0]);
+        third.Attempt.Should().Be(1, "the rescue refunded the attempt");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task ConcurrentClaimers_OnTwoStoresOfOneFile_NeverStartMoreThanTheLimit()
+    {
+        var store = await OpenStoreAsync();
+        var sibling = await OpenSiblingStoreAsync(store);
+        await EnqueueAsync(store, [.. Enumerable.Range(0, 60).Select(i => Job("k" + (i % 3), 2))]);
+        using var gate = new SemaphoreSlim(0);
+        var claims = Enumerable.Range(0, 16).Select(async i =>
+        {
+            await gate.WaitAsync();
+            return await ClaimAsync(i % 2 == 0 ? store : sibling, 4);
+        }).ToList();
+        gate.Release(16);
+
+        var claimed = (await Task.WhenAll(claims)).SelectMany(b => b.Jobs).ToList();
+
+        claimed.Should().HaveCount(6, "three keys with two slots each, however the claims interleave");
+        claimed.Select(j => j.Id).Should().OnlyHaveUniqueItems();
+        var keys = await store.GetConcurrencyKeysAsync(10, CancellationToken.None);
+        keys.Should().BeEquivalentTo([new ConcurrencyKeyUsage("k0", 2, 2, 18), new ConcurrencyKeyUsage("k1", 2, 2, 18), new ConcurrencyKeyUsage("k2", 2, 2, 18)]);
+    }
+}
