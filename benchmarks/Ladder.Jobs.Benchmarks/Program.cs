@@ -9,7 +9,7 @@ using Ladder.Jobs.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- limits-burn-down [jobs] [rounds]   (100 keys x limit 4 beside plain, interleaved)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- latency [samples]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- memory [depth...]
-//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- idle-schedules [seconds]   (0, 1, 1,000 idle schedules, twice)
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- idle-schedules [seconds] [counts...]   (idle schedules side by side; default 0, 1, 1000)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- --filter '*' --job short
 return args.FirstOrDefault() switch
 {
@@ -20,7 +20,7 @@ return args.FirstOrDefault() switch
     "hangfire-sqlite" => await BurnDown.RunHangfireSqliteOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000),
     "limits-burn-down" => await LimitedBurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2),
     "latency" => await Latency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
-    "idle-schedules" => await IdleSchedules.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 60),
+    "idle-schedules" => await IdleSchedules.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 60, [.. args.Skip(2).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]),
     "memory" => await MemoryVsDepth.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]),
     _ => Run(args),
 };

@@ -14,7 +14,7 @@ internal static partial class PackageChecks
     private static readonly Dictionary<string, string[]> ExpectedDependencies = new()
     {
         ["Ladder.Caching"] = ["Microsoft.Extensions.Caching.Memory", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions"],
-        ["Ladder.Jobs"] = ["Microsoft.Data.Sqlite", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions", "Microsoft.Extensions.Hosting.Abstractions", "Microsoft.Extensions.Diagnostics.HealthChecks.Abstractions"],
+        ["Ladder.Jobs"] = ["Cronos", "Microsoft.Data.Sqlite", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions", "Microsoft.Extensions.Hosting.Abstractions", "Microsoft.Extensions.Diagnostics.HealthChecks.Abstractions"],
         ["Ladder.Workers"] = ["Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options", "Microsoft.Extensions.DependencyInjection.Abstractions", "Microsoft.Extensions.Hosting.Abstractions"],
         // A PostgreSQL package builds on its core package and Npgsql, and on nothing else of ours.
         ["Ladder.Caching.PostgreSql"] = ["Ladder.Caching", "Npgsql"],

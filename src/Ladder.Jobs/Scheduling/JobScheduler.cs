@@ -25,6 +25,10 @@ public sealed partial class JobScheduler : IHostedService, IAsyncDisposable
     private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
     private TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _loop = Task.CompletedTask;
+
+    // The scheduler's one timer, created at start and re-armed before each sleep: its expiry and every wake-up write the
+    // same signal. One ITimer for the scheduler's life, whatever the number of schedules.
+    private ITimer? _timer;
     private long _reads;
     private long _waits;
     private int _started;
@@ -93,6 +97,7 @@ public sealed partial class JobScheduler : IHostedService, IAsyncDisposable
             }
 
             _queue.SchedulesChanged += OnSchedulesChanged;
+            _timer = _time.CreateTimer(static state => ((JobScheduler)state!).OnSchedulesChanged(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _loop = Task.Run(LoopAsync, CancellationToken.None);
         }
 
@@ -124,6 +129,10 @@ public sealed partial class JobScheduler : IHostedService, IAsyncDisposable
         }
 
         await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (loop.IsCompleted && Interlocked.Exchange(ref _timer, null) is { } timer)
+        {
+            await timer.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Stops (see <see cref="StopAsync"/>) and releases resources. Does not dispose the queue. Harmless twice.</summary>
@@ -218,16 +227,13 @@ public sealed partial class JobScheduler : IHostedService, IAsyncDisposable
         }
     }
 
-    // The one timer of the scheduler: one Task.Delay at a time, whatever the number of schedules.
+    // Sleeps on the one timer (re-armed, never created here) or a wake-up, whichever comes first.
     private async Task WaitAsync(TimeSpan delay, CancellationToken stop)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var wake = _wake.Reader.WaitToReadAsync(cts.Token).AsTask();
-        var timer = Task.Delay(delay, _time, cts.Token);
+        Volatile.Read(ref _timer)?.Change(delay, Timeout.InfiniteTimeSpan);
         Interlocked.Increment(ref _waits);
         Interlocked.Exchange(ref _waiting, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        await Task.WhenAny(wake, timer).ConfigureAwait(false);
-        cts.Cancel();
+        await _wake.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
         stop.ThrowIfCancellationRequested();
     }
 
