@@ -138,6 +138,15 @@ public sealed class ClusterTests
             cluster.Hosts.Should().ContainSingle(static h => h.Self).Which.ProcessId.Should().Be(hosts[0].ProcessId);
             cluster.Queue["succeeded"].Should().Be(Matches);
             cluster.Queue["dead"].Should().Be(2);
+
+            // simulate over the three hosts: a small season spread over them, and the cross-host freshness.
+            var simulate = await SampleCommand.RunAsync(
+                ["simulate", .. hosts.SelectMany(static h => (string[])["--url", h.Url.ToString()]), "--players", "6", "--matches", "9",
+                    "--concurrency", "3", "--duplicates", "0", "--corrupt", "0", "--hanging", "0", "--freshness-probes", "6", "--wait", "120"], ct);
+            simulate.ExitCode.Should().Be(0, simulate.ToString());
+            simulate.StandardOutput.Should().Contain("hosts               3").And.Contain("cross-host fresh    p50 ")
+                .And.Contain("over 12 reads").And.Contain("matches rated       9 ");
+            TestContext.Out.WriteLine(simulate.StandardOutput);
         }
         finally
         {
