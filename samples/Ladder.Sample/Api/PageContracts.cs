@@ -60,3 +60,23 @@ internal sealed record PoolIncident(DateTimeOffset At, string Kind, int? WorkerP
 
 /// <summary>The pool's worker processes now, the warm spare if any, and why the last start failed, if one did.</summary>
 internal sealed record WorkerProcesses(IReadOnlyList<int> ProcessIds, int? SpareProcessId, string? LastStartError);
+
+/// <summary>What a host reports in its heartbeat: its pool's workers and the parse jobs it is running.</summary>
+internal sealed record ClusterHostStatus(int Workers, int BusyWorkers, IReadOnlyList<Hosting.LocalRun> Running);
+
+/// <summary>
+/// One host of the cluster as the panel shows it. <see cref="Alive"/> is false once it has missed three heartbeats
+/// (killed, or its machine gone); <see cref="Self"/> marks the host that answered.
+/// </summary>
+internal sealed record ClusterHost(
+    string Name, string Url, int ProcessId, DateTimeOffset StartedAt, DateTimeOffset SeenAt, bool Alive, bool Self,
+    int Workers, int BusyWorkers, IReadOnlyList<ClusterRun> Running);
+
+/// <summary>A parse job running on a host, with its label ("match 12: Sea (zerg) vs Bisu (protoss)").</summary>
+internal sealed record ClusterRun(long JobId, long MatchId, string Label, DateTimeOffset StartedAt);
+
+/// <summary>
+/// The cluster: every host seen in the last minute, and the queue they share (counts by state). One SQLite host is a
+/// cluster of one.
+/// </summary>
+internal sealed record ClusterView(string ServedBy, string Database, IReadOnlyList<ClusterHost> Hosts, IReadOnlyDictionary<string, long> Queue);

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Ladder.Sample.Domain;
 
@@ -18,14 +18,14 @@ internal sealed record MatchLinePage(long Total, IReadOnlyList<MatchLine> Matche
 
 internal sealed partial class LadderDatabase
 {
-    private const string MatchLineSelect = """
+    private string MatchLineSelect => $"""
         SELECT m.id, m.map, m.state, m.created_at, m.completed_at, m.player1_id, p1.name, m.race1, m.player2_id, p2.name, m.race2,
             m.winner_id, m.change1, m.change2, m.source, coalesce(m.replay_hash, r.hash), r.job_id
         FROM matches m
         JOIN players p1 ON p1.id = m.player1_id
         JOIN players p2 ON p2.id = m.player2_id
         LEFT JOIN replays r ON r.hash = coalesce(m.replay_hash,
-            (SELECT hash FROM replays WHERE match_id = m.id ORDER BY rowid DESC LIMIT 1))
+            (SELECT hash FROM replays WHERE match_id = m.id ORDER BY {Dialect.LatestReplayOrder} DESC LIMIT 1))
         """;
 
     /// <summary>The latest results (completed or aborted matches), newest first.</summary>
@@ -34,9 +34,9 @@ internal sealed partial class LadderDatabase
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, $"""
             {MatchLineSelect}
-            WHERE m.state <> 'created' ORDER BY m.completed_at DESC, m.id DESC LIMIT $count;
+            WHERE m.state <> 'created' ORDER BY m.completed_at DESC, m.id DESC LIMIT @count;
             """);
-        command.Parameters.AddWithValue("$count", count);
+        Add(command, "@count", count);
         return await ReadMatchLinesAsync(command, cancellationToken);
     }
 
@@ -44,17 +44,17 @@ internal sealed partial class LadderDatabase
     public async Task<MatchLinePage> PlayerMatchesAsync(long playerId, int page, int pageSize, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: true);
-        await using var count = Command(connection, transaction, "SELECT count(*) FROM matches WHERE player1_id = $id OR player2_id = $id;");
-        count.Parameters.AddWithValue("$id", playerId);
+        await using var transaction = await BeginReadAsync(connection, cancellationToken);
+        await using var count = Command(connection, transaction, "SELECT count(*) FROM matches WHERE player1_id = @id OR player2_id = @id;");
+        Add(count, "@id", playerId);
         var total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
         await using var command = Command(connection, transaction, $"""
             {MatchLineSelect}
-            WHERE m.player1_id = $id OR m.player2_id = $id ORDER BY m.id DESC LIMIT $size OFFSET $offset;
+            WHERE m.player1_id = @id OR m.player2_id = @id ORDER BY m.id DESC LIMIT @size OFFSET @offset;
             """);
-        command.Parameters.AddWithValue("$id", playerId);
-        command.Parameters.AddWithValue("$size", pageSize);
-        command.Parameters.AddWithValue("$offset", (page - 1) * pageSize);
+        Add(command, "@id", playerId);
+        Add(command, "@size", pageSize);
+        Add(command, "@offset", (page - 1) * pageSize);
         return new MatchLinePage(total, await ReadMatchLinesAsync(command, cancellationToken));
     }
 
@@ -68,14 +68,14 @@ internal sealed partial class LadderDatabase
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, """
             SELECT m.id, m.completed_at,
-                CASE WHEN m.player1_id = $id THEN m.race1 ELSE m.race2 END,
-                CASE WHEN m.player1_id = $id THEN m.change1 ELSE m.change2 END,
+                CASE WHEN m.player1_id = @id THEN m.race1 ELSE m.race2 END,
+                CASE WHEN m.player1_id = @id THEN m.change1 ELSE m.change2 END,
                 o.name
-            FROM matches m JOIN players o ON o.id = CASE WHEN m.player1_id = $id THEN m.player2_id ELSE m.player1_id END
-            WHERE m.state = 'completed' AND (m.player1_id = $id OR m.player2_id = $id)
+            FROM matches m JOIN players o ON o.id = CASE WHEN m.player1_id = @id THEN m.player2_id ELSE m.player1_id END
+            WHERE m.state = 'completed' AND (m.player1_id = @id OR m.player2_id = @id)
             ORDER BY m.completed_at, m.id;
             """);
-        command.Parameters.AddWithValue("$id", playerId);
+        Add(command, "@id", playerId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ratings = new Dictionary<string, int>(StringComparer.Ordinal);
         var games = new List<RatedGame>();
@@ -106,9 +106,9 @@ internal sealed partial class LadderDatabase
                 m.winner_id, m.change1, m.change2, m.source, rr.hash, rr.job_id
             FROM replays rr JOIN matches m ON m.id = rr.match_id
             JOIN players p1 ON p1.id = m.player1_id JOIN players p2 ON p2.id = m.player2_id
-            WHERE rr.hash IN (SELECT value FROM json_each($hashes));
+            WHERE rr.hash {Dialect.HashesIn};
             """);
-        command.Parameters.AddWithValue("$hashes", System.Text.Json.JsonSerializer.Serialize(hashes));
+        Add(command, "@hashes", IsPostgres ? hashes.ToArray() : System.Text.Json.JsonSerializer.Serialize(hashes));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -118,7 +118,7 @@ internal sealed partial class LadderDatabase
         return found;
     }
 
-    private static async Task<IReadOnlyList<MatchLine>> ReadMatchLinesAsync(SqliteCommand command, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<MatchLine>> ReadMatchLinesAsync(DbCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var lines = new List<MatchLine>();
@@ -130,12 +130,12 @@ internal sealed partial class LadderDatabase
         return lines;
     }
 
-    private static MatchLine ReadMatchLine(SqliteDataReader r, int at) => new(
+    private static MatchLine ReadMatchLine(DbDataReader r, int at) => new(
         r.GetInt64(at), r.GetString(at + 1), r.GetString(at + 2), r.GetString(at + 3), NullableString(r, at + 4),
         r.GetInt64(at + 5), r.GetString(at + 6), r.GetString(at + 7), r.GetInt64(at + 8), r.GetString(at + 9), r.GetString(at + 10),
         r.IsDBNull(at + 11) ? null : r.GetInt64(at + 11), r.IsDBNull(at + 12) ? null : r.GetInt32(at + 12),
         r.IsDBNull(at + 13) ? null : r.GetInt32(at + 13), NullableString(r, at + 14), NullableString(r, at + 15),
         r.IsDBNull(at + 16) ? null : r.GetInt64(at + 16));
 
-    private static string? NullableString(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
+    private static string? NullableString(DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 }

@@ -1,3 +1,5 @@
+using System.Data.Common;
+
 namespace Ladder.Sample.Domain;
 
 /// <summary>A leaderboard row: one player in one race. <see cref="Rank"/> is by rating within the race and country filter.</summary>
@@ -41,26 +43,26 @@ internal sealed partial class LadderDatabase
                 SELECT r.player_id, p.name, p.country, r.race, r.rating, r.games, r.wins, r.losses,
                     row_number() OVER (ORDER BY r.rating DESC, r.games DESC, r.player_id, r.race) AS rank
                 FROM ratings r JOIN players p ON p.id = r.player_id
-                WHERE ($race IS NULL OR r.race = $race) AND ($country IS NULL OR p.country = $country))
+                WHERE (@race IS NULL OR r.race = @race) AND (@country IS NULL OR p.country = @country))
             """;
-        const string Search = @"WHERE ($search IS NULL OR name LIKE '%' || $search || '%' ESCAPE '\')";
-        await using var count = Command(connection, null, $"{Ranked} SELECT count(*) FROM ranked {Search};");
+        var search = $@"WHERE (@search IS NULL OR name {Dialect.NameLike} '%' || @search || '%' ESCAPE '\')";
+        await using var count = Command(connection, null, $"{Ranked} SELECT count(*) FROM ranked {search};");
         await using var rows = Command(connection, null, $"""
             {Ranked}
-            SELECT player_id, name, country, race, rating, games, wins, losses, rank FROM ranked {Search}
-            ORDER BY {OrderBy(query.Sort, query.Descending)}, rank LIMIT $size OFFSET $offset;
+            SELECT player_id, name, country, race, rating, games, wins, losses, rank FROM ranked {search}
+            ORDER BY {OrderBy(query.Sort, query.Descending, Dialect)}, rank LIMIT @size OFFSET @offset;
             """);
-        foreach (var command in (ReadOnlySpan<Microsoft.Data.Sqlite.SqliteCommand>)[count, rows])
+        foreach (var command in (ReadOnlySpan<DbCommand>)[count, rows])
         {
-            command.Parameters.AddWithValue("$race", (object?)query.Race?.ToName() ?? DBNull.Value);
-            command.Parameters.AddWithValue("$country", (object?)query.Country ?? DBNull.Value);
-            command.Parameters.AddWithValue("$search", query.Search is { Length: > 0 } s ? EscapeLike(s) : DBNull.Value);
-            command.Parameters.AddWithValue("$size", LeaderboardPageSize);
-            command.Parameters.AddWithValue("$offset", (page - 1) * LeaderboardPageSize);
+            Add(command, "@race", (object?)query.Race?.ToName() ?? DBNull.Value);
+            Add(command, "@country", (object?)query.Country ?? DBNull.Value);
+            Add(command, "@search", query.Search is { Length: > 0 } s ? EscapeLike(s) : DBNull.Value);
+            Add(command, "@size", LeaderboardPageSize);
+            Add(command, "@offset", (page - 1) * LeaderboardPageSize);
         }
 
         // One read transaction: the count and the rows come from the same snapshot.
-        await using var transaction = connection.BeginTransaction(deferred: true);
+        await using var transaction = await BeginReadAsync(connection, cancellationToken);
         count.Transaction = rows.Transaction = transaction;
         var total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
         var list = new List<LeaderboardRow>(LeaderboardPageSize);
@@ -75,12 +77,12 @@ internal sealed partial class LadderDatabase
     }
 
     // Only these fixed fragments reach the SQL text; the user's choice picks one, it is never pasted in.
-    private static string OrderBy(LeaderboardSort sort, bool descending)
+    private static string OrderBy(LeaderboardSort sort, bool descending, LadderDialect dialect)
     {
         var column = sort switch
         {
             LeaderboardSort.Rank => "rank",
-            LeaderboardSort.Name => "name COLLATE NOCASE",
+            LeaderboardSort.Name => dialect.NameOrder,
             LeaderboardSort.Country => "country",
             LeaderboardSort.Race => "race",
             LeaderboardSort.Rating => "rating",

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Ladder.Sample.Domain;
 
@@ -33,14 +33,14 @@ internal sealed partial class LadderDatabase
 
         await using var command = Command(connection, null, """
             INSERT INTO matches (player1_id, race1, player2_id, race2, map, state, created_at)
-            VALUES ($p1, $r1, $p2, $r2, $map, 'created', $now) RETURNING id;
+            VALUES (@p1, @r1, @p2, @r2, @map, 'created', @now) RETURNING id;
             """);
-        command.Parameters.AddWithValue("$p1", player1);
-        command.Parameters.AddWithValue("$r1", race1.ToName());
-        command.Parameters.AddWithValue("$p2", player2);
-        command.Parameters.AddWithValue("$r2", race2.ToName());
-        command.Parameters.AddWithValue("$map", map);
-        command.Parameters.AddWithValue("$now", Now());
+        Add(command, "@p1", player1);
+        Add(command, "@r1", race1.ToName());
+        Add(command, "@p2", player2);
+        Add(command, "@r2", race2.ToName());
+        Add(command, "@map", map);
+        Add(command, "@now", Now());
         var id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         return new Match(id, player1, race1.ToName(), player2, race2.ToName(), map, "created", null, null, null, null, null);
     }
@@ -54,16 +54,16 @@ internal sealed partial class LadderDatabase
     private const string MatchColumns =
         "id, player1_id, race1, player2_id, race2, map, state, winner_id, change1, change2, source, replay_hash";
 
-    private static Match ReadMatch(SqliteDataReader r) => new(
+    private static Match ReadMatch(DbDataReader r) => new(
         r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.IsDBNull(7) ? null : r.GetInt64(7), r.IsDBNull(8) ? null : r.GetInt32(8), r.IsDBNull(9) ? null : r.GetInt32(9),
         r.IsDBNull(10) ? null : r.GetString(10), r.IsDBNull(11) ? null : r.GetString(11));
 
     private static async Task<Match?> TryGetMatchAsync(
-        SqliteConnection connection, SqliteTransaction? transaction, long id, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, long id, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, $"SELECT {MatchColumns} FROM matches WHERE id = $id;");
-        command.Parameters.AddWithValue("$id", id);
+        await using var command = Command(connection, transaction, $"SELECT {MatchColumns} FROM matches WHERE id = @id;");
+        Add(command, "@id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadMatch(reader) : null;
     }
@@ -72,10 +72,10 @@ internal sealed partial class LadderDatabase
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, $"""
-            SELECT {MatchColumns} FROM matches WHERE player1_id = $id OR player2_id = $id ORDER BY id DESC LIMIT $count;
+            SELECT {MatchColumns} FROM matches WHERE player1_id = @id OR player2_id = @id ORDER BY id DESC LIMIT @count;
             """);
-        command.Parameters.AddWithValue("$id", playerId);
-        command.Parameters.AddWithValue("$count", count);
+        Add(command, "@id", playerId);
+        Add(command, "@count", count);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var matches = new List<Match>(count);
         while (await reader.ReadAsync(cancellationToken))
@@ -94,7 +94,12 @@ internal sealed partial class LadderDatabase
         long matchId, long winnerId, string source, string? replayHash, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (Dialect.ResultLock is { } resultLock)
+        {
+            await ExecuteAsync(connection, transaction, resultLock, cancellationToken);
+        }
+
         var match = await TryGetMatchAsync(connection, transaction, matchId, cancellationToken)
             ?? throw LadderProblemException.NotFound($"There is no match {matchId}.");
         if (match.State != "created")
@@ -118,18 +123,18 @@ internal sealed partial class LadderDatabase
         await ApplyAsync(connection, transaction, loserId, loserRace, -gain, win: false, cancellationToken);
 
         await using (var update = Command(connection, transaction, """
-            UPDATE matches SET state = 'completed', winner_id = $winner, change1 = $c1, change2 = $c2,
-                source = $source, replay_hash = $hash, completed_at = $now
-            WHERE id = $id AND state = 'created';
+            UPDATE matches SET state = 'completed', winner_id = @winner, change1 = @c1, change2 = @c2,
+                source = @source, replay_hash = @hash, completed_at = @now
+            WHERE id = @id AND state = 'created';
             """))
         {
-            update.Parameters.AddWithValue("$id", matchId);
-            update.Parameters.AddWithValue("$winner", winnerId);
-            update.Parameters.AddWithValue("$c1", winnerIsFirst ? gain : -gain);
-            update.Parameters.AddWithValue("$c2", winnerIsFirst ? -gain : gain);
-            update.Parameters.AddWithValue("$source", source);
-            update.Parameters.AddWithValue("$hash", (object?)replayHash ?? DBNull.Value);
-            update.Parameters.AddWithValue("$now", Now());
+            Add(update, "@id", matchId);
+            Add(update, "@winner", winnerId);
+            Add(update, "@c1", winnerIsFirst ? gain : -gain);
+            Add(update, "@c2", winnerIsFirst ? -gain : gain);
+            Add(update, "@source", source);
+            Add(update, "@hash", (object?)replayHash ?? DBNull.Value);
+            Add(update, "@now", Now());
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -149,9 +154,9 @@ internal sealed partial class LadderDatabase
     public async Task<Match> AbortMatchAsync(long matchId, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "UPDATE matches SET state = 'aborted', completed_at = $now WHERE id = $id AND state = 'created';");
-        command.Parameters.AddWithValue("$id", matchId);
-        command.Parameters.AddWithValue("$now", Now());
+        await using var command = Command(connection, null, "UPDATE matches SET state = 'aborted', completed_at = @now WHERE id = @id AND state = 'created';");
+        Add(command, "@id", matchId);
+        Add(command, "@now", Now());
         await command.ExecuteNonQueryAsync(cancellationToken);
         var match = await TryGetMatchAsync(connection, null, matchId, cancellationToken)
             ?? throw LadderProblemException.NotFound($"There is no match {matchId}.");
@@ -159,29 +164,31 @@ internal sealed partial class LadderDatabase
     }
 
     private static async Task<int> RatingAsync(
-        SqliteConnection connection, SqliteTransaction transaction, long playerId, string race, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, long playerId, string race, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, "SELECT rating FROM ratings WHERE player_id = $id AND race = $race;");
-        command.Parameters.AddWithValue("$id", playerId);
-        command.Parameters.AddWithValue("$race", race);
-        return await command.ExecuteScalarAsync(cancellationToken) is long rating ? (int)rating : Elo.StartRating;
+        await using var command = Command(connection, transaction, "SELECT rating FROM ratings WHERE player_id = @id AND race = @race;");
+        Add(command, "@id", playerId);
+        Add(command, "@race", race);
+        return await command.ExecuteScalarAsync(cancellationToken) is { } rating and not DBNull
+            ? Convert.ToInt32(rating, System.Globalization.CultureInfo.InvariantCulture)
+            : Elo.StartRating;
     }
 
     private static async Task ApplyAsync(
-        SqliteConnection connection, SqliteTransaction transaction, long playerId, string race, int change, bool win,
+        DbConnection connection, DbTransaction transaction, long playerId, string race, int change, bool win,
         CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction, """
-            INSERT INTO ratings (player_id, race, rating, games, wins, losses) VALUES ($id, $race, $start + $change, 1, $w, $l)
+            INSERT INTO ratings (player_id, race, rating, games, wins, losses) VALUES (@id, @race, @start + @change, 1, @w, @l)
             ON CONFLICT (player_id, race) DO UPDATE SET
-                rating = rating + $change, games = games + 1, wins = wins + $w, losses = losses + $l;
+                rating = ratings.rating + @change, games = ratings.games + 1, wins = ratings.wins + @w, losses = ratings.losses + @l;
             """);
-        command.Parameters.AddWithValue("$id", playerId);
-        command.Parameters.AddWithValue("$race", race);
-        command.Parameters.AddWithValue("$start", Elo.StartRating);
-        command.Parameters.AddWithValue("$change", change);
-        command.Parameters.AddWithValue("$w", win ? 1 : 0);
-        command.Parameters.AddWithValue("$l", win ? 0 : 1);
+        Add(command, "@id", playerId);
+        Add(command, "@race", race);
+        Add(command, "@start", Elo.StartRating);
+        Add(command, "@change", change);
+        Add(command, "@w", win ? 1 : 0);
+        Add(command, "@l", win ? 0 : 1);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

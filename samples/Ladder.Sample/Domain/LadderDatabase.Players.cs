@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Ladder.Sample.Domain;
 
@@ -18,14 +18,14 @@ internal sealed partial class LadderDatabase
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, """
-            INSERT INTO players (name, country, preferences, created_at) VALUES ($name, $country, $preferences, $now)
+            INSERT INTO players (name, country, preferences, created_at) VALUES (@name, @country, @preferences, @now)
             ON CONFLICT DO NOTHING
             RETURNING id;
             """);
-        command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$country", country);
-        command.Parameters.AddWithValue("$preferences", JsonSerializer.Serialize(Preferences.Default, PreferencesJson));
-        command.Parameters.AddWithValue("$now", Now());
+        Add(command, "@name", name);
+        Add(command, "@country", country);
+        Add(command, "@preferences", JsonSerializer.Serialize(Preferences.Default, PreferencesJson));
+        Add(command, "@now", Now());
         var id = await command.ExecuteScalarAsync(cancellationToken)
             ?? throw LadderProblemException.Conflict($"The display name '{name}' is taken.");
         return new Player((long)id, name, country, Preferences.Default);
@@ -38,10 +38,10 @@ internal sealed partial class LadderDatabase
     }
 
     private static async Task<Player?> TryGetPlayerAsync(
-        SqliteConnection connection, SqliteTransaction? transaction, long id, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, long id, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, "SELECT name, country, preferences FROM players WHERE id = $id;");
-        command.Parameters.AddWithValue("$id", id);
+        await using var command = Command(connection, transaction, "SELECT name, country, preferences FROM players WHERE id = @id;");
+        Add(command, "@id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -57,7 +57,7 @@ internal sealed partial class LadderDatabase
         long id, string? name, string? country, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var player = await TryGetPlayerAsync(connection, transaction, id, cancellationToken)
             ?? throw LadderProblemException.NotFound($"There is no player {id}.");
         var changed = new List<string>(2);
@@ -77,15 +77,15 @@ internal sealed partial class LadderDatabase
         }
 
         var updated = player with { Name = name ?? player.Name, Country = country ?? player.Country };
-        await using var command = Command(connection, transaction, "UPDATE players SET name = $name, country = $country WHERE id = $id;");
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$name", updated.Name);
-        command.Parameters.AddWithValue("$country", updated.Country);
+        await using var command = Command(connection, transaction, "UPDATE players SET name = @name, country = @country WHERE id = @id;");
+        Add(command, "@id", id);
+        Add(command, "@name", updated.Name);
+        Add(command, "@country", updated.Country);
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        catch (DbException e) when (IsUniqueViolation(e))
         {
             throw LadderProblemException.Conflict($"The display name '{updated.Name}' is taken.");
         }
@@ -97,9 +97,9 @@ internal sealed partial class LadderDatabase
     public async Task<Player> UpdatePreferencesAsync(long id, Preferences preferences, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "UPDATE players SET preferences = $preferences WHERE id = $id;");
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$preferences", JsonSerializer.Serialize(preferences, PreferencesJson));
+        await using var command = Command(connection, null, "UPDATE players SET preferences = @preferences WHERE id = @id;");
+        Add(command, "@id", id);
+        Add(command, "@preferences", JsonSerializer.Serialize(preferences, PreferencesJson));
         if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             throw LadderProblemException.NotFound($"There is no player {id}.");
@@ -112,9 +112,9 @@ internal sealed partial class LadderDatabase
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, """
-            SELECT race, rating, games, wins, losses FROM ratings WHERE player_id = $id ORDER BY rating DESC, race;
+            SELECT race, rating, games, wins, losses FROM ratings WHERE player_id = @id ORDER BY rating DESC, race;
             """);
-        command.Parameters.AddWithValue("$id", playerId);
+        Add(command, "@id", playerId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ratings = new List<RaceRating>(3);
         while (await reader.ReadAsync(cancellationToken))

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Ladder.Sample.Domain;
 
@@ -11,35 +11,35 @@ internal sealed partial class LadderDatabase
     /// a replay with this hash is already stored: the upload is a duplicate.
     /// </summary>
     public static async Task<bool> StoreReplayAsync(
-        SqliteConnection connection, SqliteTransaction transaction, string hash, long matchId, byte[] bytes, string now,
+        DbConnection connection, DbTransaction transaction, string hash, long matchId, byte[] bytes, string now,
         CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction, """
-            INSERT INTO replays (hash, match_id, bytes, size, uploaded_at) VALUES ($hash, $match, $bytes, $size, $now)
+            INSERT INTO replays (hash, match_id, bytes, size, uploaded_at) VALUES (@hash, @match, @bytes, @size, @now)
             ON CONFLICT (hash) DO NOTHING;
             """);
-        command.Parameters.AddWithValue("$hash", hash);
-        command.Parameters.AddWithValue("$match", matchId);
-        command.Parameters.Add("$bytes", SqliteType.Blob).Value = bytes;
-        command.Parameters.AddWithValue("$size", bytes.Length);
-        command.Parameters.AddWithValue("$now", now);
+        Add(command, "@hash", hash);
+        Add(command, "@match", matchId);
+        Add(command, "@bytes", bytes);
+        Add(command, "@size", bytes.Length);
+        Add(command, "@now", now);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public static async Task SetReplayJobAsync(
-        SqliteConnection connection, SqliteTransaction transaction, string hash, long jobId, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, string hash, long jobId, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, "UPDATE replays SET job_id = $job WHERE hash = $hash;");
-        command.Parameters.AddWithValue("$hash", hash);
-        command.Parameters.AddWithValue("$job", jobId);
+        await using var command = Command(connection, transaction, "UPDATE replays SET job_id = @job WHERE hash = @hash;");
+        Add(command, "@hash", hash);
+        Add(command, "@job", jobId);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<StoredReplay?> TryGetReplayAsync(string hash, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT match_id, bytes, job_id FROM replays WHERE hash = $hash;");
-        command.Parameters.AddWithValue("$hash", hash);
+        await using var command = Command(connection, null, "SELECT match_id, bytes, job_id FROM replays WHERE hash = @hash;");
+        Add(command, "@hash", hash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new StoredReplay(hash, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.IsDBNull(2) ? null : reader.GetInt64(2))

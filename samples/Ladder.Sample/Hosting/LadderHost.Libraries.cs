@@ -6,13 +6,22 @@ namespace Ladder.Sample.Hosting;
 
 internal static partial class LadderHost
 {
-    private static void AddLibraries(IServiceCollection services, LadderOptions options, string databasePath)
+    private static void AddLibraries(IServiceCollection services, LadderOptions options, string? databasePath, string? postgres)
     {
-        // Ladder.Jobs: the queue lives in the ladder's own SQLite file, so an upload and its parse job commit together.
+        // Ladder.Jobs: the queue lives in the ladder's own database (its SQLite file, or the cluster's PostgreSQL
+        // database), so an upload and its parse job commit together.
         void Queue(LadderJobsOptions jobs)
         {
-            jobs.Path = databasePath;
-            jobs.ShareExistingDatabase = true;
+            if (postgres is null)
+            {
+                jobs.Path = databasePath!;
+                jobs.ShareExistingDatabase = true;
+            }
+            else
+            {
+                jobs.UsePostgres(postgres);
+            }
+
             jobs.Queues.Clear();
             jobs.Queues[ReplayIntake.Queue] = options.JobConcurrency;
             jobs.DefaultMaxAttempts = options.ParseMaxAttempts;
@@ -57,6 +66,12 @@ internal static partial class LadderHost
 
         // Ladder.Caching: the views and their dependency map.
         services.AddLadderCaching(LadderViews.Define);
+        if (postgres is not null)
+        {
+            // A write on one host invalidates the views of every host: a change log and NOTIFY in the same database.
+            services.UsePostgresBackplane(static sp => sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), null);
+        }
+
         services.AddSingleton<LeaderboardLoadObserver>();
         services.AddSingleton<LadderViews>();
 
@@ -64,6 +79,9 @@ internal static partial class LadderHost
         services.AddSingleton<JobLines>();
         services.AddSingleton<PlayerPages>();
         services.AddSingleton<HostStart>();
+        services.AddSingleton<LocalRuns>();
+        services.AddSingleton<ClusterHeartbeat>();
+        services.AddHostedService(static sp => sp.GetRequiredService<ClusterHeartbeat>());
         services.AddHostedService<DemoData>();
     }
 }

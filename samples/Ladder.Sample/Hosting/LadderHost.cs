@@ -1,3 +1,4 @@
+using Ladder.Caching;
 using Ladder.Jobs.Dashboard;
 using Ladder.Sample.Api;
 using Ladder.Sample.Domain;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Ladder.Sample.Hosting;
 
@@ -74,6 +76,7 @@ internal static partial class LadderHost
             ["--data"] = "Ladder:DataPath",
             ["--port"] = "Ladder:Port",
             ["--urls"] = "Ladder:Urls",
+            ["--postgres"] = "Ladder:ConnectionString",
         });
 
         // Read and checked here, before the libraries are configured from them and before anything touches the
@@ -97,13 +100,29 @@ internal static partial class LadderHost
         builder.WebHost.UseUrls(options.ListenUrls);
         builder.Services.AddSingleton(Options.Create(options));
 
-        var dataPath = options.ResolveDataPath();
-        Directory.CreateDirectory(dataPath);
-        var databasePath = Path.Combine(dataPath, "ladder.db");
+        // SQLite (a file, the default) or PostgreSQL (cluster mode): the one choice, made here.
+        var postgres = string.IsNullOrWhiteSpace(options.ConnectionString) ? null : options.ConnectionString;
+        string? databasePath = null;
+        if (postgres is null)
+        {
+            var dataPath = options.ResolveDataPath();
+            Directory.CreateDirectory(dataPath);
+            databasePath = Path.Combine(dataPath, "ladder.db");
+        }
 
         ExpectedOutcomes.Register(builder.Services);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new LadderDatabase(databasePath, sp.GetRequiredService<TimeProvider>()));
+        if (postgres is null)
+        {
+            builder.Services.AddSingleton(sp => new LadderDatabase(databasePath!, sp.GetRequiredService<TimeProvider>()));
+        }
+        else
+        {
+            // Created (and disposed) by the container: the ladder's tables and the cache backplane share it.
+            builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+            builder.Services.AddSingleton(sp => LadderDatabase.ForPostgres(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>()));
+        }
+
         // A request the framework itself refuses (a body it cannot read, a value it cannot bind) throws, so the
         // problem handler can say why; by default it would answer a bare 400.
         builder.Services.Configure<RouteHandlerOptions>(static o => o.ThrowOnBadRequest = true);
@@ -114,7 +133,7 @@ internal static partial class LadderHost
         builder.Services.Configure<HostOptions>(static o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         // The jobs dashboard's retry, cancel and purge forms carry an anti-forgery token.
         builder.Services.AddAntiforgery();
-        AddLibraries(builder.Services, options, databasePath);
+        AddLibraries(builder.Services, options, databasePath, postgres);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -126,22 +145,30 @@ internal static partial class LadderHost
         MatchesApi.Map(api);
         LeaderboardApi.Map(api);
         OperationsApi.Map(api);
+        ClusterApi.Map(api);
         WebPage.Map(app);
 
         // The Ladder.Jobs dashboard at /jobs, linked from the page. Loopback callers only (its default), like the host.
         app.MapLadderJobsDashboard("/jobs", static o => o.Title = "Ladder sample jobs");
 
-        await app.Services.GetRequiredService<LadderDatabase>().InitializeAsync();
-        app.Lifetime.ApplicationStarted.Register(() => Announce(app, databasePath));
+        var database = app.Services.GetRequiredService<LadderDatabase>();
+        await database.InitializeAsync();
+        if (postgres is not null)
+        {
+            // A missing table or privilege fails the start here, not on the first write.
+            await app.Services.GetRequiredService<PostgresBackplane>().StartAsync();
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() => Announce(app, database.Location));
         return app;
     }
 
-    private static void Announce(WebApplication app, string databasePath)
+    private static void Announce(WebApplication app, string database)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         foreach (var address in addresses)
         {
-            Console.Out.WriteLine($"{ReadyBanner}{address}  (database: {databasePath}; Ctrl+C stops it)");
+            Console.Out.WriteLine($"{ReadyBanner}{address}  (database: {database}; Ctrl+C stops it)");
         }
 
         Console.Out.Flush();

@@ -20,6 +20,20 @@ internal sealed partial class LadderOptions
     /// <summary>Folder for ladder.db. Relative paths are taken from the current directory. Default: data/ beside the app.</summary>
     public string? DataPath { get; set; }
 
+    /// <summary>
+    /// A PostgreSQL connection string (Npgsql's keywords: <c>Host=...;Port=...;Database=...;Username=...</c>). When set,
+    /// the ladder's tables, the job queue and the cache backplane all live in that database, so several hosts can share
+    /// one ladder (cluster mode); <see cref="DataPath"/> is then unused. <c>--postgres "..."</c> sets it. Default: none
+    /// (a SQLite file).
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// How often this host writes its row in the <c>ladder_hosts</c> table (the page's cluster panel lists the hosts
+    /// seen within three intervals). Default 2 s.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Seed demo players, matches and a few replays when the database is empty. Default true.</summary>
     public bool DemoData { get; set; } = true;
 
@@ -104,6 +118,23 @@ internal sealed partial class LadderOptions
             if (options.JobLease < TimeSpan.FromSeconds(1) || options.JobLease > TimeSpan.FromHours(1))
             {
                 failures.Add($"Ladder:JobLease must be between 1 s and 1 hour; it is {options.JobLease}.");
+            }
+
+            if (!string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                try
+                {
+                    _ = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
+                }
+                catch (ArgumentException e)
+                {
+                    failures.Add($"Ladder:ConnectionString is not a PostgreSQL connection string: {e.Message}");
+                }
+            }
+
+            if (options.HeartbeatInterval < TimeSpan.FromMilliseconds(100) || options.HeartbeatInterval > TimeSpan.FromMinutes(10))
+            {
+                failures.Add($"Ladder:HeartbeatInterval must be between 100 ms and 10 minutes; it is {options.HeartbeatInterval}.");
             }
 
             if (options.MaxReplayBytes is < 1024 or > 64 << 20)

@@ -3,13 +3,15 @@ using System.Text.RegularExpressions;
 using Ladder.Jobs;
 using Ladder.Sample.Api;
 using Ladder.Sample.Domain;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Ladder.Sample.Hosting;
 
 /// <summary>
 /// Accepts replay uploads (Ladder.Jobs): the bytes are stored and the parse job is enqueued, keyed by the replay's
-/// SHA-256, in one SQLite transaction: both commit or neither does, and the same file twice is one job.
+/// SHA-256, in one database transaction (SQLite or PostgreSQL): both commit or neither does, and the same file twice is one job.
 /// </summary>
 internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IOptions<LadderOptions> options)
 {
@@ -24,15 +26,20 @@ internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IO
         }
 
         await using var connection = await db.OpenAsync(ct);
-        await using var transaction = connection.BeginTransaction();
-        using var jobs = queue.Enlist(transaction);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        using var jobs = transaction switch
+        {
+            SqliteTransaction sqlite => queue.Enlist(sqlite),
+            NpgsqlTransaction postgres => queue.Enlist(postgres),
+            _ => throw new InvalidOperationException($"No job store enlists a {transaction.GetType().Name}."),
+        };
         var stored = await LadderDatabase.StoreReplayAsync(connection, transaction, hash, matchId, bytes, db.Now(), ct);
-        var job = jobs.Enqueue(new ParseReplayJob(hash, matchId), new JobOptions
+        var job = await jobs.EnqueueAsync(JobRequest.For(new ParseReplayJob(hash, matchId), new JobOptions
         {
             Queue = Queue,
             UniqueKey = hash,
             MaxAttempts = options.Value.ParseMaxAttempts,
-        });
+        }), ct);
         if (stored)
         {
             await LadderDatabase.SetReplayJobAsync(connection, transaction, hash, job.JobId, ct);

@@ -25,7 +25,8 @@ internal sealed class ReplayParseTimeoutException(TimeSpan deadline, int workerP
 /// (<see cref="Ladder.Workers.WorkerException"/>) fails this attempt, and the queue retries with backoff until the
 /// job's attempts run out, then dead-letters it with that reason.
 /// </remarks>
-internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing parsing, LadderViews views, ILogger<ReplayJobHandler> logger)
+internal sealed partial class ReplayJobHandler(
+    LadderDatabase db, ReplayParsing parsing, LadderViews views, LocalRuns runs, ILogger<ReplayJobHandler> logger)
     : IJobHandler<ParseReplayJob>
 {
     public async Task HandleAsync(ParseReplayJob job, JobContext context, CancellationToken cancellationToken)
@@ -43,6 +44,8 @@ internal sealed partial class ReplayJobHandler(LadderDatabase db, ReplayParsing 
             return;
         }
 
+        // The cluster panel lists it under this host until the handler returns, however it returns.
+        using var running = runs.Start(context.JobId, match.Id);
         var outcome = await parsing.ParseAsync(replay.Bytes, $"match {match.Id}", cancellationToken);
         if (outcome.TimedOut)
         {

@@ -13,7 +13,13 @@ internal static class SimulateCommand
     /// <summary>Runs <c>simulate ...</c>: <paramref name="args"/> starts with the word <c>simulate</c>.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        var url = new Option<string>("--url") { Description = "The running host.", DefaultValueFactory = static _ => "http://127.0.0.1:5080" };
+        var url = new Option<string[]>("--url")
+        {
+            Description = "A running host; repeat it for the hosts of a cluster (players, uploads and reads are spread over them, and the summary adds the cross-host freshness).",
+            DefaultValueFactory = static _ => ["http://127.0.0.1:5080"],
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var freshness = new Option<int>("--freshness-probes") { Description = "With several --url: renames on one host timed until every other host serves them.", DefaultValueFactory = static _ => 20 };
         var players = new Option<int>("--players") { Description = "Players to create.", DefaultValueFactory = static _ => 40 };
         var matches = new Option<int>("--matches") { Description = "Matches to play.", DefaultValueFactory = static _ => 200 };
         var concurrency = new Option<int>("--concurrency") { Description = "Matches in flight at once.", DefaultValueFactory = static _ => 4 };
@@ -30,19 +36,28 @@ internal static class SimulateCommand
             "matches, and chosen by the seed: at the defaults a 200-match season sends 4 corrupt and 2 hanging replays " +
             "and uploads 10 replays twice.")
         {
-            url, players, matches, concurrency, duplicates, corrupt, hanging, seed, wait,
+            url, players, matches, concurrency, duplicates, corrupt, hanging, seed, wait, freshness,
         };
         simulate.SetAction(async (result, cancellationToken) =>
         {
-            if (!Uri.TryCreate(result.GetValue(url), UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
+            var urls = new List<Uri>();
+            foreach (var given in result.GetValue(url) ?? [])
             {
-                await Console.Error.WriteLineAsync($"--url must be an http(s) URL; got '{result.GetValue(url)}'.");
-                return 2;
+                if (!Uri.TryCreate(given, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+                {
+                    await Console.Error.WriteLineAsync($"--url must be an http(s) URL; got '{given}'.");
+                    return 2;
+                }
+
+                urls.Add(parsed);
             }
 
+            var baseUrl = urls[0];
+
             var settings = new SimulationSettings(
-                baseUrl, result.GetValue(players), result.GetValue(matches), result.GetValue(concurrency),
-                result.GetValue(duplicates), result.GetValue(corrupt), result.GetValue(hanging), result.GetValue(seed) ?? Environment.TickCount, TimeSpan.FromSeconds(result.GetValue(wait)));
+                urls, result.GetValue(players), result.GetValue(matches), result.GetValue(concurrency),
+                result.GetValue(duplicates), result.GetValue(corrupt), result.GetValue(hanging), result.GetValue(seed) ?? Environment.TickCount, TimeSpan.FromSeconds(result.GetValue(wait)),
+                result.GetValue(freshness));
             var problems = settings.Validate();
             if (problems.Count > 0)
             {
@@ -81,8 +96,12 @@ internal static class SimulateCommand
 }
 
 internal sealed record SimulationSettings(
-    Uri Url, int Players, int Matches, int Concurrency, double Duplicates, double Corrupt, double Hanging, int Seed, TimeSpan Wait)
+    IReadOnlyList<Uri> Urls, int Players, int Matches, int Concurrency, double Duplicates, double Corrupt, double Hanging, int Seed, TimeSpan Wait,
+    int FreshnessProbes = 20)
 {
+    /// <summary>The first host: the drain is watched there (the queue is shared).</summary>
+    public Uri Url => Urls[0];
+
     public List<string> Validate()
     {
         var problems = new List<string>();
@@ -94,6 +113,11 @@ internal sealed record SimulationSettings(
         if (Matches < 1)
         {
             problems.Add("--matches must be at least 1.");
+        }
+
+        if (FreshnessProbes is < 0 or > 1000)
+        {
+            problems.Add("--freshness-probes must be 0 to 1000.");
         }
 
         if (Concurrency is < 1 or > 64)

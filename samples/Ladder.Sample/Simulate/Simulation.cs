@@ -25,42 +25,59 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
 
     public async Task<SimulationSummary> RunAsync(CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
-        var client = new LadderClient(http);
+        var https = settings.Urls.Select(static u => new HttpClient { BaseAddress = u, Timeout = TimeSpan.FromSeconds(60) }).ToList();
         try
         {
-            await client.GetHealthAsync(cancellationToken);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new HostUnreachableException(
-                $"No Ladder host answers at {settings.Url} ({e.Message}). Start one first, in another terminal:\n" +
-                "  dotnet run --project samples/Ladder.Sample\nor point --url at a running one.", e);
-        }
+            var clients = https.Select(static h => new LadderClient(h)).ToList();
+            for (var i = 0; i < clients.Count; i++)
+            {
+                try
+                {
+                    await clients[i].GetHealthAsync(cancellationToken);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new HostUnreachableException(
+                        $"No Ladder host answers at {settings.Urls[i]} ({e.Message}). Start one first, in another terminal:\n" +
+                        "  dotnet run --project samples/Ladder.Sample\nor point --url at a running one.", e);
+                }
+            }
 
-        try
-        {
-            return await PlaySeasonAsync(client, cancellationToken);
+            try
+            {
+                return await PlaySeasonAsync(clients, cancellationToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new HostUnreachableException($"A host ({string.Join(", ", settings.Urls)}) stopped answering ({e.Message}).", e);
+            }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        finally
         {
-            throw new HostUnreachableException($"The host at {settings.Url} stopped answering ({e.Message}).", e);
+            foreach (var http in https)
+            {
+                http.Dispose();
+            }
         }
     }
 
-    private async Task<SimulationSummary> PlaySeasonAsync(LadderClient client, CancellationToken cancellationToken)
+    private async Task<SimulationSummary> PlaySeasonAsync(List<LadderClient> clients, CancellationToken cancellationToken)
     {
+        // Several hosts: match m is created and uploaded on host m, its leaderboard read on the next one; the drain is
+        // watched on the first (the queue is shared).
+        var client = clients[0];
+        LadderClient On(int i) => clients[i % clients.Count];
         // Names only need to be unique on the host: the same seed played twice against one host plays the same
         // season with new players.
         var run = Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
         var random = new Random(settings.Seed);
-        var workersBefore = await client.GetWorkerStatsAsync(cancellationToken);
+        var workersBefore = await WorkerStatsAsync(clients, cancellationToken);
         var started = Stopwatch.GetTimestamp();
 
         var players = new List<Player>(settings.Players);
         for (var i = 0; i < settings.Players; i++)
         {
-            players.Add(await client.CreatePlayerAsync($"sim-{run}-{i}", Countries[random.Next(Countries.Length)], cancellationToken));
+            players.Add(await On(i).CreatePlayerAsync($"sim-{run}-{i}", Countries[random.Next(Countries.Length)], cancellationToken));
         }
 
         var next = -1;
@@ -72,7 +89,7 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
                 {
                     // One generator per match, from the seed and the match's number (whichever task plays it): the
                     // same seed plays the same pairs, races and winners.
-                    await PlayAsync(client, players, new Random(unchecked((settings.Seed * 40503) + (m * 1_000_003))), m, cancellationToken);
+                    await PlayAsync(On(m), On(m + 1), players, new Random(unchecked((settings.Seed * 40503) + (m * 1_000_003))), m, cancellationToken);
                 }
                 catch (Exception e) when (e is LadderApiException or HttpRequestException)
                 {
@@ -108,7 +125,8 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         await progress.WriteLineAsync();
-        var workersAfter = await client.GetWorkerStatsAsync(cancellationToken);
+        var freshness = clients.Count > 1 ? await MeasureFreshnessAsync(clients, players, run, cancellationToken) : [];
+        var workersAfter = await WorkerStatsAsync(clients, cancellationToken);
         long Delta(string key) => workersAfter.GetValueOrDefault(key) - workersBefore.GetValueOrDefault(key);
         var latencies = _leaderboardMs.Order().ToArray();
         return new SimulationSummary(
@@ -116,10 +134,75 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
             final.Values.Count(s => s.MatchState == "completed" && s.JobState == "succeeded"),
             Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies.Length,
             final.Values.GroupBy(s => s.JobState).ToDictionary(g => g.Key, g => g.Count()),
-            _uploads.Count - final.Count, Delta("timeouts"), Delta("crashes"), settings.Seed);
+            _uploads.Count - final.Count, Delta("timeouts"), Delta("crashes"), settings.Seed)
+        {
+            Hosts = clients.Count,
+            FreshnessP50Ms = Percentile(freshness, 0.50),
+            FreshnessP99Ms = Percentile(freshness, 0.99),
+            FreshnessReads = freshness.Length,
+        };
     }
 
-    private async Task PlayAsync(LadderClient client, List<Player> players, Random random, int m, CancellationToken ct)
+    /// <summary>
+    /// Cross-host freshness: a rename on host A (each host in turn), timed from the write's answer until every other
+    /// host serves the new name in the player's profile (a cached view, invalidated through the backplane). Each
+    /// other host is asked every few milliseconds; one figure per probe and other host.
+    /// </summary>
+    private async Task<double[]> MeasureFreshnessAsync(List<LadderClient> clients, List<Player> players, string run, CancellationToken ct)
+    {
+        var figures = new List<double>();
+        for (var k = 0; k < settings.FreshnessProbes; k++)
+        {
+            var writer = k % clients.Count;
+            var player = players[k % players.Count];
+
+            // The others serve the profile first, so it is cached there and the figure measures an invalidation.
+            for (var other = 0; other < clients.Count; other++)
+            {
+                _ = await clients[other].GetProfileAsync(player.Id, ct);
+            }
+
+            var name = $"sim-{run}-{k % players.Count}-r{k}";
+            await clients[writer].UpdatePlayerAsync(player.Id, name, null, ct);
+            var written = Stopwatch.GetTimestamp();
+            var reads = Enumerable.Range(0, clients.Count).Where(i => i != writer).Select(async i =>
+            {
+                while ((await clients[i].GetProfileAsync(player.Id, ct)).Player.Name != name)
+                {
+                    if (Stopwatch.GetElapsedTime(written) > TimeSpan.FromSeconds(30))
+                    {
+                        return double.PositiveInfinity;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(2), ct);
+                }
+
+                return Stopwatch.GetElapsedTime(written).TotalMilliseconds;
+            });
+            figures.AddRange(await Task.WhenAll(reads));
+            DrawProgress("freshness", k + 1, settings.FreshnessProbes);
+        }
+
+        await progress.WriteLineAsync();
+        return [.. figures.Order()];
+    }
+
+    // The pool figures of every host, summed (each host runs its own pool).
+    private static async Task<Dictionary<string, long>> WorkerStatsAsync(List<LadderClient> clients, CancellationToken ct)
+    {
+        var total = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var client in clients)
+        {
+            foreach (var (key, value) in await client.GetWorkerStatsAsync(ct))
+            {
+                total[key] = total.GetValueOrDefault(key) + value;
+            }
+        }
+
+        return total;
+    }
+
+    private async Task PlayAsync(LadderClient client, LadderClient reader, List<Player> players, Random random, int m, CancellationToken ct)
     {
         var a = players[random.Next(players.Count)];
         Player b;
@@ -160,7 +243,7 @@ internal sealed class Simulation(SimulationSettings settings, TextWriter progres
         }
 
         var started = Stopwatch.GetTimestamp();
-        await client.GetLeaderboardAsync(random.Next(4) == 0 ? raceA.ToName() : null, null, 1, ct);
+        await reader.GetLeaderboardAsync(random.Next(4) == 0 ? raceA.ToName() : null, null, 1, ct);
         _leaderboardMs.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
@@ -184,6 +267,16 @@ internal sealed record SimulationSummary(
     TimeSpan Elapsed, int MatchesRated, double LeaderboardP50Ms, double LeaderboardP99Ms, int LeaderboardReads,
     IReadOnlyDictionary<string, int> JobsByFinalState, int Unfinished, long Timeouts, long Crashes, int Seed)
 {
+    /// <summary>How many hosts the season was spread over.</summary>
+    public int Hosts { get; init; } = 1;
+
+    /// <summary>With several hosts: from a rename's answer on one host until another serves it (milliseconds).</summary>
+    public double FreshnessP50Ms { get; init; } = double.NaN;
+
+    public double FreshnessP99Ms { get; init; } = double.NaN;
+
+    public int FreshnessReads { get; init; }
+
     public string Format()
     {
         var s = new StringBuilder();
@@ -192,6 +285,12 @@ internal sealed record SimulationSummary(
         s.AppendLine(i, $"replays sent        {Corrupt} corrupt, {Hanging} hanging");
         s.AppendLine(i, $"matches rated       {MatchesRated} in {Elapsed.TotalSeconds:F1} s = {MatchesRated / Math.Max(Elapsed.TotalSeconds, 0.001):F1} matches/s");
         s.AppendLine(i, $"leaderboard         p50 {LeaderboardP50Ms:F1} ms, p99 {LeaderboardP99Ms:F1} ms over {LeaderboardReads} reads");
+        if (Hosts > 1)
+        {
+            s.AppendLine(i, $"hosts               {Hosts} (players, uploads and reads spread over them; worker pool figures summed)");
+            s.AppendLine(i, $"cross-host fresh    p50 {FreshnessP50Ms:F1} ms, p99 {FreshnessP99Ms:F1} ms over {FreshnessReads} reads (a rename on one host until each other host serves it)");
+        }
+
         s.AppendLine(i, $"jobs by final state {string.Join(", ", JobsByFinalState.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))}{(Unfinished > 0 ? $", unfinished {Unfinished}" : "")}");
         s.AppendLine(i, $"worker pool         {Timeouts} timeouts, {Crashes} crashes");
         if (Errors > 0)

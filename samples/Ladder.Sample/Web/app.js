@@ -219,6 +219,33 @@ async function loadQueue() {
   }
 }
 
+// The hosts sharing this ladder (their heartbeat rows): a SQLite host is a cluster of one.
+async function loadCluster() {
+  try {
+    const cluster = await getJson('/api/cluster');
+    // Redrawn on every refresh only when something but the heartbeat times changed.
+    const key = cluster.hosts.map((h) => [h.name, h.alive, h.self, h.workers, h.busyWorkers, h.running.map((r) => r.jobId)]);
+    if (!changed('cluster', [key, cluster.queue, cluster.database])) return;
+    const alive = cluster.hosts.filter((h) => h.alive).length;
+    $('#cluster-note').textContent = alive + (alive === 1 ? ' host' : ' hosts') + ' on ' + cluster.database
+      + '. Every answer names the host that served it; open another host to see the same ladder.';
+    $('#cluster-hosts').replaceChildren(...cluster.hosts.map((h) => el('li',
+      { class: 'host' + (h.alive ? ' alive' : ' gone') + (h.self ? ' self' : ''), 'data-host': h.name },
+      el('a', { href: h.url + '/', text: h.name }),
+      el('span', { class: 'badge', text: h.self ? 'this host' : (h.alive ? 'up' : 'gone') }),
+      el('span', { class: 'detail', text: h.alive
+        ? 'pid ' + h.processId + ', ' + h.workers + ' workers (' + h.busyWorkers + ' busy), '
+          + (h.running.length === 0 ? 'no job running' : 'running ' + h.running.map((r) => 'job ' + r.jobId + ' (' + r.label + ')').join(', '))
+        : 'last seen ' + time(h.seenAt) + ' (pid ' + h.processId + ')' }))));
+    const q = cluster.queue;
+    $('#cluster-queue').textContent = q.ready + ' ready, ' + q.running + ' running, ' + q.failed + ' retrying, '
+      + q.dead + ' dead, ' + q.succeeded + ' done';
+    setState('#cluster-state', cluster.hosts.length === 0 ? 'No host has registered yet.' : '');
+  } catch (e) {
+    setState('#cluster-state', 'Could not load the cluster: ' + e.message, true);
+  }
+}
+
 async function loadWorkers() {
   try {
     const [pool, processes, incidents] = await Promise.all([
@@ -264,7 +291,7 @@ function startFrontPage() {
   }
   $('#dead-prev').addEventListener('click', () => { if (dead.index > 0) { dead.index--; loadQueue(); } });
   $('#dead-next').addEventListener('click', () => { if (dead.cursors[dead.index + 1] != null) { dead.index++; loadQueue(); } });
-  return [loadLeaderboard, () => loadCountries().catch(() => {}), loadResults, loadQueue, loadWorkers];
+  return [loadLeaderboard, () => loadCountries().catch(() => {}), loadCluster, loadResults, loadQueue, loadWorkers];
 }
 
 // ---- Player page -------------------------------------------------------------------------------------------------
