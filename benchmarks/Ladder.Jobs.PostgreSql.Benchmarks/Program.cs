@@ -12,6 +12,7 @@ using Ladder.PostgreSql.Testing;
 //   hosts [jobs] [rounds]  one host vs three host processes (children of this harness) on one database, alternating (100,000; 2 rounds)
 //   store-health [jobs]    table size and dead tuples while N jobs flow through the store with its own retention purge (1,000,000)
 //   host <connection string>   (internal: a child of hosts)
+//   statements [jobs]  pg_stat_statements over the raw loop and the store's burn-down (50,000): calls per job, time per statement
 //   raw [jobs] [consumers] [batch]   the raw loop alone (100,000, 4, 64)
 //   hangfire [jobs]    Hangfire 1.8 + Hangfire.PostgreSql alone (10,000)
 //   wake [samples]     (c) LISTEN/NOTIFY wake latency (1,000 samples) and polling at 50 ms (500) and 1 s (60)
@@ -41,7 +42,18 @@ switch (part)
         await Parts.StoreBurnDownAsync(server, Arg(1, 100_000), Arg(2, 10_000));
         break;
     case "store":
-        Console.WriteLine(await StoreRunners.PostgresAsync(server, Arg(1, 100_000)));
+        // Statements slower than 100 ms go to the server's log, copied to stderr at the end (to find stalls).
+        await server.ExecuteAsync("ALTER SYSTEM SET log_min_duration_statement = 100");
+        await server.ExecuteAsync("SELECT pg_reload_conf()");
+        using (var watch = new CancellationTokenSource())
+        {
+            var watcher = Diagnose.WatchAsync(server, watch.Token);
+            Console.WriteLine(await StoreRunners.PostgresAsync(server, Arg(1, 100_000)));
+            await watch.CancelAsync();
+            await watcher;
+        }
+
+        Console.Error.WriteLine(await File.ReadAllTextAsync(server.LogPath));
         break;
     case "store-wake":
         await Parts.StoreWakeAsync(server, Arg(1, 500));
@@ -51,6 +63,9 @@ switch (part)
         break;
     case "store-health":
         await Parts.StoreHealthAsync(server, Arg(1, 1_000_000));
+        break;
+    case "statements":
+        await Statements.RunAsync(server, Arg(1, 50_000));
         break;
     case "raw":
         await Parts.RawAsync(server, Arg(1, 100_000), Arg(2, 4), Arg(3, 64));
@@ -84,7 +99,7 @@ switch (part)
         await Parts.ContentionAsync(server, 100_000);
         break;
     default:
-        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, hosts, store-health, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, all");
+        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, all");
         return 2;
 }
 

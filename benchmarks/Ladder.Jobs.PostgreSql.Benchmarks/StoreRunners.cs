@@ -67,7 +67,15 @@ internal static class StoreRunners
         await using var processor = new JobProcessor(queue, Handlers());
         var process = Stopwatch.GetTimestamp();
         await processor.StartAsync(CancellationToken.None);
-        await succeeded.All.Task;
+        // Progress to stderr every 2 s: a rate that falls as the run goes on shows up here.
+        long last = 0;
+        while (await Task.WhenAny(succeeded.All.Task, Task.Delay(TimeSpan.FromSeconds(2))) != succeeded.All.Task)
+        {
+            var now = succeeded.Count;
+            Console.Error.WriteLine($"  ({runner}) {Stopwatch.GetElapsedTime(process).TotalSeconds:F0} s: {now:N0} done, {(now - last) / 2.0:N0} jobs/s, {Bench.Load()}");
+            last = now;
+        }
+
         var elapsed = Stopwatch.GetElapsedTime(process);
         await processor.StopAsync(CancellationToken.None);
         return new Result(runner, jobs, Bench.Rate(jobs, enqueueElapsed), Bench.Rate(jobs, elapsed));
