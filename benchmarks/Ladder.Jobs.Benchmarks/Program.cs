@@ -8,6 +8,7 @@ using Ladder.Jobs.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- hangfire-sqlite [jobs]   (the durable peer beside Ladder's default, 10,000 by default)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- latency [samples]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- memory [depth...]
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- idle-schedules [seconds]   (0, 1, 1,000 idle schedules, twice)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- --filter '*' --job short
 return args.FirstOrDefault() switch
 {
@@ -17,6 +18,7 @@ return args.FirstOrDefault() switch
     "quartz" => await BurnDown.RunQuartzOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
     "hangfire-sqlite" => await BurnDown.RunHangfireSqliteOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000),
     "latency" => await Latency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
+    "idle-schedules" => await IdleSchedules.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 60),
     "memory" => await MemoryVsDepth.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]),
     _ => Run(args),
 };

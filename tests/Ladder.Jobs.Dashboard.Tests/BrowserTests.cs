@@ -47,6 +47,7 @@ public sealed class BrowserTests
             ("jobs-dead", "jobs/jobs?state=dead", "table.jobs tbody tr"),
             ("job-dead", $"jobs/jobs/{seeded.Dead}", "ol.attempts li"),
             ("job-scheduled", $"jobs/jobs/{seeded.Scheduled}", "form.cancel"),
+            ("schedules", "jobs/schedules", "table.schedules tbody tr"),
         };
         foreach (var width in Widths)
         {
@@ -82,6 +83,13 @@ public sealed class BrowserTests
         driver.FindElement(By.CssSelector("form.retry button")).Click();
         wait.Until(d => d.FindElement(By.CssSelector("p.notice")).Text.StartsWith("Queued again", StringComparison.Ordinal));
         (await host.Queue.WaitForFinishAsync(seeded.Dead, ct))!.Summary.State.Should().Be(JobState.Succeeded);
+
+        // Pause, from the browser: the store has it paused, and the row offers Resume.
+        driver.Navigate().GoToUrl(new Uri(host.Url, "jobs/schedules"));
+        driver.FindElement(By.CssSelector("tr[data-schedule='nightly-ratings'] form.pause button")).Click();
+        wait.Until(d => d.FindElement(By.CssSelector("p.notice")).Text.StartsWith("Paused nightly-ratings", StringComparison.Ordinal));
+        driver.FindElements(By.CssSelector("tr[data-schedule='nightly-ratings'] form.resume")).Should().ContainSingle();
+        (await host.Queue.GetSchedulesAsync(ct)).Single(s => s.Name == "nightly-ratings").Paused.Should().BeTrue();
     }
 
     private static async Task<(long Dead, long Scheduled)> SeedAsync(DashboardHost host, CancellationToken ct)
@@ -105,6 +113,7 @@ public sealed class BrowserTests
         var scheduled = await host.ScheduledJobAsync("tomorrow's digest", ct);
         await host.ScheduledJobAsync("weekly report", ct);
         await host.Queue.CancelAsync(await host.ScheduledJobAsync("never mind", ct), ct);
+        await SchedulesPageTests.SeedSchedulesAsync(host, ct);
         return (dead, scheduled);
     }
 

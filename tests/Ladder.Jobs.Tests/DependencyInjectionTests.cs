@@ -1,59 +1,11 @@
-using Ladder.Jobs.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Ladder.Jobs.Tests;
 
-public sealed class DependencyInjectionTests : TempFolderTests
+/// <summary>The SQLite settings in a host (the rest of the host's behaviour is the contract suite's DependencyInjectionContract).</summary>
+public sealed class DependencyInjectionTests
 {
-    public sealed class EchoHandler(Recorder recorder) : IJobHandler<Echo>
-    {
-        public Task HandleAsync(Echo args, JobContext context, CancellationToken cancellationToken)
-        {
-            recorder.Seen.TrySetResult(args.N);
-            return Task.CompletedTask;
-        }
-    }
-
-    public sealed class Recorder
-    {
-        public TaskCompletionSource<int> Seen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task AddLadderJobs_InAHost_RunsTypedAndDelegateHandlers(CancellationToken ct)
-    {
-        var other = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSingleton<Recorder>();
-        builder.Services.AddLadderJobs(o => o.Path = Folder.File("jobs.db"))
-            .AddHandler<Echo, EchoHandler>()
-            .AddHandler<Other>((args, context, _) =>
-            {
-                context.Services.Should().NotBeNull();
-                other.TrySetResult(args.Text);
-                return Task.CompletedTask;
-            });
-        builder.Services.AddLadderJobs(o => o.Queues["default"] = 2);
-        using var host = builder.Build();
-        await host.StartAsync(ct);
-
-        var queue = host.Services.GetRequiredService<JobQueue>();
-        await queue.EnqueueAsync(new Echo(9), cancellationToken: ct);
-        await queue.EnqueueAsync(new Other("hi"), cancellationToken: ct);
-
-        (await host.Services.GetRequiredService<Recorder>().Seen.Task.WaitAsync(ct)).Should().Be(9);
-        (await other.Task.WaitAsync(ct)).Should().Be("hi");
-        host.Services.GetServices<IHostedService>().OfType<JobProcessor>().Should().ContainSingle();
-        queue.Options.Queues["default"].Should().Be(2);
-        var health = await host.Services.GetRequiredService<JobQueueHealthCheck>().CheckHealthAsync(new HealthCheckContext(), ct);
-        health.Status.Should().Be(HealthStatus.Healthy);
-        await host.StopAsync(ct);
-    }
-
     [Test]
     [CancelAfter(60_000)]
     public async Task AddLadderJobs_WithInvalidOptions_FailsAtStartListingEveryFailure(CancellationToken ct)
@@ -70,18 +22,5 @@ public sealed class DependencyInjectionTests : TempFolderTests
 
         var failures = (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Failures;
         failures.Should().HaveCount(2).And.Contain(f => f.StartsWith("Path", StringComparison.Ordinal)).And.Contain(f => f.StartsWith("MaxBatchSize", StringComparison.Ordinal));
-    }
-
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task HealthCheck_AfterTheQueueIsDisposed_IsUnhealthy(CancellationToken ct)
-    {
-        var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
-        var check = new JobQueueHealthCheck(queue);
-        (await check.CheckHealthAsync(new HealthCheckContext(), ct)).Status.Should().Be(HealthStatus.Healthy);
-
-        await queue.DisposeAsync();
-
-        (await check.CheckHealthAsync(new HealthCheckContext(), ct)).Status.Should().Be(HealthStatus.Unhealthy);
     }
 }

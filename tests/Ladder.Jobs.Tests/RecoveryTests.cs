@@ -3,68 +3,9 @@ using Microsoft.Data.Sqlite;
 
 namespace Ladder.Jobs.Tests;
 
-/// <summary>Crashes, restarts, and several processes on one file.</summary>
+/// <summary>Crashes of real child processes on one file (restarts and sibling queues on every store are the contract suite's SiblingContract).</summary>
 public sealed class RecoveryTests : TempFolderTests
 {
-    [TestCase(1)]
-    [TestCase(3)]
-    [CancelAfter(60_000)]
-    public async Task JobsEnqueued_QueueClosedBeforeRunning_NewInstanceRunsThemAll(int jobs, CancellationToken ct)
-    {
-        var path = Folder.File("jobs.db");
-        await using (var first = JobQueue.Open(TestOptions.For(path)))
-        {
-            await first.EnqueueBatchAsync([.. Enumerable.Range(0, jobs).Select(i => JobRequest.For(new Echo(i)))], ct);
-        }
-
-        await using var second = JobQueue.Open(TestOptions.For(path));
-        var ran = new System.Collections.Concurrent.ConcurrentBag<int>();
-        await using var processor = new JobProcessor(second, new JobHandlerRegistry().Add<Echo>((e, _, _) =>
-        {
-            ran.Add(e.N);
-            return Task.CompletedTask;
-        }));
-        using var reports = new Reports(processor);
-        await processor.StartAsync(ct);
-
-        await reports.CountAsync(JobOutcome.Succeeded, jobs, ct);
-        ran.Should().BeEquivalentTo(Enumerable.Range(0, jobs));
-    }
-
-    [TestCase(1)]
-    [TestCase(3)]
-    [CancelAfter(60_000)]
-    public async Task JobsRunning_WhenTheProcessDies_NewInstanceRescuesAndCompletesThem(int jobs, CancellationToken ct)
-    {
-        var path = Folder.File("jobs.db");
-        var options = TestOptions.For(path, o =>
-        {
-            o.LeaseDuration = TimeSpan.FromMilliseconds(500);
-            o.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
-            o.RescueInterval = TimeSpan.FromMilliseconds(100);
-        });
-        await using (var first = JobQueue.Open(options))
-        {
-            await first.EnqueueBatchAsync([.. Enumerable.Range(0, jobs).Select(i => JobRequest.For(new Echo(i)))], ct);
-            // Claimed (state running) and then the "process" vanishes: no completion, no give-back, no heartbeat.
-            (await first.ClaimAsync("default", jobs)).Jobs.Should().HaveCount(jobs);
-        }
-
-        await using var second = JobQueue.Open(options);
-        var ran = new System.Collections.Concurrent.ConcurrentBag<int>();
-        await using var processor = new JobProcessor(second, new JobHandlerRegistry().Add<Echo>((e, _, _) =>
-        {
-            ran.Add(e.N);
-            return Task.CompletedTask;
-        }));
-        using var reports = new Reports(processor);
-        await processor.StartAsync(ct);
-
-        await reports.CountAsync(JobOutcome.Succeeded, jobs, ct);
-        ran.Should().BeEquivalentTo(Enumerable.Range(0, jobs));
-        (await second.GetJobsAsync(JobState.Succeeded, cancellationToken: ct)).Jobs.Should().OnlyContain(j => j.Rescues == 1 && j.Attempts == 1);
-    }
-
     [Test]
     [CancelAfter(120_000)]
     public async Task ChildKilledWithSigkill_AtRandomPoints_EveryJobSucceedsWithBoundedDuplicates(CancellationToken ct) =>

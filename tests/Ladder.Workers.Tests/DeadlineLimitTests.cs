@@ -66,7 +66,8 @@ public sealed class DeadlineLimitTests
     public async Task Invoke_WhenNoWorkerFreesUpWithinMaxQueueWait_FailsWithQueueTimeout(CancellationToken ct)
     {
         var time = new FakeTimeProvider();
-        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct, time);
+        var pool = await Support.StartAsync(Support.Options(spare: false), ct, time);
+        await using var disposal = pool.DisposingOn(time);
         using var hold = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
         await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);
@@ -83,12 +84,33 @@ public sealed class DeadlineLimitTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task Stats_ACallThatStartsWaitingLater_WakesAWaiterOnTheQueuedCount(CancellationToken ct)
+    {
+        // The tests above wait for QueuedCalls == 1 before advancing the fake clock; a wait that began before the call
+        // queued was never woken (the count changed without a signal), which hung them on a busy machine.
+        await using var pool = await Support.StartAsync(Support.Options(spare: false), ct);
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var running = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
+        await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);
+
+        var seen = pool.WaitUntilAsync(s => s.QueuedCalls == 1, ct);
+        var queued = pool.SleepAsync("sleep", 1, Support.Generous, hold.Token);
+
+        await seen.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        pool.GetStats().QueuedCalls.Should().Be(1);
+        await hold.CancelAsync();
+        await FluentActions.Awaiting(() => queued).Should().ThrowAsync<OperationCanceledException>();
+        await FluentActions.Awaiting(() => running).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task Invoke_WithAPoolMaxQueueWait_BoundsTheWaitOfEveryCall(CancellationToken ct)
     {
         var time = new FakeTimeProvider();
         var options = Support.Options(spare: false);
         options.MaxQueueWait = TimeSpan.FromMilliseconds(500);
-        await using var pool = await Support.StartAsync(options, ct, time);
+        var pool = await Support.StartAsync(options, ct, time);
+        await using var disposal = pool.DisposingOn(time);
         using var hold = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
         await pool.WaitUntilAsync(s => s.BusyWorkers == 1, ct);

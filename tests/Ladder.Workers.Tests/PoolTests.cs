@@ -124,7 +124,8 @@ public sealed class PoolTests
         options.BreakerInitialBackoff = TimeSpan.FromMinutes(1);
         options.BreakerMaxBackoff = TimeSpan.FromMinutes(10);
         options.KillWait = TimeSpan.FromSeconds(30);
-        await using var pool = new WorkerPool(options, null, time);
+        var pool = new WorkerPool(options, null, time);
+        await using var disposal = pool.DisposingOn(time);
 
         await pool.WhenBreakerOpenedAsync(1).WaitAsync(ct);
 

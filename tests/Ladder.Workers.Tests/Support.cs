@@ -47,6 +47,31 @@ internal static class Support
         return pool;
     }
 
+    /// <summary>
+    /// Disposes <paramref name="pool"/> at the end of a test that runs it on a fake clock, moving that clock on while the
+    /// dispose runs: the shutdown's own bounds (the cancel grace of a call still settling, the kill wait) are timers on
+    /// the pool's clock, and a clock nobody advances would hold them forever (a dispose that hung about 1 run in 20).
+    /// </summary>
+    public static IAsyncDisposable DisposingOn(this WorkerPool pool, Microsoft.Extensions.Time.Testing.FakeTimeProvider time) => new FakeClockDisposal(pool, time);
+
+    private sealed class FakeClockDisposal(WorkerPool pool, Microsoft.Extensions.Time.Testing.FakeTimeProvider time) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            var disposing = pool.DisposeAsync().AsTask();
+            for (var step = 0; step < 600 && !disposing.IsCompleted; step++)
+            {
+                await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromMilliseconds(50)));
+                if (!disposing.IsCompleted)
+                {
+                    time.Advance(TimeSpan.FromSeconds(1));
+                }
+            }
+
+            await disposing.WaitAsync(CallCeiling);
+        }
+    }
+
     public static Task<WorkerResult<int>> SleepAsync(this WorkerPool pool, string operation, int ms, WorkerCallOptions? options, CancellationToken cancellationToken = default) =>
         pool.InvokeAsync<SleepRequest, int>(operation, new SleepRequest(ms), options, cancellationToken);
 

@@ -33,6 +33,7 @@ internal sealed partial class DashboardApp
         actions.MapPost("/jobs/{id:long}/retry", (Func<HttpContext, long, Task<IResult>>)RetryAsync);
         actions.MapPost("/jobs/{id:long}/cancel", (Func<HttpContext, long, Task<IResult>>)CancelAsync);
         actions.MapPost("/purge", (Func<HttpContext, Task<IResult>>)PurgeAsync);
+        MapSchedules(group, actions);
         return group;
     }
 

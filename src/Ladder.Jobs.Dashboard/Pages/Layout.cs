@@ -9,13 +9,14 @@ namespace Ladder.Jobs.Dashboard.Pages;
 internal static class Layout
 {
     /// <summary>
-    /// The navigation, in order. A page for schedules or concurrency keys (issue #14, once the queue has them) is one
+    /// The navigation, in order. A page (schedules; concurrency keys, issue #14) is one
     /// more entry here and one more route in DashboardApp.Routes, behind the same authorization filter.
     /// </summary>
     private static readonly (string Key, string Title, string Path)[] Navigation =
     [
         ("overview", "Overview", ""),
         ("jobs", "Jobs", "jobs"),
+        ("schedules", "Schedules", "schedules"),
     ];
 
     // No inline script or style anywhere, so the policy can forbid both: an injected <script> would not run even if

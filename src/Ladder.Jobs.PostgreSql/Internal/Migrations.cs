@@ -4,7 +4,7 @@ namespace Ladder.Jobs.PostgreSql.Internal;
 internal static class Migrations
 {
     /// <summary>The schema version this library writes.</summary>
-    public const long Version = 1;
+    public const long Version = 2;
 
     private static readonly string[] Steps =
     [
@@ -54,6 +54,22 @@ internal static class Migrations
           error_message text,
           error_stack text);
         CREATE INDEX job_attempts_job ON {s}.job_attempts(job_id);
+        """,
+
+        // Version 2: recurring schedules (docs/jobs/schedules.md), one self-contained step. A fire is a compare-and-set
+        // on (name, version, next_tick); the partial index serves the scheduler's one read (due rows, earliest next tick).
+        """
+        CREATE TABLE {s}.schedules(
+          name text PRIMARY KEY,
+          spec text NOT NULL,
+          from_code boolean NOT NULL,
+          paused boolean NOT NULL DEFAULT false,
+          orphaned boolean NOT NULL DEFAULT false,
+          next_tick timestamptz,
+          last_tick timestamptz,
+          last_job_id bigint,
+          version bigint NOT NULL DEFAULT 1);
+        CREATE INDEX schedules_due ON {s}.schedules(next_tick) WHERE NOT paused AND NOT orphaned AND next_tick IS NOT NULL;
         """,
     ];
 

@@ -26,7 +26,7 @@ namespace Ladder.Jobs.Storage;
 /// unchanged against every store.
 /// </para>
 /// </remarks>
-public abstract class JobStore : IAsyncDisposable
+public abstract partial class JobStore : IAsyncDisposable
 {
     // Set once by the queue that opens the store: a store shared by two queues would have two owners disposing it.
     private int _owned;

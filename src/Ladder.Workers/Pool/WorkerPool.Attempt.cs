@@ -7,7 +7,13 @@ public sealed partial class WorkerPool
 {
     private async Task<WorkerProcess> AcquireAsync(CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _waiting);
+        // The queued count is part of the stats: a change of it is signalled like any other state change.
+        lock (_lock)
+        {
+            _waiting++;
+            SignalReadyLocked();
+        }
+
         try
         {
             while (true)
@@ -54,7 +60,11 @@ public sealed partial class WorkerPool
         }
         finally
         {
-            Interlocked.Decrement(ref _waiting);
+            lock (_lock)
+            {
+                _waiting--;
+                SignalReadyLocked();
+            }
         }
     }
 

@@ -50,6 +50,11 @@ public sealed class PostgresInterruptContract : InterruptContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresJobQueryContract : JobQueryContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresLeaseContract : LeaseContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
@@ -75,7 +80,17 @@ public sealed class PostgresProcessorRaceContract : ProcessorRaceContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresSiblingContract : SiblingContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresStopAndDisposeContract : StopAndDisposeContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
+public sealed class PostgresStoreOwnershipContract : StoreOwnershipContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
@@ -90,7 +105,17 @@ public sealed class PostgresTimerLimitContract : TimerLimitContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresTransactionalEnqueueContract : TransactionalEnqueueContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresUniqueKeyValidationContract : UniqueKeyValidationContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
+public sealed class PostgresScheduleContract : ScheduleContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }

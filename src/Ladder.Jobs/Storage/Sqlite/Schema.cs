@@ -6,7 +6,7 @@ namespace Ladder.Jobs.Storage.Sqlite;
 internal static class Schema
 {
     /// <summary>The schema version this library writes (<c>PRAGMA user_version</c>).</summary>
-    public const long Version = 2;
+    public const long Version = 3;
 
     /// <summary><c>PRAGMA application_id</c> of a Ladder.Jobs file: "LdJb".</summary>
     public const long ApplicationId = 0x4C644A62;
@@ -64,6 +64,23 @@ internal static class Schema
         ALTER TABLE ladder_jobs ADD COLUMN handler_started INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE ladder_jobs ADD COLUMN rescues_unstarted INTEGER NOT NULL DEFAULT 0;
         DROP INDEX ladder_jobs_leases;
+        """,
+
+        // Version 3: recurring schedules (docs/jobs/schedules.md), one self-contained step. Times are Unix milliseconds.
+        // A fire is a compare-and-set on (name, version, next_tick); the partial index serves the scheduler's one read
+        // (the due rows and the earliest next tick), so idle schedules cost one index probe per read, not a scan.
+        """
+        CREATE TABLE ladder_schedules(
+          name TEXT PRIMARY KEY,
+          spec TEXT NOT NULL,
+          from_code INTEGER NOT NULL,
+          paused INTEGER NOT NULL DEFAULT 0,
+          orphaned INTEGER NOT NULL DEFAULT 0,
+          next_tick INTEGER,
+          last_tick INTEGER,
+          last_job_id INTEGER,
+          version INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;
+        CREATE INDEX ladder_schedules_due ON ladder_schedules(next_tick) WHERE paused = 0 AND orphaned = 0 AND next_tick IS NOT NULL;
         """,
     ];
 

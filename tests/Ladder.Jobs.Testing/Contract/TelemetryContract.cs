@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Ladder.Jobs.Tests.Support;
 
-namespace Ladder.Jobs.Tests;
+namespace Ladder.Jobs.Testing.Contract;
 
-public sealed class TelemetryTests : TempFolderTests
+/// <summary>A run carries its enqueuer's trace and is counted on the Ladder.Jobs meter.</summary>
+public abstract class TelemetryContract : JobStoreContract
 {
     [Test]
     [CancelAfter(60_000)]
@@ -22,7 +22,7 @@ public sealed class TelemetryTests : TempFolderTests
         meters.Start();
         using var source = new ActivitySource("test");
 
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
+        await using var queue = await OpenAsync();
         var seen = new TaskCompletionSource<(ActivityTraceId Trace, string? Name)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) =>
         {

@@ -1,15 +1,14 @@
-using Ladder.Jobs.Tests.Support;
 
-namespace Ladder.Jobs.Tests;
+namespace Ladder.Jobs.Testing.Contract;
 
 /// <summary>Jobs interrupted by shutdown go back to the queue without spending an attempt.</summary>
-public sealed class InterruptTests : TempFolderTests
+public abstract class InterruptContract : JobStoreContract
 {
     [Test]
     [CancelAfter(60_000)]
     public async Task Stop_WithHandlerWrappingItsCancellationInAnotherException_GivesTheJobBackWithoutSpendingAnAttempt(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o => o.ShutdownGrace = TimeSpan.FromMilliseconds(100)));
+        await using var queue = await OpenAsync(o => o.ShutdownGrace = TimeSpan.FromMilliseconds(100));
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var threw = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, _, token) =>

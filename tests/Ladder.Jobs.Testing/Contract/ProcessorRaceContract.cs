@@ -1,17 +1,16 @@
-using Ladder.Jobs.Tests.Support;
 
-namespace Ladder.Jobs.Tests;
+namespace Ladder.Jobs.Testing.Contract;
 
 /// <summary>Races between a job's runs, its heartbeats, its cancellation and shutdown, driven step by step with signals.</summary>
-public sealed class ProcessorRaceTests : TempFolderTests
+public abstract class ProcessorRaceContract : JobStoreContract
 {
-    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), configure));
+    private Task<JobQueue> Open(Action<LadderJobsOptions>? configure = null) => OpenAsync(configure);
 
     [Test]
     [CancelAfter(60_000)]
     public async Task Heartbeat_LostAnswerForAnOldRun_DoesNotCancelTheJobsNewRun(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
         var runs = 0;
         var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -54,7 +53,7 @@ public sealed class ProcessorRaceTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task CancellingARunningJob_WithAHandlerCallbackThatBlocks_DoesNotBlockTheWriter(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
         using var callbackGate = new ManualResetEventSlim();
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var callbackRan = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,18 +1,17 @@
-using Ladder.Jobs.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Ladder.Jobs.Tests.Hardening;
+namespace Ladder.Jobs.Testing.Contract;
 
 /// <summary>Waiting for a job's outcome without polling, and totals by state. PollInterval is 30 s: quick results prove a signal.</summary>
-public sealed class OutcomeWaitTests : TempFolderTests
+public abstract class OutcomeWaitContract : JobStoreContract
 {
-    private JobQueue Open(Action<LadderJobsOptions>? configure = null) => JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), configure));
+    private Task<JobQueue> Open(Action<LadderJobsOptions>? configure = null) => OpenAsync(configure);
 
     [Test]
     [CancelAfter(30_000)]
     public async Task WaitForFinish_ReturnsTheJobOnceItSucceeded(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, _, _) => await release.Task));
         await processor.StartAsync(ct);
@@ -30,7 +29,7 @@ public sealed class OutcomeWaitTests : TempFolderTests
     [CancelAfter(30_000)]
     public async Task WaitForFinish_ReturnsADeadJobWithItsError(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) => throw new JobPermanentFailureException("corrupt")));
         await processor.StartAsync(ct);
         var id = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;
@@ -45,7 +44,7 @@ public sealed class OutcomeWaitTests : TempFolderTests
     [CancelAfter(30_000)]
     public async Task WaitForFinish_OfAJobCancelledMeanwhile_ReturnsItCancelled(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
         var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { Delay = TimeSpan.FromHours(1) }, ct)).JobId;
 
         var wait = queue.WaitForFinishAsync(id, ct);
@@ -58,7 +57,7 @@ public sealed class OutcomeWaitTests : TempFolderTests
     [CancelAfter(30_000)]
     public async Task WaitForFinish_OfAnUnknownJob_ReturnsNull(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
 
         (await queue.WaitForFinishAsync(12345, ct)).Should().BeNull();
     }
@@ -67,7 +66,7 @@ public sealed class OutcomeWaitTests : TempFolderTests
     [CancelAfter(30_000)]
     public async Task WaitForFinish_WhenItsTokenIsCancelled_ThrowsOperationCanceled(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
         var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { Delay = TimeSpan.FromHours(1) }, ct)).JobId;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
@@ -83,7 +82,7 @@ public sealed class OutcomeWaitTests : TempFolderTests
     {
         // The poll runs on a fake clock that never moves: only the dispose itself can end the wait.
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")), time);
+        var queue = await OpenAsync(time: time);
         var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { Delay = TimeSpan.FromHours(1) }, ct)).JobId;
         var wait = queue.WaitForFinishAsync(id, ct);
 
@@ -97,7 +96,7 @@ public sealed class OutcomeWaitTests : TempFolderTests
     [CancelAfter(30_000)]
     public async Task GetTotals_SumsEveryQueueByState_AndListsEveryState(CancellationToken ct)
     {
-        await using var queue = Open();
+        await using var queue = await Open();
         await queue.EnqueueAsync(new Echo(1), new JobOptions { Queue = "a" }, ct);
         await queue.EnqueueAsync(new Echo(2), new JobOptions { Queue = "b" }, ct);
         await queue.EnqueueAsync(new Echo(3), new JobOptions { Queue = "b", Delay = TimeSpan.FromHours(1) }, ct);

@@ -1,20 +1,19 @@
-using Ladder.Jobs.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Ladder.Jobs.Tests.Hardening;
+namespace Ladder.Jobs.Testing.Contract;
 
 /// <summary>
 /// A step of the wall clock (NTP, a VM resumed) moves <see cref="TimeProvider.GetUtcNow"/> but not the monotonic
 /// clock, so no timer fires: leases stored in wall-clock time look expired before any heartbeat runs again.
 /// </summary>
-public sealed class ClockStepTests : TempFolderTests
+public abstract class ClockStepContract : JobStoreContract
 {
     [Test]
     [CancelAfter(30_000)]
     public async Task Rescue_AfterAForwardStepOfTheWallClock_NeverTakesAJobItsOwnProcessHoldsAndHeartbeats(CancellationToken ct)
     {
         var clock = new SteppableClock(new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o => o.MaxRescues = 1), clock);
+        await using var queue = await OpenAsync(o => o.MaxRescues = 1, clock);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var runs = 0;

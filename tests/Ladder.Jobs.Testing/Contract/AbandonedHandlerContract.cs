@@ -1,21 +1,20 @@
-using Ladder.Jobs.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Ladder.Jobs.Tests;
+namespace Ladder.Jobs.Testing.Contract;
 
 /// <summary>A handler that ignores its timeout: its slot is freed, but its job is not run again until it ends.</summary>
-public sealed class AbandonedHandlerTests : TempFolderTests
+public abstract class AbandonedHandlerContract : JobStoreContract
 {
     [Test]
     [CancelAfter(60_000)]
     public async Task HandlerIgnoringItsTimeout_KeepsItsScopeAndItsJob_UntilItEnds(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o =>
+        await using var queue = await OpenAsync(o =>
         {
             o.TimeoutGrace = TimeSpan.FromMilliseconds(100);
             o.RetryBaseDelay = TimeSpan.Zero;
             o.Queues["default"] = 1;
-        }));
+        });
         await using var services = new ServiceCollection().AddScoped<Probe>().BuildServiceProvider();
         int runsOfFirst = 0, runningOfFirst = 0, overlaps = 0;
         var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -74,13 +73,13 @@ public sealed class AbandonedHandlerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task Shutdown_WhileAHandlerIgnoringItsTimeoutStillHoldsItsJob_GivesItBackWithoutFreeingItsSlotTwice(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o =>
+        await using var queue = await OpenAsync(o =>
         {
             o.TimeoutGrace = TimeSpan.FromMilliseconds(100);
             o.ShutdownGrace = TimeSpan.FromMilliseconds(100);
             o.Prefetch = 0;
             o.Queues["default"] = 1;
-        }));
+        });
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var otherRan = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,17 +1,16 @@
-using Ladder.Jobs.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Ladder.Jobs.Tests.Hardening;
+namespace Ladder.Jobs.Testing.Contract;
 
 /// <summary>A job cancelled while running keeps its lease, heartbeated, until its handler really ends.</summary>
-public sealed class CancelRunningTests : TempFolderTests
+public abstract class CancelRunningContract : JobStoreContract
 {
     [Test]
     [CancelAfter(30_000)]
     public async Task Retry_OfAJobCancelledWhileItsHandlerIgnoresTheToken_WaitsForThatHandlerAndNeverRunsItTwiceAtOnce(CancellationToken ct)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")), time);
+        await using var queue = await OpenAsync(time: time);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         int running = 0, peak = 0, runs = 0;
@@ -64,12 +63,12 @@ public sealed class CancelRunningTests : TempFolderTests
     {
         // A cancel (or a lost lease) cancels the run's token: the timeout's promise, that a handler ignoring it does
         // not hold its slot for ever, must still hold.
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o =>
+        await using var queue = await OpenAsync(o =>
         {
             o.TimeoutGrace = TimeSpan.FromMilliseconds(100);
             o.Queues["default"] = 1;
             o.Prefetch = 0;
-        }));
+        });
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var otherStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

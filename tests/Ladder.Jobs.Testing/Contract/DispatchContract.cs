@@ -1,16 +1,14 @@
-using Ladder.Jobs.Tests.Support;
+namespace Ladder.Jobs.Testing.Contract;
 
-namespace Ladder.Jobs.Tests;
-
-/// <summary>Claimed jobs are handed to the handler tasks from the claim's commit callback, on the writer thread.</summary>
-public sealed class DispatchTests : TempFolderTests
+/// <summary>Claimed jobs are handed to the handler tasks from the claim's commit callback, never run on the store's thread.</summary>
+public abstract class DispatchContract : JobStoreContract
 {
     [Test]
     [CancelAfter(60_000)]
     public async Task AHandlerThatBlocksItsThread_NeverBlocksTheWriter(CancellationToken ct)
     {
         // If dispatch ran the handler inline on the writer thread, the enqueue below could never commit.
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
+        await using var queue = await OpenAsync();
         using var release = new ManualResetEventSlim();
         var blocking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var released = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -35,5 +33,6 @@ public sealed class DispatchTests : TempFolderTests
 
         (await released.Task.WaitAsync(ct)).Should().BeTrue("the second enqueue committed while the first handler blocked its thread");
         await reports.UntilAsync(first, JobOutcome.Succeeded, ct);
+        second.Should().NotBe(first);
     }
 }

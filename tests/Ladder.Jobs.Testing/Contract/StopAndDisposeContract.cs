@@ -1,15 +1,15 @@
-using Ladder.Jobs.Tests.Support;
 
-namespace Ladder.Jobs.Tests.Hardening;
+namespace Ladder.Jobs.Testing.Contract;
 
-public sealed class StopAndDisposeTests : TempFolderTests
+/// <summary>Stopping and disposing a processor, twice or at once: interrupted jobs go back, nothing is claimed after dispose.</summary>
+public abstract class StopAndDisposeContract : JobStoreContract
 {
     [Test]
     [CancelAfter(30_000)]
     public async Task Dispose_DuringAStopInProgress_WaitsForItAndTheStopGivesItsJobsBack(CancellationToken ct)
     {
         // The handler honours its token, which is cancelled only after the grace: the first stop waits in it.
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o => o.ShutdownGrace = TimeSpan.FromSeconds(2)));
+        await using var queue = await OpenAsync(o => o.ShutdownGrace = TimeSpan.FromSeconds(2));
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, _, token) =>
         {
@@ -34,7 +34,7 @@ public sealed class StopAndDisposeTests : TempFolderTests
     [CancelAfter(30_000)]
     public async Task Stop_CalledTwice_TheSecondReturnsOnlyOnceTheFirstGaveTheJobsBack(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), o => o.ShutdownGrace = TimeSpan.FromSeconds(2)));
+        await using var queue = await OpenAsync(o => o.ShutdownGrace = TimeSpan.FromSeconds(2));
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(async (_, _, token) =>
         {
@@ -57,7 +57,7 @@ public sealed class StopAndDisposeTests : TempFolderTests
     [CancelAfter(30_000)]
     public async Task Start_AfterDispose_ThrowsObjectDisposedAndClaimsNothing(CancellationToken ct)
     {
-        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db")));
+        await using var queue = await OpenAsync();
         var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) => Task.CompletedTask));
         await processor.DisposeAsync();
         var id = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;

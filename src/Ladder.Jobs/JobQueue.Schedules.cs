@@ -1,0 +1,96 @@
+using Ladder.Jobs.Storage;
+
+namespace Ladder.Jobs;
+
+/// <summary>Recurring schedules managed at run time (see <c>docs/jobs/schedules.md</c>); a <see cref="JobScheduler"/> fires them.</summary>
+public sealed partial class JobQueue
+{
+    /// <summary>Raised after this queue changed a schedule (set, resumed): a scheduler of this process reads the store again at once.</summary>
+    internal event Action? SchedulesChanged;
+
+    /// <summary>
+    /// Adds a schedule, or changes the one of that name. A new schedule, or one whose definition changed, ticks from now
+    /// on (its next tick is computed afresh); setting an unchanged definition keeps its next tick. A paused schedule stays
+    /// paused. Schedulers of this process see it at once, those of other processes within
+    /// <see cref="JobSchedulerOptions.RefreshInterval"/>.
+    /// </summary>
+    /// <param name="schedule">The schedule.</param>
+    /// <param name="cancellationToken">Stops waiting; the write may still commit.</param>
+    /// <returns>The schedule as stored.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="JobStoreException">The store could not be written.</exception>
+    public Task<ScheduleInfo> SetScheduleAsync(JobSchedule schedule, CancellationToken cancellationToken = default) =>
+        UpsertScheduleAsync(schedule, declaredInCode: false, cancellationToken);
+
+    internal async Task<ScheduleInfo> UpsertScheduleAsync(JobSchedule schedule, bool declaredInCode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        ThrowIfDisposed();
+        var spec = ScheduleSpec.From(schedule);
+        var row = await _store.UpsertScheduleAsync(new ScheduleUpsert(schedule.Name, spec.ToJson(), declaredInCode, spec.First(Time.GetUtcNow())), cancellationToken).ConfigureAwait(false);
+        SchedulesChanged?.Invoke();
+        return ToInfo(row);
+    }
+
+    /// <summary>Pauses a schedule: it enqueues nothing until resumed, in every process.</summary>
+    /// <param name="name">The schedule name.</param>
+    /// <param name="cancellationToken">Stops waiting; the write may still commit.</param>
+    /// <returns>Whether there is such a schedule.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="JobStoreException">The store could not be written.</exception>
+    public Task<bool> PauseScheduleAsync(string name, CancellationToken cancellationToken = default) => SetPausedAsync(name, true, cancellationToken);
+
+    /// <summary>
+    /// Resumes a paused schedule. Its next tick is kept: ticks that passed while it was paused are missed ticks, handled
+    /// by its <see cref="JobSchedule.MissedTicks"/> policy (run once to catch up, or skip).
+    /// </summary>
+    /// <param name="name">The schedule name.</param>
+    /// <param name="cancellationToken">Stops waiting; the write may still commit.</param>
+    /// <returns>Whether there is such a schedule.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="JobStoreException">The store could not be written.</exception>
+    public Task<bool> ResumeScheduleAsync(string name, CancellationToken cancellationToken = default) => SetPausedAsync(name, false, cancellationToken);
+
+    private async Task<bool> SetPausedAsync(string name, bool paused, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ThrowIfDisposed();
+        var found = await _store.SetSchedulePausedAsync(name, paused, cancellationToken).ConfigureAwait(false);
+        if (found && !paused)
+        {
+            SchedulesChanged?.Invoke();
+        }
+
+        return found;
+    }
+
+    /// <summary>Removes a schedule: it enqueues nothing more. Jobs it enqueued stay. A schedule still declared in code comes back when its host starts again.</summary>
+    /// <param name="name">The schedule name.</param>
+    /// <param name="cancellationToken">Stops waiting; the delete may still commit.</param>
+    /// <returns>Whether there was such a schedule.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="JobStoreException">The store could not be written.</exception>
+    public Task<bool> RemoveScheduleAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ThrowIfDisposed();
+        return _store.RemoveScheduleAsync(name, cancellationToken);
+    }
+
+    /// <summary>Every stored schedule, by name, with its next and last tick, whether it is paused, and whether it is orphaned (declared in code once, no longer).</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The schedules.</returns>
+    /// <exception cref="ObjectDisposedException">The queue was disposed.</exception>
+    /// <exception cref="JobStoreException">The store could not be read.</exception>
+    public async Task<IReadOnlyList<ScheduleInfo>> GetSchedulesAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var rows = await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false);
+        return [.. rows.Select(ToInfo)];
+    }
+
+    internal static ScheduleInfo ToInfo(ScheduleRow row) =>
+        ScheduleSpec.Parse(row.Spec, out var error) is { } spec
+            ? spec.Info(row, row.Orphaned)
+            : new ScheduleInfo(row.Name, null, null, "", "", "", MissedTickPolicy.RunOnce, row.NextTick, row.LastTick, row.LastJobId, row.Paused, row.Orphaned, row.DeclaredInCode, error);
+}

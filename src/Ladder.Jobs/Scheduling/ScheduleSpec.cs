@@ -1,0 +1,174 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cronos;
+using Ladder.Jobs.Storage;
+
+namespace Ladder.Jobs;
+
+/// <summary>
+/// A schedule's definition as stored (the row's spec: JSON, compared as text) and its tick arithmetic. Every tick is a
+/// whole millisecond in UTC, so it round-trips through every store exactly (the fire is a compare-and-set on it).
+/// </summary>
+internal sealed record ScheduleSpec(
+    [property: JsonPropertyName("v")] int V,
+    [property: JsonPropertyName("cron")] string? Cron,
+    [property: JsonPropertyName("intervalMs")] long? IntervalMs,
+    [property: JsonPropertyName("zone")] string Zone,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("payload")] string Payload,
+    [property: JsonPropertyName("queue")] string? Queue,
+    [property: JsonPropertyName("priority")] int Priority,
+    [property: JsonPropertyName("maxAttempts")] int? MaxAttempts,
+    [property: JsonPropertyName("timeoutMs")] long? TimeoutMs,
+    [property: JsonPropertyName("missed")] MissedTickPolicy Missed)
+{
+    private const int CurrentVersion = 1;
+
+    private CronExpression? _cron;
+    private TimeZoneInfo? _zone;
+
+    public static ScheduleSpec From(JobSchedule schedule)
+    {
+        var o = schedule.Job.Options;
+        return new ScheduleSpec(
+            CurrentVersion, schedule.CronExpression, schedule.Interval is { } i ? (long)i.TotalMilliseconds : null, schedule.TimeZone.Id,
+            schedule.Job.Kind, schedule.Job.PayloadJson, o.Queue, o.Priority, o.MaxAttempts,
+            o.Timeout is { } t && t != Timeout.InfiniteTimeSpan ? (long)t.TotalMilliseconds : null, schedule.MissedTicks)
+        {
+            _cron = schedule.CronExpression is { } c ? ParseCron(c, out _) : null,
+            _zone = schedule.TimeZone,
+        };
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    /// <summary>Reads a stored spec, validated where it is read: a row written by a newer version, or by hand, may hold anything.</summary>
+    public static ScheduleSpec? Parse(string json, out string? error)
+    {
+        ScheduleSpec? spec;
+        try
+        {
+            spec = JsonSerializer.Deserialize<ScheduleSpec>(json);
+        }
+        catch (JsonException e)
+        {
+            error = "The stored definition is not readable: " + e.Message;
+            return null;
+        }
+
+        if (spec is null || spec.V != CurrentVersion || string.IsNullOrEmpty(spec.Kind) || spec.Payload is null || spec.Zone is null)
+        {
+            error = $"The stored definition has an unknown format (version {spec?.V}); a newer Ladder.Jobs may have written it.";
+            return null;
+        }
+
+        try
+        {
+            spec._zone = TimeZoneInfo.FindSystemTimeZoneById(spec.Zone);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            error = $"The time zone '{spec.Zone}' is not known on this host.";
+            return null;
+        }
+
+        if (spec.Cron is { } cron)
+        {
+            spec._cron = ParseCron(cron, out error);
+            return spec._cron is null ? null : spec;
+        }
+
+        if (spec.IntervalMs is not { } ms || ms < (long)JobSchedule.MinInterval.TotalMilliseconds || ms > (long)JobSchedule.MaxInterval.TotalMilliseconds)
+        {
+            error = $"The stored interval is out of range ({spec.IntervalMs} ms).";
+            return null;
+        }
+
+        error = null;
+        return spec;
+    }
+
+    /// <summary>Parses 5 fields, 6 (seconds first) or a macro (<c>@daily</c>); null and a message naming the problem otherwise.</summary>
+    public static CronExpression? ParseCron(string cron, out string? error)
+    {
+        var fields = cron.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+        if (!cron.StartsWith('@') && fields is not (5 or 6))
+        {
+            error = $"The cron expression must have 5 fields (minute hour day month weekday) or 6 (seconds first); '{cron}' has {fields}.";
+            return null;
+        }
+
+        if (!CronExpression.TryParse(cron, fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard, out var expression))
+        {
+            error = $"The cron expression '{cron}' is not valid.";
+            return null;
+        }
+
+        error = null;
+        return expression;
+    }
+
+    private TimeSpan IntervalSpan => TimeSpan.FromMilliseconds(IntervalMs!.Value);
+
+    /// <summary>The first tick of a new (or changed) schedule: the next cron occurrence after now, or one interval from now.</summary>
+    public DateTimeOffset? First(DateTimeOffset now) => _cron is { } cron ? Ms(cron.GetNextOccurrence(now, _zone!, inclusive: false)) : Ms(now) + IntervalSpan;
+
+    /// <summary>The tick after <paramref name="tick"/>.</summary>
+    public DateTimeOffset? After(DateTimeOffset tick) => _cron is { } cron ? Ms(cron.GetNextOccurrence(tick, _zone!, inclusive: false)) : tick + IntervalSpan;
+
+    /// <summary>The first tick at or after <paramref name="at"/>; interval ticks stay on the grid of <paramref name="anchor"/> (a past tick).</summary>
+    public DateTimeOffset? AtOrAfter(DateTimeOffset at, DateTimeOffset anchor)
+    {
+        if (_cron is { } cron)
+        {
+            return Ms(cron.GetNextOccurrence(at, _zone!, inclusive: true));
+        }
+
+        if (at <= anchor)
+        {
+            return anchor;
+        }
+
+        var interval = IntervalSpan.Ticks;
+        var steps = ((at - anchor).Ticks + interval - 1) / interval;
+        return anchor + TimeSpan.FromTicks(steps * interval);
+    }
+
+    /// <summary>
+    /// What a scheduler does with a due row whose next tick is <paramref name="tick"/>: the tick its job stands for (or
+    /// none: skipped) and the row's next tick. A tick at most <paramref name="tolerance"/> late fires as it is; an older
+    /// one was missed, and a tick within the tolerance fires in its stead, or else the policy decides.
+    /// </summary>
+    public (DateTimeOffset? JobTick, DateTimeOffset? Next, bool Missed) Decide(DateTimeOffset tick, DateTimeOffset now, TimeSpan tolerance)
+    {
+        if (now - tick <= tolerance)
+        {
+            return (tick, After(tick), false);
+        }
+
+        var onTime = AtOrAfter(now - tolerance, tick);
+        if (onTime is { } t && t <= now)
+        {
+            return (t, After(t), true);
+        }
+
+        return Missed == MissedTickPolicy.RunOnce ? (tick, onTime, true) : (null, onTime, true);
+    }
+
+    public NewJob NewJob(string name, DateTimeOffset tick, int defaultMaxAttempts) => new(
+        Queue ?? "default", Kind, Payload, Priority, RunAt: null, TimeSpan.Zero, MaxAttempts ?? defaultMaxAttempts,
+        TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, UniqueKey(name, tick), TraceParent: null);
+
+    /// <summary>The unique key of a tick's job: the second fence after the row's compare-and-set.</summary>
+    public static string UniqueKey(string name, DateTimeOffset tick) =>
+        "ladder-schedule:" + name + "@" + tick.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    public ScheduleInfo Info(ScheduleRow row, bool orphaned) => new(
+        row.Name, Cron, IntervalMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, Zone, Kind, Queue ?? "default", Missed,
+        row.NextTick, row.LastTick, row.LastJobId, row.Paused, orphaned, row.DeclaredInCode, null);
+
+    private static DateTimeOffset? Ms(DateTimeOffset? value) => value is { } v ? Ms(v) : null;
+
+    private static DateTimeOffset Ms(DateTimeOffset value) =>
+        new(value.UtcTicks - value.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+}
