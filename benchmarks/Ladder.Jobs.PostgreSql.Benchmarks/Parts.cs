@@ -76,13 +76,15 @@ internal static class Parts
     /// <summary>Issue #10's burn-down through the store: raw (64), Ladder on PostgreSQL, Ladder on SQLite, Hangfire.PostgreSql, one run.</summary>
     public static async Task StoreBurnDownAsync(PostgresServer server, int jobs, int hangfireJobs)
     {
-        Bench.Heading($"Burn-down through the store: no-op jobs, concurrency 4, side by side (raw {jobs:N0}, Ladder on PostgreSQL {jobs:N0}, Ladder on SQLite {jobs:N0}, Hangfire {hangfireJobs:N0})");
+        Bench.Heading($"Burn-down through the store: no-op jobs, concurrency 4, side by side (raw {jobs:N0}, Ladder on PostgreSQL {jobs:N0} after and before the claim fix, Ladder on SQLite {jobs:N0}, Hangfire {hangfireJobs:N0})");
         Console.WriteLine("| runner | jobs | enqueue jobs/s | process jobs/s | load average after it |");
         Console.WriteLine("| --- | ---: | ---: | ---: | --- |");
         var raw = await RawLoop.RunAsync(server, jobs, 4, 64);
         Console.WriteLine($"| (a) raw Npgsql, 4 consumers, claims of 64 | {jobs:N0} | {Bench.N(raw.EnqueueRate)} | {Bench.N(raw.ProcessRate)} | {Bench.Load()} |");
         var store = await StoreRunners.PostgresAsync(server, jobs);
         PrintStore(store);
+        var before = await StoreRunners.PostgresAsync(server, jobs, "Ladder.Jobs on PostgreSQL, before: claims may use bitmap scans", o => o.BitmapClaims = true);
+        PrintStore(before);
         var sqlite = await StoreRunners.SqliteAsync(jobs);
         PrintStore(sqlite);
         var hangfire = await HangfirePeer.RunAsync(server, hangfireJobs, TimeSpan.FromMinutes(3));
@@ -93,6 +95,8 @@ internal static class Parts
         Console.WriteLine("| --- | ---: | --- |");
         Console.WriteLine($"| Ladder on PostgreSQL / raw (64) | {store.ProcessRate / raw.ProcessRate:P0} | ≥ 60 % |");
         Console.WriteLine($"| Ladder on PostgreSQL / Hangfire.PostgreSql | {store.ProcessRate / hangfire.ProcessRate:F1}× | ≥ 10× |");
+        Console.WriteLine($"| Ladder on PostgreSQL before (bitmap claims) / raw (64) | {before.ProcessRate / raw.ProcessRate:P0} | ≥ 60 % |");
+        Console.WriteLine($"| Ladder on PostgreSQL / before (bitmap claims) | {store.ProcessRate / before.ProcessRate:F2}× | |");
         Console.WriteLine($"| Ladder on PostgreSQL / Ladder on SQLite | {store.ProcessRate / sqlite.ProcessRate:P0} | |");
         Console.WriteLine($"| Ladder on PostgreSQL enqueue / raw enqueue | {store.EnqueueRate / raw.EnqueueRate:P0} | |");
         Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
