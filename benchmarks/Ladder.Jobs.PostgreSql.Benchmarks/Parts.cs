@@ -73,6 +73,97 @@ internal static class Parts
         Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
     }
 
+    /// <summary>Issue #10's burn-down through the store: raw (64), Ladder on PostgreSQL, Ladder on SQLite, Hangfire.PostgreSql, one run.</summary>
+    public static async Task StoreBurnDownAsync(PostgresServer server, int jobs, int hangfireJobs)
+    {
+        Bench.Heading($"Burn-down through the store: no-op jobs, concurrency 4, side by side (raw {jobs:N0}, Ladder on PostgreSQL {jobs:N0} after and before the claim fix, Ladder on SQLite {jobs:N0}, Hangfire {hangfireJobs:N0})");
+        Console.WriteLine("| runner | jobs | enqueue jobs/s | process jobs/s | load average after it |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | --- |");
+        var raw = await RawLoop.RunAsync(server, jobs, 4, 64);
+        Console.WriteLine($"| (a) raw Npgsql, 4 consumers, claims of 64 | {jobs:N0} | {Bench.N(raw.EnqueueRate)} | {Bench.N(raw.ProcessRate)} | {Bench.Load()} |");
+        var store = await StoreRunners.PostgresAsync(server, jobs);
+        PrintStore(store);
+        var before = await StoreRunners.PostgresAsync(server, jobs, "Ladder.Jobs on PostgreSQL, before: claims may use bitmap scans", o => o.BitmapClaims = true);
+        PrintStore(before);
+        var sqlite = await StoreRunners.SqliteAsync(jobs);
+        PrintStore(sqlite);
+        var hangfire = await HangfirePeer.RunAsync(server, hangfireJobs, TimeSpan.FromMinutes(3));
+        var note = hangfire.Finished ? $"{hangfire.Jobs:N0}" : $"stopped at {hangfire.Ceiling.TotalMinutes:F0} min: {hangfire.Done:N0} of {hangfire.Jobs:N0}";
+        Console.WriteLine($"| (b) Hangfire 1.8 + Hangfire.PostgreSql 1.21, 4 workers | {note} | {Bench.N(hangfire.EnqueueRate)} | {Bench.N(hangfire.ProcessRate)} | {Bench.Load()} |");
+        Console.WriteLine();
+        Console.WriteLine("| ratio | value | goal |");
+        Console.WriteLine("| --- | ---: | --- |");
+        Console.WriteLine($"| Ladder on PostgreSQL / raw (64) | {store.ProcessRate / raw.ProcessRate:P0} | ≥ 60 % |");
+        Console.WriteLine($"| Ladder on PostgreSQL / Hangfire.PostgreSql | {store.ProcessRate / hangfire.ProcessRate:F1}× | ≥ 10× |");
+        Console.WriteLine($"| Ladder on PostgreSQL before (bitmap claims) / raw (64) | {before.ProcessRate / raw.ProcessRate:P0} | ≥ 60 % |");
+        Console.WriteLine($"| Ladder on PostgreSQL / before (bitmap claims) | {store.ProcessRate / before.ProcessRate:F2}× | |");
+        Console.WriteLine($"| Ladder on PostgreSQL / Ladder on SQLite | {store.ProcessRate / sqlite.ProcessRate:P0} | |");
+        Console.WriteLine($"| Ladder on PostgreSQL enqueue / raw enqueue | {store.EnqueueRate / raw.EnqueueRate:P0} | |");
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    /// <summary>Idle enqueue on host A → handler start on host B, through the store: NOTIFY, and polling at 50 ms and at the default 1 s.</summary>
+    public static async Task StoreWakeAsync(PostgresServer server, int samples)
+    {
+        Bench.Heading($"Wake latency through the store: idle enqueue on host A → handler start on host B (two JobQueues, two data sources, one database)");
+        Console.WriteLine("| mode | samples | enqueue → handler start p50 | p90 | p99 | max | A's EnqueueAsync call p50 | p99 | load average after it |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        var pause = (TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(250));
+        PrintStoreWake(await StoreWake.RunAsync(server, "LISTEN/NOTIFY (default: debounce 100 ms, poll 1 s)", true, TimeSpan.FromSeconds(1), samples, 20, pause.Item1, pause.Item2));
+        PrintStoreWake(await StoreWake.RunAsync(server, "poll only (UseListenNotify = false), PollInterval 50 ms", false, TimeSpan.FromMilliseconds(50), Math.Min(samples, 500), 5, pause.Item1, pause.Item2));
+        PrintStoreWake(await StoreWake.RunAsync(server, "poll only (UseListenNotify = false), PollInterval 1 s (the default)", false, TimeSpan.FromSeconds(1), Math.Min(samples, 60), 3, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(1050)));
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    private static void PrintStoreWake(StoreWake.Result r)
+    {
+        var c = r.EnqueueToStart;
+        Console.WriteLine($"| {r.Mode} | {c.Count:N0} | {Bench.Ms(Bench.Percentile(c, 50))} | {Bench.Ms(Bench.Percentile(c, 90))} | {Bench.Ms(Bench.Percentile(c, 99))} | {Bench.Ms(c[^1])} | {Bench.Ms(Bench.Percentile(r.EnqueueCall, 50))} | {Bench.Ms(Bench.Percentile(r.EnqueueCall, 99))} | {Bench.Load()} |");
+    }
+
+    /// <summary>One host vs three host processes on the same database, alternating (1, 3, 1, 3).</summary>
+    public static async Task HostsAsync(PostgresServer server, int jobs, int rounds)
+    {
+        Bench.Heading($"One host vs three host processes on one database: {jobs:N0} no-op jobs enqueued up front, each host concurrency 4 (UsePostgres defaults)");
+        Console.WriteLine("| hosts | jobs | process jobs/s | jobs per host | load average after it |");
+        Console.WriteLine("| ---: | ---: | ---: | --- | --- |");
+        var rates = new Dictionary<int, List<double>> { [1] = [], [3] = [] };
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var hosts in (int[])[1, 3])
+            {
+                var r = await Hosts.RunAsync(server, hosts, jobs);
+                rates[hosts].Add(r.ProcessRate);
+                Console.WriteLine($"| {hosts} | {jobs:N0} | {Bench.N(r.ProcessRate)} | {string.Join(" / ", r.PerHost.Select(c => c.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))} | {Bench.Load()} |");
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"three hosts / one host, per round: {string.Join(", ", rates[3].Zip(rates[1], (a, b) => (a / b).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    /// <summary>Table health through the store: a flow of N jobs with the store's own retention purge.</summary>
+    public static async Task StoreHealthAsync(PostgresServer server, int jobs)
+    {
+        Bench.Heading($"Table health through the store: {jobs:N0} no-op jobs flowing through one host (backlog ≤ 20,000), retention: SucceededRetention 0, MaintenanceInterval 1 s, autovacuum_naptime 1 s (the table's autovacuum options are the store's migration's)");
+        var (samples, rate, elapsed) = await StoreHealth.RunAsync(server, jobs, "1s", TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        Console.WriteLine("| at | jobs done | rows | n_live_tup | n_dead_tup | jobs table (total) | heap | indexes | job_attempts (total) | autovacuums |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var s in samples)
+        {
+            var j = s.Jobs;
+            Console.WriteLine($"| {s.Seconds:F0} s | {s.Done:N0} | {j.Rows:N0} | {j.Live:N0} | {j.Dead:N0} | {Bench.Mb(j.Table)} | {Bench.Mb(j.Heap)} | {Bench.Mb(j.Indexes)} | {Bench.Mb(s.AttemptsTable)} | {j.Autovacuums} |");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"processed {jobs:N0} jobs in {elapsed.TotalSeconds:F0} s: {Bench.N(rate)} jobs/s; largest table {Bench.Mb(samples.Max(s => s.Jobs.Table))}, most dead tuples {Bench.N(samples.Max(s => s.Jobs.Dead))}, most rows {Bench.N(samples.Max(s => s.Jobs.Rows))}");
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
+    private static void PrintStore(StoreRunners.Result r) =>
+        Console.WriteLine($"| {r.Runner} | {r.Jobs:N0} | {Bench.N(r.EnqueueRate)} | {Bench.N(r.ProcessRate)} | {Bench.Load()} |");
+
     public static async Task WakeAsync(PostgresServer server, int samples)
     {
         Bench.Heading($"Wake latency, idle queue, one job at a time: LISTEN/NOTIFY ({samples:N0} samples) vs polling");

@@ -6,6 +6,13 @@ using Ladder.PostgreSql.Testing;
 // loopback) and removes it at the end; each runner gets a database of its own. Prints Markdown.
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.PostgreSql.Benchmarks -- <part> [count]
 //   burn-down [jobs]   (a) raw loop (batches of 64 and of 1) and (b) Hangfire.PostgreSql side by side, with ratios
+//   store-burn-down [jobs] [hangfire jobs]  raw (64), Ladder on PostgreSQL, Ladder on SQLite, Hangfire.PostgreSql (100,000; 10,000)
+//   store [jobs]       Ladder on PostgreSQL alone (to profile)
+//   store-wake [samples]   idle enqueue on host A → handler start on host B through the store: NOTIFY (500), polling 50 ms (500) and 1 s (60)
+//   hosts [jobs] [rounds]  one host vs three host processes (children of this harness) on one database, alternating (100,000; 2 rounds)
+//   store-health [jobs]    table size and dead tuples while N jobs flow through the store with its own retention purge (1,000,000)
+//   host <connection string>   (internal: a child of hosts)
+//   statements [jobs]  pg_stat_statements over the raw loop and the store's burn-down (50,000): calls per job, time per statement
 //   raw [jobs] [consumers] [batch]   the raw loop alone (100,000, 4, 64)
 //   hangfire [jobs]    Hangfire 1.8 + Hangfire.PostgreSql alone (10,000)
 //   wake [samples]     (c) LISTEN/NOTIFY wake latency (1,000 samples) and polling at 50 ms (500) and 1 s (60)
@@ -17,6 +24,12 @@ using Ladder.PostgreSql.Testing;
 //   limits-burn-down [jobs] [rounds]  100 concurrency keys x limit 4 beside plain, interleaved, through the store (100,000, 2)
 //   all                burn-down, wake, notify-cost, fan-out, contention (not health: run it alone)
 var part = args.FirstOrDefault() ?? "all";
+if (part == "host")
+{
+    // A child of the hosts part: one host on the database named by args[1].
+    return await Hosts.ChildAsync(args[1]);
+}
+
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
 await using var server = await PostgresServer.StartAsync(new PostgresServerOptions { Fsync = true });
@@ -25,6 +38,35 @@ switch (part)
 {
     case "burn-down":
         await Parts.BurnDownAsync(server, Arg(1, 100_000), Arg(2, 10_000));
+        break;
+    case "store-burn-down":
+        await Parts.StoreBurnDownAsync(server, Arg(1, 100_000), Arg(2, 10_000));
+        break;
+    case "store":
+        // Statements slower than 100 ms go to the server's log, copied to stderr at the end (to find stalls).
+        await server.ExecuteAsync("ALTER SYSTEM SET log_min_duration_statement = 100");
+        await server.ExecuteAsync("SELECT pg_reload_conf()");
+        using (var watch = new CancellationTokenSource())
+        {
+            var watcher = Diagnose.WatchAsync(server, watch.Token);
+            Console.WriteLine(await StoreRunners.PostgresAsync(server, Arg(1, 100_000)));
+            await watch.CancelAsync();
+            await watcher;
+        }
+
+        Console.Error.WriteLine(await File.ReadAllTextAsync(server.LogPath));
+        break;
+    case "store-wake":
+        await Parts.StoreWakeAsync(server, Arg(1, 500));
+        break;
+    case "hosts":
+        await Parts.HostsAsync(server, Arg(1, 100_000), Arg(2, 2));
+        break;
+    case "store-health":
+        await Parts.StoreHealthAsync(server, Arg(1, 1_000_000));
+        break;
+    case "statements":
+        await Statements.RunAsync(server, Arg(1, 50_000));
         break;
     case "raw":
         await Parts.RawAsync(server, Arg(1, 100_000), Arg(2, 4), Arg(3, 64));
@@ -61,7 +103,7 @@ switch (part)
         await Parts.ContentionAsync(server, 100_000);
         break;
     default:
-        Console.Error.WriteLine($"unknown part '{part}': burn-down, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, all");
+        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, all");
         return 2;
 }
 

@@ -36,13 +36,30 @@ public sealed partial class PostgresJobStore
 
     private async Task ClaimPlainAsync(ClaimRequest request, long token, int limit, int startNow, List<ClaimedJob> jobs)
     {
-        await using var command = Command(_sql.Claim);
+        // One round trip, one implicit transaction: bitmap scans off for the claim only (set_config local to it).
+        // Until the table is analyzed after a large enqueue, the planner guesses a couple of claimable rows and may
+        // read every entry of the claimable index into a bitmap and sort it (100+ ms per claim at 60,000 queued
+        // jobs: docs/benchmarks/jobs-postgresql.md, "Through the store"); the index scan in claim order stops at the limit.
+        await using var claim = _dataSource.CreateBatch();
+        if (!_options.BitmapClaims)
+        {
+            claim.BatchCommands.Add(new NpgsqlBatchCommand("SELECT FROM set_config('enable_bitmapscan', 'off', true)"));
+        }
+
+        var command = new NpgsqlBatchCommand(_sql.Claim);
+        AddNow(command.Parameters);
         command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
         command.Parameters.Add(P("limit", limit, NpgsqlDbType.Integer));
         command.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
         command.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
         command.Parameters.Add(P("start_now", startNow, NpgsqlDbType.Bigint));
-        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        claim.BatchCommands.Add(command);
+        await using var reader = await claim.ExecuteReaderAsync().ConfigureAwait(false);
+        if (!_options.BitmapClaims)
+        {
+            await reader.NextResultAsync().ConfigureAwait(false);
+        }
+
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
             jobs.Add(ReadClaimed(reader, request.Queue, token, limited: false));

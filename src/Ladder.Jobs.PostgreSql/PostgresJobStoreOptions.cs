@@ -65,6 +65,9 @@ public sealed partial class PostgresJobStoreOptions
     /// </summary>
     internal bool UseContextClock { get; set; }
 
+    /// <summary>Benchmarks only: claims leave the planner free to use bitmap scans (the behaviour before claims turned them off), to measure the difference side by side.</summary>
+    internal bool BitmapClaims { get; set; }
+
     /// <summary>Checks the options.</summary>
     /// <returns>Every problem found, each naming its option; empty when the options are valid.</returns>
     public IReadOnlyList<string> Validate()
