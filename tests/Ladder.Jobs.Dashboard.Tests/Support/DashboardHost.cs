@@ -47,7 +47,8 @@ public sealed partial class DashboardHost : IAsyncDisposable
         Action<LadderJobsDashboardOptions>? configure = null,
         Action<WebApplication>? beforeDashboard = null,
         Action<WebApplicationBuilder>? configureBuilder = null,
-        bool addAntiforgery = true)
+        bool addAntiforgery = true,
+        Action<LadderJobsOptions>? configureJobs = null)
     {
         var folder = new TempFolder();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = folder.Path, EnvironmentName = "Production" });
@@ -68,6 +69,7 @@ public sealed partial class DashboardHost : IAsyncDisposable
                 o.PollInterval = TimeSpan.FromMilliseconds(200);
                 o.RetryBaseDelay = TimeSpan.FromMilliseconds(50);
                 o.DefaultMaxAttempts = 1;
+                configureJobs?.Invoke(o);
             })
             .AddHandler<Echo>(static (_, _, _) => Task.CompletedTask)
             .AddHandler<Boom>((job, _, _) => host!.BoomFails ? throw new JobPermanentFailureException(job.Message) : Task.CompletedTask);
