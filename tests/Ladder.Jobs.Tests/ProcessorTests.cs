@@ -1,4 +1,5 @@
 using Ladder.Jobs.Tests.Support;
+using Reports = Ladder.Jobs.Testing.Reports;
 using Microsoft.Data.Sqlite;
 
 namespace Ladder.Jobs.Tests;
