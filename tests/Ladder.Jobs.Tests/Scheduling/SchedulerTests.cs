@@ -1,3 +1,4 @@
+using Ladder.Testing;
 using Ladder.Jobs.Tests.Support;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
