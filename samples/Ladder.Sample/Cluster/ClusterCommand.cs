@@ -117,7 +117,7 @@ internal static class ClusterCommand
             await output.WriteLineAsync();
             foreach (var member in members)
             {
-                await output.WriteLineAsync($"Host {member.Number}: {member.Ready.Result}  (pid {member.ProcessId})");
+                await output.WriteLineAsync($"Host {member.Number}: {await member.Ready}  (pid {member.ProcessId})");
             }
 
             await output.WriteLineAsync($"{ReadyBanner}: {count} host(s) on one PostgreSQL. Open any URL above; Ctrl+C stops everything.");
@@ -129,17 +129,17 @@ internal static class ClusterCommand
             {
                 var member = await (Task<ClusterMember>)ended;
                 await Console.Error.WriteLineAsync(
-                    $"Host {member.Number} (pid {member.ProcessId}) exited unexpectedly with code {member.Exited.Result}; stopping the cluster.");
+                    $"Host {member.Number} (pid {member.ProcessId}) exited unexpectedly with code {await member.Exited}; stopping the cluster.");
                 exitCode = HostDied;
             }
             else
             {
-                await output.WriteLineAsync($"{stop.Task.Result}: stopping the cluster.");
+                await output.WriteLineAsync($"{await stop.Task}: stopping the cluster.");
             }
         }
         catch (OperationCanceledException) when (stop.Task.IsCompleted)
         {
-            await output.WriteLineAsync($"{stop.Task.Result} while starting: stopping.");
+            await output.WriteLineAsync($"{await stop.Task} while starting: stopping.");
         }
         catch (InvalidOperationException e)
         {
@@ -178,7 +178,7 @@ internal static class ClusterCommand
     {
         if (await Task.WhenAny(ready, stop) == stop)
         {
-            throw new OperationCanceledException(stop.Result);
+            throw new OperationCanceledException(await stop);
         }
 
         await ready;
