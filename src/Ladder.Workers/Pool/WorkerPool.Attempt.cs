@@ -7,13 +7,7 @@ public sealed partial class WorkerPool
 {
     private async Task<WorkerProcess> AcquireAsync(CancellationToken cancellationToken)
     {
-        // The queued count is part of the stats: a change of it is signalled like any other state change.
-        lock (_lock)
-        {
-            _waiting++;
-            SignalReadyLocked();
-        }
-
+        AddWaiting(1);
         try
         {
             while (true)
@@ -60,9 +54,23 @@ public sealed partial class WorkerPool
         }
         finally
         {
+            AddWaiting(-1);
+        }
+    }
+
+    /// <summary>
+    /// The queued count is part of the stats: a change of it wakes a stats watcher (<see cref="WaitUntilAsync"/>) like any
+    /// other state change. The count itself stays off the pool's lock; only a pool that has been watched takes it to
+    /// signal. Both sides fence (the interlocked add here, the interlocked flag there), so either the watcher reads the
+    /// new count or this sees the flag and signals after the watcher took its signal.
+    /// </summary>
+    private void AddWaiting(int delta)
+    {
+        Interlocked.Add(ref _waiting, delta);
+        if (Volatile.Read(ref _statsWatched) != 0)
+        {
             lock (_lock)
             {
-                _waiting--;
                 SignalReadyLocked();
             }
         }

@@ -42,6 +42,9 @@ public sealed partial class WorkerPool : IAsyncDisposable
     private int _spawning;
     private int _quarantined;
     private int _waiting;
+
+    // Set once a stats watcher (WaitUntilAsync, tests) has looked: from then on a change of _waiting is signalled too.
+    private int _statsWatched;
     private int _inFlight;
     private int _disposed;
 
@@ -169,6 +172,7 @@ public sealed partial class WorkerPool : IAsyncDisposable
             Task changed;
             lock (_lock)
             {
+                Interlocked.Exchange(ref _statsWatched, 1);
                 changed = _changed.Task;
             }
 
