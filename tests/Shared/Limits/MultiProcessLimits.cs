@@ -89,7 +89,10 @@ public abstract class MultiProcessLimits
         byKey.Should().HaveCount(Keys);
         overlaps.Should().OnlyContain(e => e.Value <= Limit, "at most 2 jobs of a key run at once, across the three processes");
         overlaps.Values.Max().Should().Be(Limit, "the limit is used, not undershot");
-        hosts.Should().HaveCount(Nodes, "every process ran jobs");
+        // Several processes shared the keys (the limit held across processes, not inside one). Not all three need to:
+        // keyed jobs are claimed ahead into their key's free slots, so on a quiet machine two processes can hold all
+        // twenty slots and refill them at each completion before the third's poll comes (seen: n1 200, n2 800).
+        hosts.Should().HaveCountGreaterThan(1, "the keys' jobs ran in more than one process");
 
         // Close to the ideal (the keys' slots always busy), with room for this shared, busy machine: process wake-ups
         // between hosts go through the poll (SQLite) or a debounced NOTIFY (PostgreSQL).
