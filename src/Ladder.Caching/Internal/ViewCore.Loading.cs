@@ -36,9 +36,27 @@ internal sealed partial class ViewCore<TKey, TValue>
                 return null;
             }
 
-            // The stamp is taken here, before the loader runs: this is the moment the load "starts".
-            var flight = new Flight(this, key, TakeStamp(key), Context.Time.GetTimestamp(), Options.LoadTimeout);
-            var won = existing is null ? _flights.TryAdd(key, flight) : _flights.TryUpdate(key, flight, existing);
+            // The stamp is taken here, before the loader runs: this is the moment the load "starts". Stamp and flight
+            // go in under the key's stripe, which Release holds from its check to its kill: an eviction callback of the
+            // key's old entry either kills the counters before this stamp takes them (the stamp takes fresh ones) or
+            // finds this flight using them (and keeps them). Without it, a callback that ran between the two killed
+            // the counters this reload had just taken, and the reload was discarded.
+            Flight flight;
+            bool won;
+            if (_entityKeyOf.Length == 0)
+            {
+                flight = new Flight(this, key, TakeStamp(key), Context.Time.GetTimestamp(), Options.LoadTimeout);
+                won = existing is null ? _flights.TryAdd(key, flight) : _flights.TryUpdate(key, flight, existing);
+            }
+            else
+            {
+                lock (StripeOf(key))
+                {
+                    flight = new Flight(this, key, TakeStamp(key), Context.Time.GetTimestamp(), Options.LoadTimeout);
+                    won = existing is null ? _flights.TryAdd(key, flight) : _flights.TryUpdate(key, flight, existing);
+                }
+            }
+
             if (won)
             {
                 Start(key, flight, background);
@@ -275,7 +293,9 @@ internal sealed partial class ViewCore<TKey, TValue>
     /// Kills and removes the key counters of <paramref name="stamp"/> unless the key's current flight or stored entry
     /// still uses them. The eviction callback runs asynchronously: by then a reader may already have started (or
     /// stored) a reload stamped with the same counter, and killing it would discard that reload. Keeping a counter
-    /// is always safe (it only grows); killing one is safe too, it only costs a reload, so this check may race.
+    /// is always safe (it only grows); killing one is safe too, it only costs a reload. For the same key the check does
+    /// not race: it runs under the key's stripe, as Acquire's stamp and flight do. Another key whose entity key maps to
+    /// the same counter is not looked at; killing its counter costs that key one reload.
     /// </summary>
     private void Release(TKey key, Stamp stamp)
     {
@@ -284,6 +304,14 @@ internal sealed partial class ViewCore<TKey, TValue>
             return;
         }
 
+        lock (StripeOf(key))
+        {
+            ReleaseLocked(key, counters, keys);
+        }
+    }
+
+    private void ReleaseLocked(TKey key, KeyCounter[] counters, string[] keys)
+    {
         for (var slot = 0; slot < counters.Length; slot++)
         {
             var counter = counters[slot];

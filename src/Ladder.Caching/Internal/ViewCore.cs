@@ -30,6 +30,22 @@ internal sealed partial class ViewCore<TKey, TValue> : ViewBase
     private readonly Func<TValue, long>? _sizeOf;
     private int _evictionsHandled;
 
+    // Stripes of keys: a stamp with its flight, and a release's check with its kill, run under their key's stripe.
+    private readonly Lock[] _stripes = CreateStripes();
+
+    private static Lock[] CreateStripes()
+    {
+        var stripes = new Lock[32];
+        for (var i = 0; i < stripes.Length; i++)
+        {
+            stripes[i] = new Lock();
+        }
+
+        return stripes;
+    }
+
+    private Lock StripeOf(TKey key) => _stripes[(int)((uint)key.GetHashCode() % (uint)_stripes.Length)];
+
     public ViewCore(ViewDefinition<TKey, TValue> definition, ViewContext context)
         : base(definition, context)
     {
