@@ -206,7 +206,7 @@ public sealed partial class PostgresJobStore
             }
 
             return states;
-        }).ConfigureAwait(false);
+        }, leaseDuration).ConfigureAwait(false);
         var checks = new List<LeaseCheck>();
         foreach (var lease in leases)
         {
@@ -268,7 +268,7 @@ public sealed partial class PostgresJobStore
             }
 
             return (counted, uncounted, poisoned, touched);
-        }).ConfigureAwait(false);
+        }, request.LeaseDuration).ConfigureAwait(false);
         foreach (var queue in queues)
         {
             NotifySoon(queue);

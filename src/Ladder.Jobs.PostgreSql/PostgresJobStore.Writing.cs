@@ -11,14 +11,28 @@ public sealed partial class PostgresJobStore
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
 
+    // The wait between attempts of a heartbeat or a rescue is at most the lease divided by this.
+    private const int LeaseRaceDivisor = 20;
+
     /// <summary>
     /// Runs a write; a transient failure (connection lost, server restarting, a backend terminated) is retried with
     /// backoff for up to <see cref="PostgresJobStoreOptions.TransientRetryLimit"/>. Only compare-and-set writes come
     /// here: a retry of a write that did commit matches nothing, and <paramref name="attempt"/> is told it retries so
     /// it can report "already applied by this run" (<c>Sql</c>'s lease-token rule) rather than "lease lost".
     /// </summary>
-    internal async Task<T> RetryingAsync<T>(string what, Func<bool, Task<T>> attempt)
+    /// <param name="what">The write, for the log.</param>
+    /// <param name="attempt">Runs the write once; told whether it is a retry.</param>
+    /// <param name="lease">
+    /// For a write that races a lease (a heartbeat, the rescue that extends the leases held): the lease, so the wait
+    /// between attempts is at most 1/20 of it. Other writes wait up to <see cref="MaxRetryDelay"/>.
+    /// </param>
+    internal async Task<T> RetryingAsync<T>(string what, Func<bool, Task<T>> attempt, TimeSpan? lease = null)
     {
+        // Issue #10: a heartbeat that waited 2 s after the server came back landed a third of a 6 s lease late, after
+        // another host's rescue had taken the live job. A lease's writes retry at least every 1/20 of it (never in a
+        // hot loop: at least 1 ms apart), so one lands soon after the server is back.
+        var maxDelay = lease is { } l ? TimeSpan.FromTicks(Math.Clamp(l.Ticks / LeaseRaceDivisor, TimeSpan.TicksPerMillisecond, MaxRetryDelay.Ticks)) : MaxRetryDelay;
+
         // Real time, not the queue's clock: the server comes back in real time, and a test's fake clock must not hang here.
         var started = TimeProvider.System.GetTimestamp();
         var retried = false;
@@ -45,7 +59,7 @@ public sealed partial class PostgresJobStore
                 }
 
                 retried = true;
-                var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(n - 1, 10)));
+                var delay = TimeSpan.FromTicks(Math.Min(maxDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(n - 1, 10)));
                 Log.WriteRetrying(_logger, e, what, delay, n);
                 try
                 {

@@ -163,6 +163,61 @@ public sealed class FaultTests
         connectsBefore.Should().BeGreaterThanOrEqualTo(1);
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task TheServerDownLongerThanTheBackoffButShorterThanTheLease_AHeartbeatLandsSoonAfter_AndNoOtherHostRescuesTheJob(CancellationToken ct)
+    {
+        // Issue #10: a heartbeat retried while the server was down slept up to 2 s between attempts, so it landed up to
+        // 2 s after the server was back: a third of this 6 s lease, long enough for another host's rescue to take a
+        // live job. The heartbeat (and the rescue) now retry at least every lease / 20 (0.3 s here).
+        var lease = TimeSpan.FromSeconds(6);
+        var oldMaxBackoff = TimeSpan.FromSeconds(2);
+        var schema = Server.NewName("down");
+        await using var host = await Harness.OpenAsync(_database, schema, o => o.TransientRetryLimit = TimeSpan.FromSeconds(60), jobs: j => j.LeaseDuration = lease, cancellationToken: ct);
+        await using var other = await Harness.OpenAsync(_database, schema, jobs: j => j.LeaseDuration = lease, cancellationToken: ct);
+        await host.Store.EnqueueAsync([TestJobs.New()], ct);
+        var job = (await host.Store.ClaimAsync(TestJobs.Claim(limit: 1, lease: lease), null)).Jobs.Should().ContainSingle().Subject;
+        (await host.Store.HeartbeatAsync([job.Lease], lease)).Should().BeEmpty();
+        var expires = TimeProvider.System.GetTimestamp() + (long)(lease.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        TimeSpan UntilExpiry() => TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), expires);
+
+        await Server.Instance.StopAsync("fast", ct);
+        var stopped = TimeProvider.System.GetTimestamp();
+        var heartbeat = host.Store.HeartbeatAsync([job.Lease], lease);
+
+        // The server comes back as a heartbeat attempt has just failed (its retry is logged before the wait), 1.75 s
+        // before the lease expires: a 2 s wait then lands after the expiry, a wait of lease / 20 well before it.
+        await host.Logs.NextAsync(e => e.EventId == 3104 && e.Message.Contains("heartbeats", StringComparison.Ordinal) && UntilExpiry() <= TimeSpan.FromSeconds(1.75), ct);
+        var down = TimeProvider.System.GetElapsedTime(stopped);
+        await Server.Instance.StartAgainAsync(ct);
+        var back = TimeProvider.System.GetTimestamp();
+        NpgsqlConnection.ClearAllPools();
+
+        // Another host rescues as often as it can until the heartbeat has landed, and once more after.
+        var rescued = 0;
+        var rescues = 0;
+        while (true)
+        {
+            var landed = heartbeat.IsCompleted;
+            var result = await other.Store.RescueExpiredAsync(new RescueRequest([], lease, 3));
+            rescued += result.Rescued + result.Released;
+            rescues++;
+            if (landed)
+            {
+                break;
+            }
+        }
+
+        var lost = await heartbeat;
+        var landedAfter = TimeProvider.System.GetElapsedTime(back);
+        TestContext.Progress.WriteLine($"server down {down.TotalSeconds:F2} s, heartbeat landed {landedAfter.TotalSeconds:F2} s after the server was back ({UntilExpiry().TotalSeconds:F2} s before the old lease's expiry), {rescues} rescues by the other host, {host.Logs.Count(3104)} retries logged");
+        down.Should().BeGreaterThan(oldMaxBackoff).And.BeLessThan(lease);
+        rescued.Should().Be(0, "the heartbeat landed before the lease expired");
+        lost.Should().BeEmpty("the lease is still the host's");
+        (await host.Store.CompleteAsync(job.Lease)).Should().BeTrue();
+        (await host.Store.GetJobAsync(job.Id, ct))!.Summary.Should().Match<JobSummary>(j => j.State == JobState.Succeeded && j.Rescues == 0);
+    }
+
     private static async Task<long> CountSucceededAsync(Harness host, CancellationToken ct)
     {
         try
