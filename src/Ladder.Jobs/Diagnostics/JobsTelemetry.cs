@@ -19,6 +19,7 @@ internal static class JobsTelemetry
     public static readonly Counter<long> Dead = Meter.CreateCounter<long>("ladder.jobs.dead", "{job}", "Jobs dead-lettered.");
     public static readonly Counter<long> Rescued = Meter.CreateCounter<long>("ladder.jobs.rescued", "{job}", "Jobs whose lease expired while their handler ran, put back (or dead as poison).");
     public static readonly Counter<long> Released = Meter.CreateCounter<long>("ladder.jobs.released", "{job}", "Jobs whose lease expired while they waited claimed ahead, not started: put back uncounted.");
+    public static readonly Counter<long> LeasesLost = Meter.CreateCounter<long>("ladder.jobs.leases_lost", "{job}", "Runs whose lease this process lost while it held them: another process rescued the job (this one was stalled or cut off from the store past the lease); their outcome is not applied.");
     public static readonly Counter<long> HeldBack = Meter.CreateCounter<long>("ladder.jobs.held_back", "{job}", "Runnable jobs a claim left for a limit (their concurrency key was full, or a rate limit had no room); one job is counted at every claim that skips it.");
     public static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("ladder.jobs.queue_wait", "ms", "From a job's run-at time to its attempt's start.");
     public static readonly Histogram<double> RunDuration = Meter.CreateHistogram<double>("ladder.jobs.run_duration", "ms", "How long a handler ran.");

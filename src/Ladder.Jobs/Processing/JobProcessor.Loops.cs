@@ -180,6 +180,10 @@ public sealed partial class JobProcessor
                 if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.Lease == lost.Lease)
                 {
                     entry.Cancel(cancelled ? RunningJob.Cancelled : RunningJob.LeaseLost);
+                    if (!cancelled)
+                    {
+                        LeaseLost(entry);
+                    }
                 }
             }
         }

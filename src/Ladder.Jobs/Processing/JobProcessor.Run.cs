@@ -67,6 +67,11 @@ public sealed partial class JobProcessor
             {
                 if (entry.Reason is RunningJob.Cancelled or RunningJob.LeaseLost)
                 {
+                    if (entry.Reason == RunningJob.LeaseLost)
+                    {
+                        LeaseLost(entry); // Superseded by a claim of this process under a new lease: rescued elsewhere meanwhile.
+                    }
+
                     await ReleaseLostOrCancelledAsync(entry).ConfigureAwait(false);
                 }
                 else
@@ -351,7 +356,7 @@ public sealed partial class JobProcessor
                 var done = snooze is { } delay ? await _queue.SnoozeAsync(job, delay).ConfigureAwait(false) : await _queue.CompleteAsync(job).ConfigureAwait(false);
                 if (!done)
                 {
-                    Log.LeaseLost(_logger, job.Id);
+                    OutcomeNotApplied(entry);
                 }
                 else if (snooze is not null)
                 {
@@ -378,7 +383,7 @@ public sealed partial class JobProcessor
                 }
                 else if (entry.Reason == RunningJob.LeaseLost)
                 {
-                    Log.LeaseLost(_logger, job.Id);
+                    LeaseLost(entry);
                 }
 
                 return;
@@ -400,7 +405,7 @@ public sealed partial class JobProcessor
                     Log.JobDead(_logger, job.Id, job.Kind, job.Attempt, error);
                     break;
                 default:
-                    Log.LeaseLost(_logger, job.Id);
+                    OutcomeNotApplied(entry);
                     break;
             }
         }

@@ -29,6 +29,7 @@ internal sealed class RunningJob : IDisposable
     private int _slotReleased;
     private int _released;
     private int _countedRunning;
+    private int _leaseLostReported;
 
     /// <summary>Creates the run and registers it (the claim's commit callback does this, before any later write commits).</summary>
     public RunningJob(ClaimedJob job, QueueWorker worker, ConcurrentDictionary<long, RunningJob> registry, CancellationToken interrupt)
@@ -61,6 +62,9 @@ internal sealed class RunningJob : IDisposable
 
     /// <summary>Claims the right to report this job's outcome once (a worker, or shutdown giving it back).</summary>
     public bool TryFinish() => Interlocked.Exchange(ref _phase, Finished) != Finished;
+
+    /// <summary>Claims the right to report this run's lost lease (a heartbeat, or an outcome's compare-and-set, finds it gone): true once.</summary>
+    public bool TryReportLeaseLost() => Interlocked.Exchange(ref _leaseLostReported, 1) == 0;
 
     /// <summary>Whether a worker took it from the channel: its slot's release then ends its count as running.</summary>
     public bool CountedRunning

@@ -120,6 +120,78 @@ public abstract class SiblingContract : JobStoreContract
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task ARunWhoseLeaseAnotherProcessRescued_EndsWithTheLostLeaseWarningAndCounter_AndItsOutcomeIsNotApplied(CancellationToken ct)
+    {
+        // Issue #10: a live host stalled past its lease (its clock stands still here: no heartbeat, no rescue) while the
+        // other host's clock runs on, rescues the job and runs it. The stalled run must say it lost its lease.
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var stalledClock = new FakeTimeProvider(start);
+        var otherClock = new FakeTimeProvider(start);
+        var lost = new System.Collections.Concurrent.ConcurrentQueue<(long Value, string? Queue)>();
+        using var meters = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (i, l) =>
+            {
+                if (i.Meter.Name == JobQueue.TelemetryName && i.Name == "ladder.jobs.leases_lost")
+                {
+                    l.EnableMeasurementEvents(i);
+                }
+            },
+        };
+        meters.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? queue = null;
+            foreach (var tag in tags)
+            {
+                queue = tag.Key == "queue" ? tag.Value as string : queue;
+            }
+
+            lost.Enqueue((value, queue));
+        });
+        meters.Start();
+        using var logs = new RecordingLogs();
+        static void Options(LadderJobsOptions o)
+        {
+            o.LeaseDuration = TimeSpan.FromSeconds(30);
+            o.Queues.Clear();
+            o.Queues["stale"] = 1;
+            o.Prefetch = 0; // Its one slot busy, the stalled host claims nothing more (a wake-up of the rescue must not hand it the job again).
+        }
+
+        await using var stalled = await OpenAsync(Options, stalledClock, logs);
+        await using var other = await OpenSiblingAsync(stalled, Options, otherClock);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var processor = new JobProcessor(stalled, new JobHandlerRegistry().Add<Echo>(async (_, _, _) =>
+        {
+            started.TrySetResult();
+            await resume.Task;
+            throw new JobPermanentFailureException("the stale run's outcome: dead, if it were applied");
+        }));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+        var id = (await stalled.EnqueueAsync(new Echo(1), new JobOptions { Queue = "stale" }, ct)).JobId;
+        await started.Task.WaitAsync(ct);
+
+        otherClock.Advance(TimeSpan.FromSeconds(31));
+        (await other.RescueExpiredAsync()).Should().Be((1, 0), "the stalled host's lease expired by the other host's clock");
+        var again = (await other.ClaimAsync("stale", 1)).Jobs.Should().ContainSingle().Subject;
+        again.Id.Should().Be(id);
+        (await other.CompleteAsync(again)).Should().BeTrue();
+        resume.TrySetResult();
+
+        await reports.UntilAsync(id, JobOutcome.LeaseLost, ct);
+        logs.Messages(3021).Should().ContainSingle().Which.Should().Contain($"Job {id} (echo, attempt 1) lost its lease");
+        lost.Should().Equal([(1L, "stale")], "one lost lease, counted on the Ladder.Jobs meter with its queue");
+        logs.Messages(3006).Should().BeEmpty("the stale run's failure was not applied");
+        var job = (await other.GetJobAsync(id, ct))!;
+        job.Summary.Should().Match<JobSummary>(j => j.State == JobState.Succeeded && j.Rescues == 1 && j.Attempts == 1);
+        job.Attempts.Should().ContainSingle("the rescue's record only: the stale run's failure was not recorded")
+            .Which.ErrorMessage.Should().NotContain("stale run");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Rescue_NeverTakesARunItsOwnerStillHeartbeats()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
