@@ -180,7 +180,11 @@ public sealed partial class JobProcessor
                 if (_running.TryGetValue(lost.Id, out var entry) && entry.Job.Lease == lost.Lease)
                 {
                     entry.Cancel(cancelled ? RunningJob.Cancelled : RunningJob.LeaseLost);
-                    if (!cancelled)
+
+                    // A run whose outcome was being written may have ended its lease itself (committed before this
+                    // statement ran, its report not yet released): its own compare-and-set says whether it was lost.
+                    // Phases only move forward, so a run not finished now had written nothing when the statement ran.
+                    if (!cancelled && !entry.IsFinished)
                     {
                         LeaseLost(entry);
                     }

@@ -60,6 +60,9 @@ internal sealed class RunningJob : IDisposable
     /// </summary>
     public bool TryStart() => Interlocked.CompareExchange(ref _phase, Started, Held) == Held;
 
+    /// <summary>Whether its outcome is being written or was (or shutdown gave it back): a heartbeat that finds its lease gone may have seen that write.</summary>
+    public bool IsFinished => Volatile.Read(ref _phase) == Finished;
+
     /// <summary>Claims the right to report this job's outcome once (a worker, or shutdown giving it back).</summary>
     public bool TryFinish() => Interlocked.Exchange(ref _phase, Finished) != Finished;
 

@@ -8,6 +8,57 @@ public abstract class ProcessorRaceContract : JobStoreContract
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Heartbeat_ThatFindsARunWhoseOutcomeCommitted_ButNotYetReleased_IsNoLostLease(CancellationToken ct)
+    {
+        // The first chaos run with warning 3021 logged six lost leases on live hosts and no re-run of them: a heartbeat's
+        // snapshot held runs whose success committed before its statement ran (their report not yet released).
+        using var logs = new RecordingLogs();
+        await using var queue = await OpenAsync(loggerFactory: logs);
+        using var committed = new ManualResetEventSlim();
+        using var resume = new ManualResetEventSlim();
+        var blockOnce = 1;
+        var lost = 0L;
+        using var meters = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (i, l) =>
+            {
+                if (i.Meter.Name == JobQueue.TelemetryName && i.Name is "ladder.jobs.succeeded" or "ladder.jobs.leases_lost")
+                {
+                    l.EnableMeasurementEvents(i);
+                }
+            },
+        };
+        meters.SetMeasurementEventCallback<long>((i, value, _, _) =>
+        {
+            if (i.Name == "ladder.jobs.leases_lost")
+            {
+                Interlocked.Add(ref lost, value);
+            }
+            else if (Interlocked.Exchange(ref blockOnce, 0) == 1)
+            {
+                // Counted after the success committed, before the run is released: the report waits here.
+                committed.Set();
+                resume.Wait(TimeSpan.FromSeconds(30));
+            }
+        });
+        meters.Start();
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) => Task.CompletedTask));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+        var id = (await queue.EnqueueAsync(new Echo(1), cancellationToken: ct)).JobId;
+        await Task.Run(() => committed.Wait(ct), ct);
+
+        processor.HeldJobsSnapshot().Should().ContainSingle(j => j.Id == id, "the run is still held");
+        await processor.HeartbeatOnceAsync();
+        resume.Set();
+
+        await reports.UntilAsync(id, JobOutcome.Succeeded, ct);
+        logs.Messages(3021).Should().BeEmpty("the run's own success ended its lease, no other process took it");
+        Interlocked.Read(ref lost).Should().Be(0);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Heartbeat_LostAnswerForAnOldRun_DoesNotCancelTheJobsNewRun(CancellationToken ct)
     {
         await using var queue = await Open();
