@@ -30,6 +30,29 @@ public sealed class RunAnalysisTests
         analysis.CutRuns.Should().Be(1);
         analysis.EndedNotCommitted.Should().Be(0);
         analysis.RescueTimes.Should().Equal(TimeSpan.FromSeconds(5));
+        analysis.AfterKills.Should().Be(1);
+        analysis.AfterLostLeases.Should().Be(0);
+        analysis.Kills.Should().Equal((a, 1, 1));
+    }
+
+    [Test]
+    public void JobRunAgainAfterItsLiveHostLoggedTheLostLease_IsAnAllowedDuplicate_ButOnlyTheRunItNamed()
+    {
+        var record = Record(jobs: 2);
+        Host(record, "n1.1", "start n1.1 1 1 100", "end n1.1 1 1 110", "start n1.1 2 1 120", "end n1.1 2 1 130");
+        Host(record, "n2.1", "start n2.1 1 1 200", "end n2.1 1 1 210", "start n2.1 2 1 220", "end n2.1 2 1 230");
+
+        // As NodeProcess passes the console logger's two lines on (warning 3021's message as Ladder.Jobs writes it).
+        record.Stderr.Enqueue("n1.1 (pid 7): warn: Ladder.Jobs.JobProcessor[3021]");
+        record.Stderr.Enqueue("n1.1 (pid 7):       Job 1 (chaos-job, attempt 1) lost its lease while this process held it: the lease of 00:00:05 expired and another process rescued the job (this process was stalled or cut off from the store for longer); this run's outcome is not applied");
+        record.Stderr.Enqueue("n2.1 (pid 8):       Job 2 (chaos-job, attempt 1) lost its lease while this process held it: the lease of 00:00:05 expired and another process rescued the job (this process was stalled or cut off from the store for longer); this run's outcome is not applied");
+
+        var analysis = RunAnalysis.Of(record);
+
+        analysis.AfterLostLeases.Should().Be(1, "job 1's run on n1.1 was named by n1.1");
+        analysis.Violations.Should().ContainSingle("job 2's lost lease was named by n2.1, not by n1.1 that ran it first")
+            .Which.Should().Contain("job 2 ran again on n2.1").And.Contain("never killed").And.Contain("logged no lost lease");
+        analysis.Summary("test").Should().Contain("2 duplicates: 0 after kills").And.Contain("1 after a lost lease its live host logged (2 lost leases logged), 1 not allowed");
     }
 
     [Test]

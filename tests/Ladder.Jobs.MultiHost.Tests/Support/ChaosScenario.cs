@@ -48,13 +48,21 @@ internal static class ChaosScenario
                 TestContext.Out.WriteLine("violation: " + violation);
             }
 
+            // A warning's message is the next line of the same node (the nodes' lines interleave).
             var lines = record.Stderr.ToList();
             for (var i = 0; i + 1 < lines.Count; i++)
             {
                 if (lines[i].Contains("warn: ", StringComparison.Ordinal) || lines[i].Contains("fail: ", StringComparison.Ordinal) || lines[i].Contains("crit: ", StringComparison.Ordinal))
                 {
-                    TestContext.Out.WriteLine("node log: " + lines[i] + " / " + lines[i + 1].Trim());
+                    var prefix = lines[i][..(lines[i].IndexOf("): ", StringComparison.Ordinal) + 3)];
+                    var message = lines.Skip(i + 1).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) ?? "";
+                    TestContext.Out.WriteLine("node log: " + lines[i] + " / " + message[Math.Min(prefix.Length, message.Length)..].Trim());
                 }
+            }
+
+            foreach (var (host, runs) in analysis.LostLeases.OrderBy(l => l.Key, StringComparer.Ordinal))
+            {
+                TestContext.Out.WriteLine($"lost leases logged by {host} (job/attempt): {string.Join(", ", runs.Select(r => $"{r.JobId}/{r.Attempt}"))}");
             }
 
             counts.Should().Equal([new QueueStateCount("default", JobState.Succeeded, plan.Jobs)], "the store says every job succeeded, and holds nothing else");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Ladder.Jobs.MultiHost.Tests.Support;
 
@@ -10,7 +11,7 @@ internal sealed record Run(Incarnation Host, long JobId, int Attempt, long Start
 }
 
 /// <summary>The checks of a chaos run, from the nodes' fsynced logs, and the figures of its summary.</summary>
-internal sealed class RunAnalysis
+internal sealed partial class RunAnalysis
 {
     private RunAnalysis(ChaosRecord record) => Record = record;
 
@@ -30,6 +31,18 @@ internal sealed class RunAnalysis
     /// <summary>Runs that ended on a node killed before their success committed, and so ran again.</summary>
     public int EndedNotCommitted { get; private set; }
 
+    /// <summary>Re-runs after the kill of the node that had run the job: its lease expired while that node was dead.</summary>
+    public int AfterKills { get; private set; }
+
+    /// <summary>Re-runs after a run whose live node logged that it lost the lease (warning 3021 naming the job and attempt).</summary>
+    public int AfterLostLeases { get; private set; }
+
+    /// <summary>Per kill, in order: the killed node, its runs in flight (started, not ended), and the jobs it had run that ran again.</summary>
+    public List<(Incarnation Host, int InFlight, int RanAgain)> Kills { get; } = [];
+
+    /// <summary>Per node incarnation: the (job, attempt) runs it said it lost the lease of.</summary>
+    public Dictionary<string, HashSet<(long JobId, int Attempt)>> LostLeases { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Per re-run: the kill of the node that had run the job to the job's next start.</summary>
     public List<TimeSpan> RescueTimes { get; } = [];
 
@@ -40,6 +53,7 @@ internal sealed class RunAnalysis
     {
         var analysis = new RunAnalysis(record);
         analysis.ReadLogs();
+        analysis.ReadLostLeases();
         analysis.Check();
         return analysis;
     }
@@ -92,6 +106,30 @@ internal sealed class RunAnalysis
         }
     }
 
+    // The nodes' stderr (warnings and worse, each line prefixed "<name> (pid <n>): " by NodeProcess): the message of
+    // Ladder.Jobs' warning 3021 names the job and attempt whose lease the live node lost to another node's rescue.
+    private void ReadLostLeases()
+    {
+        foreach (var line in Record.Stderr)
+        {
+            if (LostLeaseLine().Match(line) is { Success: true } m)
+            {
+                var host = m.Groups["host"].Value;
+                if (!LostLeases.TryGetValue(host, out var runs))
+                {
+                    LostLeases[host] = runs = [];
+                }
+
+                runs.Add((long.Parse(m.Groups["id"].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups["attempt"].Value, CultureInfo.InvariantCulture)));
+            }
+        }
+    }
+
+    private bool NamedLostLease(Run run) => LostLeases.TryGetValue(run.Host.Name, out var runs) && runs.Contains((run.JobId, run.Attempt));
+
+    [GeneratedRegex(@"^(?<host>\S+) \(pid \d+\): .*Job (?<id>\d+) \([^,]*, attempt (?<attempt>\d+)\) lost its lease while this process held it", RegexOptions.CultureInvariant)]
+    private static partial Regex LostLeaseLine();
+
     private void Check()
     {
         var ids = Record.JobIds.ToHashSet();
@@ -109,6 +147,7 @@ internal sealed class RunAnalysis
         }
 
         CutRuns = Runs.Count(r => r.End is null && r.Host.Died is not null);
+        var ranAgain = new Dictionary<Incarnation, int>();
         Duplicates = Runs.Count - Runs.Select(r => r.JobId).Distinct().Count();
         var byJob = Runs.GroupBy(r => r.JobId).ToDictionary(g => g.Key, g => g.OrderBy(r => r.Start).ToList());
         foreach (var id in Record.JobIds)
@@ -134,17 +173,28 @@ internal sealed class RunAnalysis
                     Violations.Add($"job {id} ran on {later.Host.Name} from {later.Start} while its run on {earlier.Host.Name} ({earlier.Start}..{earlier.End?.ToString(CultureInfo.InvariantCulture) ?? "its node's death"}) had not stopped");
                 }
 
-                if (earlier.Host.KillRequested is not { } killed)
+                // A duplicate the issue allows: the lease expired while its node was dead (the re-run came after the kill),
+                // or the node, alive, lost the lease and said so (warning 3021). Nothing else.
+                if (earlier.Host.KillRequested is not { } killed || later.Start < killed)
                 {
-                    Violations.Add($"job {id} ran again on {later.Host.Name} after its run on {earlier.Host.Name}, which was never killed (a duplicate with no kill)");
+                    if (NamedLostLease(earlier))
+                    {
+                        AfterLostLeases++;
+                    }
+                    else if (earlier.Host.KillRequested is null)
+                    {
+                        Violations.Add($"job {id} ran again on {later.Host.Name} after its run on {earlier.Host.Name}, which was never killed (a duplicate with no kill) and logged no lost lease of it");
+                    }
+                    else
+                    {
+                        Violations.Add($"job {id} ran again on {later.Host.Name} before {earlier.Host.Name}, which had run it, was killed, and {earlier.Host.Name} logged no lost lease of it");
+                    }
+
                     continue;
                 }
 
-                if (later.Start < killed)
-                {
-                    Violations.Add($"job {id} ran again on {later.Host.Name} before {earlier.Host.Name}, which had run it, was killed");
-                    continue;
-                }
+                AfterKills++;
+                ranAgain[earlier.Host] = ranAgain.GetValueOrDefault(earlier.Host) + 1;
 
                 if (earlier.End is not null)
                 {
@@ -168,6 +218,11 @@ internal sealed class RunAnalysis
                 }
             }
         }
+
+        foreach (var host in Record.Incarnations.Where(i => i.KillRequested is not null).OrderBy(i => i.KillRequested))
+        {
+            Kills.Add((host, Runs.Count(r => r.Host == host && r.End is null), ranAgain.GetValueOrDefault(host)));
+        }
     }
 
     /// <summary>The one-paragraph summary of the run.</summary>
@@ -186,7 +241,8 @@ internal sealed class RunAnalysis
         var faults = Record.Disruptions.Count == 0 ? "" : " Server faults: " + string.Join("; ", Record.Disruptions.Select(d => $"{d.Name} ({d.Line})")) + ".";
         return string.Create(CultureInfo.InvariantCulture,
             $"{store} chaos: {Record.JobIds.Count} jobs on {Record.Plan.Nodes} hosts in {Record.Elapsed.TotalSeconds:F1} s (seed {Record.Seed}); {kills} SIGKILLs at {string.Join("/", Record.KillProgress)} jobs done, {Record.Incarnations.Count} node starts; " +
-            $"{Runs.Count} runs ({perHost}), {Duplicates} duplicates, against {CutRuns} runs in flight (started, not ended) at the kills and {EndedNotCommitted} that had ended but whose success had not committed; " +
+            $"{Runs.Count} runs ({perHost}), {Duplicates} duplicates: {AfterKills} after kills, against {CutRuns} runs in flight (started, not ended) at the kills and {EndedNotCommitted} that had ended but whose success had not committed " +
+            $"(ran again / in flight at each kill: {string.Join(", ", Kills.Select(k => $"{k.Host.Name} {k.RanAgain}/{k.InFlight}"))}), {AfterLostLeases} after a lost lease its live host logged ({LostLeases.Values.Sum(r => r.Count)} lost leases logged), {Duplicates - AfterKills - AfterLostLeases} not allowed; " +
             $"{rescue}; {Violations.Count} violations.{faults}");
     }
 }
