@@ -65,9 +65,9 @@ internal static partial class Log
     [LoggerMessage(3019, LogLevel.Information, "Rate limit removed: {Scope} {Name}")]
     public static partial void RateLimitRemoved(ILogger logger, RateLimitScope scope, string name);
 
-    [LoggerMessage(3021, LogLevel.Warning, "Job {JobId} ({Kind}, attempt {Attempt}) lost its lease while this process held it: the lease of {LeaseDuration} expired and another process rescued the job (this process was stalled or cut off from the store for longer); this run's outcome is not applied")]
-    public static partial void LeaseLostToRescue(ILogger logger, long jobId, string kind, int attempt, TimeSpan leaseDuration);
-
     [LoggerMessage(3020, LogLevel.Debug, "A claim of queue {Queue} held back {HeldBack} runnable jobs for their concurrency keys or rate limits")]
     public static partial void HeldBack(ILogger logger, string queue, int heldBack);
+
+    [LoggerMessage(3021, LogLevel.Warning, "Job {JobId} ({Kind}, attempt {Attempt}) lost its lease while this process held it: the lease of {LeaseDuration} expired and another process rescued the job (this process was stalled or cut off from the store for longer); this run's outcome is not applied")]
+    public static partial void LeaseLostToRescue(ILogger logger, long jobId, string kind, int attempt, TimeSpan leaseDuration);
 }
