@@ -8,7 +8,8 @@ namespace Ladder.IntegrationTests.Scenarios;
 
 /// <summary>
 /// <c>cluster --hosts 3</c> as a user runs it: a local PostgreSQL and three hosts, every URL printed; SIGINT (what
-/// Ctrl+C sends) or a host that dies stops everything, and nothing is left: no process, no temp folder.
+/// Ctrl+C sends) or a host that dies stops everything, and nothing is left: no process, no temp folder. Without
+/// PostgreSQL's programs it says which package to install and starts nothing.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -54,6 +55,41 @@ public sealed partial class ClusterCommandTests
         left.Where(ProcessTree.IsAlive).Should().BeEmpty("the other hosts, every worker (the dead host's too) and the server stop:\n{0}", cluster.Output);
         cluster.Remaining().Should().BeEmpty(cluster.Output);
         Directory.Exists(cluster.DataFolder).Should().BeFalse("the temp folder is removed");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Cluster_WithoutInitdbAndPgCtl_NamesTheDebianPackage_AndStartsNothing(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        var noPrograms = Directory.CreateDirectory(Path.Combine(folder.Path, "bin")).FullName;
+        var temp = Directory.CreateDirectory(Path.Combine(folder.Path, "tmp")).FullName;
+        var marker = Guid.NewGuid().ToString("N");
+        var environment = new Dictionary<string, string>
+        {
+            // The only folder searched, and it is empty: what a machine without PostgreSQL sees, although this one has
+            // it on PATH and in /usr/lib/postgresql.
+            [LocalPostgres.BinariesVariable] = noPrograms,
+
+            // Where the cluster's temp folder would go; no diagnostics socket of the runtime's there either.
+            ["TMPDIR"] = temp,
+            ["DOTNET_EnableDiagnostics"] = "0",
+            [RunningCluster.MarkerVariable] = marker,
+        };
+        var started = TimeProvider.System.GetTimestamp();
+
+        var result = await SampleCommand.RunAsync(
+            ["cluster", "--hosts", "3", "--port", SampleCommand.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture)], environment, ct);
+
+        var took = TimeProvider.System.GetElapsedTime(started);
+        result.ExitCode.Should().Be(ClusterCommand.PostgresMissing, result.ToString());
+        result.StandardError.Should().Contain($"PostgreSQL's 'initdb' is not in {noPrograms} ({LocalPostgres.BinariesVariable})")
+            .And.Contain("install the Debian package 'postgresql' (sudo apt-get install postgresql)");
+        result.StandardOutput.Should().NotContain(ClusterCommand.DataBanner, "nothing is created before the programs are found")
+            .And.NotContain("PostgreSQL is running").And.NotContain("[host ");
+        Directory.EnumerateFileSystemEntries(temp).Should().BeEmpty("no temp folder is made");
+        ProcessTree.Carrying(RunningCluster.MarkerVariable, marker).Should().BeEmpty("no server or host was started");
+        took.Should().BeLessThan(TimeSpan.FromSeconds(15), "it stops at the check, before any server or host starts:\n{0}", result);
     }
 
     [GeneratedRegex(@"^Host (\d+): (\S+)  \(pid (\d+)\)$")]
