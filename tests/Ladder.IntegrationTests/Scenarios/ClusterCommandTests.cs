@@ -9,7 +9,7 @@ namespace Ladder.IntegrationTests.Scenarios;
 /// <summary>
 /// <c>cluster --hosts 3</c> as a user runs it: a local PostgreSQL and three hosts, every URL printed; SIGINT (what
 /// Ctrl+C sends) or a host that dies stops everything, and nothing is left: no process, no temp folder. Without
-/// PostgreSQL's programs it says which package to install and starts nothing.
+/// PostgreSQL's programs it says which package to install and starts nothing; <c>--keep-data</c> keeps the database.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -90,6 +90,47 @@ public sealed partial class ClusterCommandTests
         Directory.EnumerateFileSystemEntries(temp).Should().BeEmpty("no temp folder is made");
         ProcessTree.Carrying(RunningCluster.MarkerVariable, marker).Should().BeEmpty("no server or host was started");
         took.Should().BeLessThan(TimeSpan.FromSeconds(15), "it stops at the check, before any server or host starts:\n{0}", result);
+    }
+
+    [Test]
+    [CancelAfter(300_000)]
+    public async Task Cluster_WithKeepData_KeepsTheDatabase_AndASecondRunReusesIt(CancellationToken ct)
+    {
+        // One host is enough: the kept database is the point, and three hosts are started by the tests above.
+        using var data = new TempFolder();
+        var pgdata = Path.Combine(data.Path, "pgdata");
+        var name = $"Kept-{Guid.NewGuid():N}"[..13];
+        long id;
+        using (var first = await RunningCluster.StartAsync(ct, hosts: 1, keepData: data.Path))
+        {
+            first.DataFolder.Should().Be(data.Path);
+            first.Output.Should().Contain($"Creating a PostgreSQL cluster in {pgdata} (initdb)");
+            id = (await first.Client(0).CreatePlayerAsync(name, "SE", ct)).Id;
+            var left = first.Everything();
+
+            (await first.InterruptAsync(ct)).Should().Be(0, first.Output);
+
+            first.Output.Should().Contain($"Cluster stopped; the database stays in {data.Path}");
+            left.Where(ProcessTree.IsAlive).Should().BeEmpty(first.Output);
+            first.Remaining().Should().BeEmpty("the kept database's server is stopped too:\n{0}", first.Output);
+        }
+
+        File.Exists(Path.Combine(pgdata, "PG_VERSION")).Should().BeTrue("the folder keeps the database");
+        File.Exists(Path.Combine(pgdata, "postmaster.pid")).Should().BeFalse("its server stopped cleanly");
+
+        using (var second = await RunningCluster.StartAsync(ct, hosts: 1, keepData: data.Path))
+        {
+            second.Output.Should().Contain($"Reusing the PostgreSQL cluster in {pgdata}.").And.NotContain("(initdb)");
+            (await second.Client(0).GetProfileAsync(id, ct)).Player.Name.Should().Be(name, "the player registered in the first run is still there");
+
+            (await second.InterruptAsync(ct)).Should().Be(0, second.Output);
+
+            second.Remaining().Should().BeEmpty(second.Output);
+        }
+
+        // As root the folder belongs to the postgres user now (the server ran as it); root removes it all the same.
+        data.Dispose();
+        Directory.Exists(data.Path).Should().BeFalse("the kept folder is the test's to remove");
     }
 
     [GeneratedRegex(@"^Host (\d+): (\S+)  \(pid (\d+)\)$")]
