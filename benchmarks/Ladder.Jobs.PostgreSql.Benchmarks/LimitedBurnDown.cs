@@ -28,7 +28,7 @@ internal static class LimitedBurnDown
         }
     }
 
-    private static async Task<(double Rate, string Load)> OneAsync(string database, string schema, int jobs, int slots, int keys)
+    internal static async Task<(double Rate, string Load)> OneAsync(string database, string schema, int jobs, int slots, int keys)
     {
         var options = new LadderJobsOptions { Prefetch = 64 };
         options.Queues["default"] = slots;

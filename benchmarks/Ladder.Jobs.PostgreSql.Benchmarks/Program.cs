@@ -12,7 +12,8 @@ using Ladder.PostgreSql.Testing;
 //   hosts [jobs] [rounds]  one host vs three host processes (children of this harness) on one database, alternating (100,000; 2 rounds)
 //   store-health [jobs]    table size and dead tuples while N jobs flow through the store with its own retention purge (1,000,000)
 //   host <connection string>   (internal: a child of hosts)
-//   statements [jobs]  pg_stat_statements over the raw loop and the store's burn-down (50,000): calls per job, time per statement
+//   statements [jobs]  pg_stat_statements over the raw loop and the store's burn-down, plain and keyed (50,000): calls per job, time per
+//                      statement, and what the server sessions wait for (sampled)
 //   raw [jobs] [consumers] [batch]   the raw loop alone (100,000, 4, 64)
 //   hangfire [jobs]    Hangfire 1.8 + Hangfire.PostgreSql alone (10,000)
 //   wake [samples]     (c) LISTEN/NOTIFY wake latency (1,000 samples) and polling at 50 ms (500) and 1 s (60)
@@ -43,8 +44,11 @@ switch (part)
         await Parts.StoreBurnDownAsync(server, Arg(1, 100_000), Arg(2, 10_000));
         break;
     case "store":
-        // Statements slower than 100 ms go to the server's log, copied to stderr at the end (to find stalls).
+        // Statements slower than 100 ms go to the server's log, copied to stderr at the end (to find stalls), and the
+        // plans of those slower than 10 ms (auto_explain, with their actual rows and times: to find bad plans).
         await server.ExecuteAsync("ALTER SYSTEM SET log_min_duration_statement = 100");
+        await server.ExecuteAsync("ALTER SYSTEM SET session_preload_libraries = 'auto_explain'");
+        await File.AppendAllTextAsync(Path.Combine(server.DataDirectory, "postgresql.conf"), "\nauto_explain.log_min_duration = '10ms'\nauto_explain.log_analyze = on\n");
         await server.ExecuteAsync("SELECT pg_reload_conf()");
         using (var watch = new CancellationTokenSource())
         {

@@ -27,7 +27,8 @@ internal static class ClusterCommand
         var port = new Option<int>("--port") { Description = "Port of the first host; the others take the next ones.", DefaultValueFactory = static _ => 5080 };
         var keepData = new Option<string?>("--keep-data") { Description = "Keep the database in this folder (created on the first run, reused after) instead of a temp folder removed at the end." };
         var cluster = new Command("cluster",
-            "Starts a throwaway local PostgreSQL (initdb and pg_ctl from PATH) and several ladder hosts sharing it: the ladder's " +
+            "Starts a throwaway local PostgreSQL (initdb and pg_ctl from PATH or /usr/lib/postgresql/*/bin, or only from the folder " +
+            $"{LocalPostgres.BinariesVariable} names) and several ladder hosts sharing it: the ladder's " +
             "tables, the job queue and the cache backplane. Ctrl+C stops everything. Other settings (--Ladder:WorkerCount=1) " +
             "are passed to every host.")
         {

@@ -7,10 +7,10 @@ using Npgsql;
 namespace Ladder.Sample.Cluster;
 
 /// <summary>PostgreSQL's server programs are not installed (or not where we look).</summary>
-internal sealed class PostgresMissingException(string tool)
-    : Exception($"PostgreSQL's '{tool}' is not on PATH nor in /usr/lib/postgresql/*/bin. Cluster mode starts its own throwaway " +
-        "PostgreSQL server and needs the server programs: install the Debian package 'postgresql' (sudo apt-get install postgresql), " +
-        "or put a folder holding initdb and pg_ctl on PATH.");
+internal sealed class PostgresMissingException(string tool, string searched)
+    : Exception($"PostgreSQL's '{tool}' is not {searched}. Cluster mode starts its own throwaway PostgreSQL server and needs the " +
+        "server programs: install the Debian package 'postgresql' (sudo apt-get install postgresql), or put a folder holding " +
+        $"initdb and pg_ctl on PATH (or name it in {LocalPostgres.BinariesVariable}).");
 
 /// <summary>
 /// A local PostgreSQL server for cluster mode: <c>initdb</c> into a folder (a temp one, or <c>--keep-data</c>'s), then
@@ -20,6 +20,9 @@ internal sealed class PostgresMissingException(string tool)
 internal sealed class LocalPostgres
 {
     public const string ServerUser = "postgres";
+
+    /// <summary>The environment variable naming the folder of initdb and pg_ctl; when set, the only place searched.</summary>
+    public const string BinariesVariable = "LADDER_POSTGRES_BIN";
     public const string Database = "ladder";
 
     private LocalPostgres(string dataDirectory, int port)
@@ -162,10 +165,21 @@ internal sealed class LocalPostgres
         }
     }
 
-    /// <summary>A server program on PATH or in Debian's /usr/lib/postgresql/&lt;version&gt;/bin (the newest).</summary>
-    /// <exception cref="PostgresMissingException">Neither has it.</exception>
+    /// <summary>
+    /// A server program: in the folder <see cref="BinariesVariable"/> names when it is set (that folder only), else on
+    /// PATH or in Debian's /usr/lib/postgresql/&lt;version&gt;/bin (the newest).
+    /// </summary>
+    /// <exception cref="PostgresMissingException">None of those has it.</exception>
     public static string FindBinary(string tool)
     {
+        // The one folder, not a first choice before PATH: with several versions installed, naming one must pick it, and
+        // a test can show what a machine without PostgreSQL sees although this one has it in /usr/lib/postgresql.
+        if (Environment.GetEnvironmentVariable(BinariesVariable) is { Length: > 0 } named)
+        {
+            var path = Path.Combine(named, tool);
+            return File.Exists(path) ? path : throw new PostgresMissingException(tool, $"in {named} ({BinariesVariable})");
+        }
+
         if (FindOnPath(tool) is { } onPath)
         {
             return onPath;
@@ -184,7 +198,7 @@ internal sealed class LocalPostgres
             }
         }
 
-        throw new PostgresMissingException(tool);
+        throw new PostgresMissingException(tool, "on PATH nor in /usr/lib/postgresql/*/bin");
     }
 
     private static string? FindOnPath(string tool)

@@ -76,21 +76,20 @@ internal sealed class Sql
         // Every statement over many rows locks them first, in id order (LockedLeases): two of them (a host's completions
         // and its rescue's extension of the leases it holds, its heartbeats, its start marks) never wait for each other
         // in a cycle. Locked in the order of the arrays, they deadlocked (40P01) under the chaos test.
-        MarkStarted = S(LockedLeases +
-            "UPDATE {s}.jobs j SET handler_started = true FROM c JOIN l ON l.id = c.id " +
-            "WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token");
+        MarkStarted = S(LockedLeases("2") +
+            "UPDATE {s}.jobs j SET handler_started = true FROM m WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token RETURNING m.id, m.token");
 
-        Complete = S(LockedLeases +
-            "UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM c JOIN l ON l.id = c.id " +
-            "WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token");
+        Complete = S(LockedLeases("2") +
+            "UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM m " +
+            "WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token RETURNING m.id, m.token");
 
         // After a write whose answer was lost: the runs a previous attempt already completed count as completed.
-        CompleteRetried = S(LockedLeases +
+        CompleteRetried = S(LockedLeases("2, 3") +
             """
-            , upd AS (UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM c JOIN l ON l.id = c.id
-                    WHERE j.id = c.id AND j.state = 2 AND j.lease_token = c.token RETURNING c.id, c.token)
+            , upd AS (UPDATE {s}.jobs j SET state = 3, finished_at = {now}, lease_expires_at = NULL FROM m
+                    WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token AND m.state = 2 RETURNING m.id, m.token)
             SELECT id, token FROM upd
-            UNION ALL SELECT j.id, j.lease_token FROM {s}.jobs j JOIN c ON j.id = c.id AND j.lease_token = c.token WHERE j.state = 3
+            UNION ALL SELECT id, token FROM m WHERE state = 3
             """);
 
         // Retry (state 4) or dead (5), and the attempt's record, in one statement: both or neither.
@@ -129,9 +128,9 @@ internal sealed class Sql
 
         // Also a run cancelled while it ran (state 6 keeps its lease): its handler may ignore its token, and its lease,
         // heartbeated until the handler really ends, keeps a retry from running the job a second time at once.
-        Heartbeat = S(LockedLeases +
-            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM c JOIN l ON l.id = c.id " +
-            "WHERE j.id = c.id AND j.state IN (2, 6) AND j.lease_token = c.token RETURNING c.id, c.token, j.state");
+        Heartbeat = S(LockedLeases("2, 6") +
+            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM m " +
+            "WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token RETURNING m.id, m.token, m.state");
 
         // The handler of a run cancelled while it ran has ended: its lease no longer holds back a retry.
         ReleaseCancelled = S("UPDATE {s}.jobs SET lease_token = NULL, lease_expires_at = NULL WHERE id = @id AND state = 6 AND lease_token = @token");
@@ -161,9 +160,8 @@ internal sealed class Sql
             RETURNING j.queue, e.started, j.state
             """);
 
-        ExtendHeld = S(LockedLeases +
-            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM c JOIN l ON l.id = c.id " +
-            "WHERE j.id = c.id AND j.state IN (2, 6) AND j.lease_token = c.token");
+        ExtendHeld = S(LockedLeases("2, 6") +
+            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM m WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token");
 
         // A running job keeps its lease when cancelled: its handler (maybe on another host, told only at its next
         // heartbeat) may still run, heartbeated, until it ends, so a retry must wait for it or the job would run twice at once.
@@ -195,11 +193,17 @@ internal sealed class Sql
         Attempts = S("SELECT attempt, outcome, started_at, finished_at, error_type, error_message, error_stack FROM {s}.job_attempts WHERE job_id = @id ORDER BY id");
     }
 
-    // The (id, token) pairs of a batch as "c", and their rows locked in id order as "l" (a CTE with ORDER BY ... FOR
-    // UPDATE locks in its output order); the statement that follows joins both. Materialized, so each runs once.
-    private const string LockedLeases =
+    // The (id, token) pairs of a batch as "c"; their rows locked in id order as "l" (a CTE with ORDER BY ... FOR UPDATE
+    // locks in its output order; after a wait for a lock it reads the row's newest version); "m", the pairs whose run
+    // still holds its lease in one of the states. The statement that follows updates by "m": its rows are locked,
+    // so what "l" read stands. Rows are found by the primary key with the id array (`id = ANY`), whatever the planner
+    // thinks of the table: with `id IN (SELECT id FROM c)` and the states in the update's filter, it chose a sequential
+    // scan for the lock, and for the update a scan of every running row (dead ones included) joined back to "c" in a
+    // nested loop, 13 ms for a batch of 110 completions (docs/benchmarks/jobs-postgresql.md, "Where a burn-down's time goes").
+    private static string LockedLeases(string states) =>
         "WITH c AS MATERIALIZED (SELECT * FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token)), " +
-        "l AS MATERIALIZED (SELECT id FROM {s}.jobs WHERE id IN (SELECT id FROM c) ORDER BY id FOR UPDATE) ";
+        "l AS MATERIALIZED (SELECT id, state, lease_token FROM {s}.jobs WHERE id = ANY(@id) ORDER BY id FOR UPDATE), " +
+        $"m AS MATERIALIZED (SELECT c.id, c.token, l.state FROM c JOIN l ON l.id = c.id AND l.lease_token = c.token WHERE l.state IN ({states})) ";
 
     public string Schema { get; }
 

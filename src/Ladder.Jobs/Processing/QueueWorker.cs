@@ -14,6 +14,9 @@ internal sealed class QueueWorker(string name, int concurrency, int prefetch)
 
     public SemaphoreSlim Outstanding { get; } = new(concurrency + prefetch, concurrency + prefetch);
 
+    /// <summary>While claimed-ahead jobs wait in <see cref="Dispatch"/>, the fetcher claims no fewer than this many.</summary>
+    public int RefillAt { get; } = Math.Max(1, prefetch / 2);
+
     /// <summary>
     /// Claimed jobs to the handler tasks: one writer at a time (the commit callback of this queue's one claim in
     /// flight, on the writer thread), <see cref="Concurrency"/> readers. Reader continuations run on the thread pool

@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 using Ladder.IntegrationTests.Support;
 using Ladder.Sample.Cluster;
@@ -11,7 +8,8 @@ namespace Ladder.IntegrationTests.Scenarios;
 
 /// <summary>
 /// <c>cluster --hosts 3</c> as a user runs it: a local PostgreSQL and three hosts, every URL printed; SIGINT (what
-/// Ctrl+C sends) or a host that dies stops everything, and nothing is left: no process, no temp folder.
+/// Ctrl+C sends) or a host that dies stops everything, and nothing is left: no process, no temp folder. Without
+/// PostgreSQL's programs it says which package to install and starts nothing; <c>--keep-data</c> keeps the database.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -32,20 +30,16 @@ public sealed partial class ClusterCommandTests
         view.Database.Should().StartWith("PostgreSQL 127.0.0.1:");
 
         var left = cluster.Everything();
-        using (var interrupt = Process.Start("kill", ["-INT", cluster.Process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await interrupt.WaitForExitAsync(ct);
-        }
+        var code = await cluster.InterruptAsync(ct);
 
-        var code = await cluster.ExitedAsync(ct);
         code.Should().Be(0, cluster.Output);
         cluster.Output.Should().Contain("Ctrl+C: stopping the cluster.").And.Contain("PostgreSQL stopped.");
         left.Where(ProcessTree.IsAlive).Should().BeEmpty("no host, worker or server process outlives the cluster:\n{0}", cluster.Output);
+        cluster.Remaining().Should().BeEmpty("nothing started by the run is left, wherever it was reparented:\n{0}", cluster.Output);
         Directory.Exists(cluster.DataFolder).Should().BeFalse("the temp folder is removed");
     }
 
     [Test]
-    [Category("Soak")]
     [CancelAfter(300_000)]
     public async Task Cluster_WhenAHostDies_NamesIt_AndStopsEverything(CancellationToken ct)
     {
@@ -55,162 +49,92 @@ public sealed partial class ClusterCommandTests
         Process.GetProcessById(victim.ProcessId).Kill();
 
         var code = await cluster.ExitedAsync(ct);
+
         code.Should().Be(ClusterCommand.HostDied, cluster.Output);
-        cluster.Output.Should().Contain($"Host 2 (pid {victim.ProcessId}) exited unexpectedly");
-        left.Where(ProcessTree.IsAlive).Should().BeEmpty(cluster.Output);
-        Directory.Exists(cluster.DataFolder).Should().BeFalse();
+        cluster.Output.Should().Contain($"Host 2 (pid {victim.ProcessId}) exited unexpectedly").And.Contain("PostgreSQL stopped.");
+        left.Where(ProcessTree.IsAlive).Should().BeEmpty("the other hosts, every worker (the dead host's too) and the server stop:\n{0}", cluster.Output);
+        cluster.Remaining().Should().BeEmpty(cluster.Output);
+        Directory.Exists(cluster.DataFolder).Should().BeFalse("the temp folder is removed");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Cluster_WithoutInitdbAndPgCtl_NamesTheDebianPackage_AndStartsNothing(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        var noPrograms = Directory.CreateDirectory(Path.Combine(folder.Path, "bin")).FullName;
+        var temp = Directory.CreateDirectory(Path.Combine(folder.Path, "tmp")).FullName;
+        var marker = Guid.NewGuid().ToString("N");
+        var environment = new Dictionary<string, string>
+        {
+            // The only folder searched, and it is empty: what a machine without PostgreSQL sees, although this one has
+            // it on PATH and in /usr/lib/postgresql.
+            [LocalPostgres.BinariesVariable] = noPrograms,
+
+            // Where the cluster's temp folder would go; no diagnostics socket of the runtime's there either.
+            ["TMPDIR"] = temp,
+            ["DOTNET_EnableDiagnostics"] = "0",
+            [RunningCluster.MarkerVariable] = marker,
+        };
+        var started = TimeProvider.System.GetTimestamp();
+
+        var result = await SampleCommand.RunAsync(
+            ["cluster", "--hosts", "3", "--port", SampleCommand.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture)], environment, ct);
+
+        var took = TimeProvider.System.GetElapsedTime(started);
+        result.ExitCode.Should().Be(ClusterCommand.PostgresMissing, result.ToString());
+        result.StandardError.Should().Contain($"PostgreSQL's 'initdb' is not in {noPrograms} ({LocalPostgres.BinariesVariable})")
+            .And.Contain("install the Debian package 'postgresql' (sudo apt-get install postgresql)");
+        result.StandardOutput.Should().NotContain(ClusterCommand.DataBanner, "nothing is created before the programs are found")
+            .And.NotContain("PostgreSQL is running").And.NotContain("[host ");
+        Directory.EnumerateFileSystemEntries(temp).Should().BeEmpty("no temp folder is made");
+        ProcessTree.Carrying(RunningCluster.MarkerVariable, marker).Should().BeEmpty("no server or host was started");
+        took.Should().BeLessThan(TimeSpan.FromSeconds(15), "it stops at the check, before any server or host starts:\n{0}", result);
+    }
+
+    [Test]
+    [CancelAfter(300_000)]
+    public async Task Cluster_WithKeepData_KeepsTheDatabase_AndASecondRunReusesIt(CancellationToken ct)
+    {
+        // One host is enough: the kept database is the point, and three hosts are started by the tests above.
+        using var data = new TempFolder();
+        var pgdata = Path.Combine(data.Path, "pgdata");
+        var name = $"Kept-{Guid.NewGuid():N}"[..13];
+        long id;
+        using (var first = await RunningCluster.StartAsync(ct, hosts: 1, keepData: data.Path))
+        {
+            first.DataFolder.Should().Be(data.Path);
+            first.Output.Should().Contain($"Creating a PostgreSQL cluster in {pgdata} (initdb)");
+            id = (await first.Client(0).CreatePlayerAsync(name, "SE", ct)).Id;
+            var left = first.Everything();
+
+            (await first.InterruptAsync(ct)).Should().Be(0, first.Output);
+
+            first.Output.Should().Contain($"Cluster stopped; the database stays in {data.Path}");
+            left.Where(ProcessTree.IsAlive).Should().BeEmpty(first.Output);
+            first.Remaining().Should().BeEmpty("the kept database's server is stopped too:\n{0}", first.Output);
+        }
+
+        File.Exists(Path.Combine(pgdata, "PG_VERSION")).Should().BeTrue("the folder keeps the database");
+        File.Exists(Path.Combine(pgdata, "postmaster.pid")).Should().BeFalse("its server stopped cleanly");
+
+        using (var second = await RunningCluster.StartAsync(ct, hosts: 1, keepData: data.Path))
+        {
+            second.Output.Should().Contain($"Reusing the PostgreSQL cluster in {pgdata}.").And.NotContain("(initdb)");
+            (await second.Client(0).GetProfileAsync(id, ct)).Player.Name.Should().Be(name, "the player registered in the first run is still there");
+
+            (await second.InterruptAsync(ct)).Should().Be(0, second.Output);
+
+            second.Remaining().Should().BeEmpty(second.Output);
+        }
+
+        // As root the folder belongs to the postgres user now (the server ran as it); root removes it all the same.
+        data.Dispose();
+        Directory.Exists(data.Path).Should().BeFalse("the kept folder is the test's to remove");
     }
 
     [GeneratedRegex(@"^Host (\d+): (\S+)  \(pid (\d+)\)$")]
     private static partial Regex HostLine();
 
     private sealed record ClusterHostLine(int Number, Uri Url, int ProcessId);
-
-    /// <summary>The cluster command as a child process, its output read line by line.</summary>
-    private sealed class RunningCluster : IDisposable
-    {
-        private readonly StringBuilder _output = new();
-        private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly List<ClusterHostLine> _hosts = [];
-
-        private RunningCluster(Process process, int firstPort)
-        {
-            Process = process;
-            FirstPort = firstPort;
-        }
-
-        public Process Process { get; }
-
-        public int FirstPort { get; }
-
-        public string DataFolder { get; private set; } = "";
-
-        public List<ClusterHostLine> Hosts => _hosts;
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static async Task<RunningCluster> StartAsync(CancellationToken ct)
-        {
-            var port = ConsecutiveFreePorts(3);
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in (string[])[SampleHostProcess.HostAssembly, "cluster", "--hosts", "3", "--port", port.ToString(CultureInfo.InvariantCulture),
-                "--Ladder:WorkerCount=1", "--Ladder:DemoData=false", "--Ladder:HeartbeatInterval=00:00:00.5"])
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-            var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-            var cluster = new RunningCluster(process, port);
-            process.OutputDataReceived += (_, e) => cluster.OnLine(e.Data);
-            process.ErrorDataReceived += (_, e) => cluster.OnLine(e.Data);
-            process.Exited += (_, _) => cluster._ready.TrySetException(new InvalidOperationException($"cluster exited before it was ready:\n{cluster.Output}"));
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            try
-            {
-                await cluster._ready.Task.WaitAsync(TimeSpan.FromSeconds(180), ct);
-            }
-            catch
-            {
-                cluster.Dispose();
-                throw;
-            }
-
-            return cluster;
-        }
-
-        /// <summary>Every process of the cluster: the command, its hosts and their workers, and the PostgreSQL postmaster.</summary>
-        public List<int> Everything()
-        {
-            var all = new List<int> { Process.Id };
-            for (var i = 0; i < all.Count; i++)
-            {
-                all.AddRange(ProcessTree.ChildrenOf(all[i]));
-            }
-
-            var pidFile = Path.Combine(DataFolder, "pgdata", "postmaster.pid");
-            all.Add(int.Parse(File.ReadLines(pidFile).First(), CultureInfo.InvariantCulture));
-            all.Count.Should().BeGreaterThanOrEqualTo(1 + 3 + 3 + 1, "the command, three hosts, a worker each (and a warm spare) and the server");
-            return all;
-        }
-
-        public async Task<int> ExitedAsync(CancellationToken ct)
-        {
-            await Process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(150), ct);
-            return Process.ExitCode;
-        }
-
-        private void OnLine(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (_output)
-            {
-                _output.AppendLine(line);
-                if (line.StartsWith(ClusterCommand.DataBanner, StringComparison.Ordinal))
-                {
-                    DataFolder = line[ClusterCommand.DataBanner.Length..].Split(" (")[0];
-                }
-                else if (HostLine().Match(line) is { Success: true } host)
-                {
-                    _hosts.Add(new ClusterHostLine(int.Parse(host.Groups[1].Value, CultureInfo.InvariantCulture), new Uri(host.Groups[2].Value),
-                        int.Parse(host.Groups[3].Value, CultureInfo.InvariantCulture)));
-                }
-                else if (line.StartsWith(ClusterCommand.ReadyBanner, StringComparison.Ordinal))
-                {
-                    _ready.TrySetResult();
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-            }
-
-            Process.Dispose();
-        }
-
-        private static int ConsecutiveFreePorts(int count)
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var first = Random.Shared.Next(20_000, 60_000);
-                if (Enumerable.Range(first, count).All(IsFree) || attempt > 50)
-                {
-                    return first;
-                }
-            }
-        }
-
-        private static bool IsFree(int port)
-        {
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        }
-    }
 }

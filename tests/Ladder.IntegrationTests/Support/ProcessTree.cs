@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace Ladder.IntegrationTests.Support;
 
@@ -32,6 +33,42 @@ public static class ProcessTree
         }
 
         return children;
+    }
+
+    /// <summary>
+    /// Every live process whose environment holds <paramref name="name"/>=<paramref name="value"/>: a child started with a
+    /// unique value passes it to everything it starts (hosts, workers, and a server that daemonized away from the tree,
+    /// like PostgreSQL's postmaster), so this finds what a run left behind wherever it was reparented.
+    /// </summary>
+    public static IReadOnlyList<int> Carrying(string name, string value)
+    {
+        var entry = Encoding.UTF8.GetBytes($"{name}={value}\0");
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(entry) >= 0 && IsAlive(pid))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while we looked.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Another user's process (not root): not one we started.
+            }
+        }
+
+        return found;
     }
 
     public static bool IsAlive(int pid)

@@ -18,7 +18,11 @@ public sealed record SampleCommandResult(int ExitCode, string StandardOutput, st
 /// </summary>
 public static class SampleCommand
 {
-    public static async Task<SampleCommandResult> RunAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    public static Task<SampleCommandResult> RunAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+        => RunAsync(args, new Dictionary<string, string>(), cancellationToken);
+
+    /// <summary>As <see cref="RunAsync(IEnumerable{string}, CancellationToken)"/>, with these variables added to its environment.</summary>
+    public static async Task<SampleCommandResult> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(SampleHostProcess.HostAssembly);
@@ -28,6 +32,10 @@ public static class SampleCommand
         }
 
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);

@@ -1,6 +1,6 @@
 namespace Ladder.IntegrationTests.Support;
 
-/// <summary>A fresh folder per test (its SQLite file lives there); deleted afterwards.</summary>
+/// <summary>A fresh folder per test (its SQLite file lives there); deleted afterwards (disposing twice is harmless).</summary>
 public sealed class TempFolder : IDisposable
 {
     public TempFolder()
@@ -12,6 +12,11 @@ public sealed class TempFolder : IDisposable
 
     public void Dispose()
     {
+        if (!Directory.Exists(Path))
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Path, recursive: true);
