@@ -42,6 +42,27 @@ public sealed class PermissionTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task ALimitedRole_WithUsageAndCreateOnTheOwnersEmptySchema_CreatesTheLogItself(CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        var database = new NpgsqlConnectionStringBuilder(db).Database!;
+        var role = $"app_{Guid.NewGuid():N}"[..20];
+        await Server.Instance.ExecuteAsync($"CREATE ROLE {role} LOGIN", cancellationToken: ct);
+
+        // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists: the start must not run it then.
+        await Server.Instance.ExecuteAsync($"CREATE SCHEMA ladder; GRANT USAGE, CREATE ON SCHEMA ladder TO {role}", database, ct);
+        var limited = new NpgsqlConnectionStringBuilder(db) { Username = role }.ConnectionString;
+
+        await using var writer = await TestNode.StartAsync(limited, "writer", ct);
+        await using var reader = await TestNode.StartAsync(limited, "reader", ct);
+        var sequence = await writer.PublishInTransactionAsync(ct, Marked("a"));
+        await reader.Backplane.WaitForSequenceAsync(sequence, TimeSpan.FromSeconds(30), ct);
+
+        reader.Subscriber.Keys.Should().Equal("a");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task ARoleMissingTheSequenceGrant_IsToldAtStartWhatItNeeds(CancellationToken ct)
     {
         var db = await Server.NewDatabaseAsync();
