@@ -231,7 +231,7 @@ public sealed partial class PostgresBackplane
             {
                 Log.StartInvalidated(_logger, _position);
                 _metrics.FullInvalidation("start");
-                subscriber.OnReconnected();
+                subscriber.OnStarted(); // a first connect: nothing was lost, so not OnReconnected (the cache warns on that)
             }
 
             PulsePosition();

@@ -25,5 +25,12 @@ public sealed partial class LadderCache
             Log.BackplaneReconnected(cache._logger);
             cache.InvalidateAll();
         }
+
+        public void OnStarted()
+        {
+            // Not a loss (the backplane logs its start): only what was loaded before the start is dropped.
+            Log.BackplaneStarted(cache._logger);
+            cache.InvalidateAll();
+        }
     }
 }

@@ -75,6 +75,8 @@ public sealed partial class PostgresJobStore
                 long version = 0;
                 if (versionTable)
                 {
+                    // Before the first read: a role an owner prepared the schema for learns every missing grant at once.
+                    await CheckPrivilegesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                     await using var read = new NpgsqlCommand($"SELECT max(version) FROM {_options.Schema}.schema_version", connection, transaction);
                     version = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v ? v : 0;
                 }
@@ -135,7 +137,13 @@ public sealed partial class PostgresJobStore
     private async Task<(bool Schema, bool VersionTable, bool JobsTable)> ReadShapeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "SELECT to_regnamespace(@schema) IS NOT NULL, to_regclass(@schema || '.schema_version') IS NOT NULL, to_regclass(@schema || '.jobs') IS NOT NULL",
+            // The catalogs, not to_regclass: that needs USAGE on the schema, and a user without it is told so by CheckPrivilegesAsync.
+            """
+            SELECT n.oid IS NOT NULL,
+              EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'schema_version'),
+              EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'jobs')
+            FROM (SELECT (SELECT oid FROM pg_namespace WHERE nspname = @schema) AS oid) n
+            """,
             connection, transaction);
         command.Parameters.Add(P("schema", _options.Schema, NpgsqlDbType.Text));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

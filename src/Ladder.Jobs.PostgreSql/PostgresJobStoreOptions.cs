@@ -5,8 +5,11 @@ namespace Ladder.Jobs;
 /// <summary>Options of a <see cref="PostgresJobStore"/>. Validated when the store is created; every problem is reported at once.</summary>
 public sealed partial class PostgresJobStoreOptions
 {
-    /// <summary>The longest schema name accepted: the channel and index names derived from it must stay under PostgreSQL's 63 bytes.</summary>
-    public const int MaxSchemaLength = 40;
+    /// <summary>
+    /// The longest schema name accepted: 50, the limit of Ladder.Caching.PostgreSql's names too. PostgreSQL takes 63
+    /// bytes; the schema is also the NOTIFY channel, and the margin leaves room for a name derived from it.
+    /// </summary>
+    public const int MaxSchemaLength = 50;
 
     /// <summary>
     /// The schema that holds the queue's tables (created on open if missing). Lower-case letters, digits and

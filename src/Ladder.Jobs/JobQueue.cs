@@ -10,7 +10,7 @@ namespace Ladder.Jobs;
 
 /// <summary>
 /// A durable job queue over a <see cref="JobStore"/>: the SQLite file of <see cref="LadderJobsOptions.Path"/> by
-/// default, or the store set with <see cref="LadderJobsOptions.UseStore"/> (e.g. PostgreSQL). Thread-safe; one
+/// default, or the store set with <see cref="LadderJobsOptions.UseStore(Func{Storage.JobStore})"/> (e.g. PostgreSQL). Thread-safe; one
 /// instance per store per process (several processes may share the same file or database). The queue validates
 /// requests, applies backpressure, decides retries, raises wake-ups inside the process and records telemetry; the
 /// store keeps the jobs and the leases.
@@ -75,14 +75,14 @@ public sealed partial class JobQueue : IAsyncDisposable
     /// <summary>
     /// Opens the queue's store: the SQLite file of <see cref="LadderJobsOptions.Path"/> (created if missing, checked to be
     /// a Ladder.Jobs database of a known schema version, migrated), or the store set with
-    /// <see cref="LadderJobsOptions.UseStore"/>; then rescues jobs whose lease expired.
+    /// <see cref="LadderJobsOptions.UseStore(Func{Storage.JobStore})"/>; then rescues jobs whose lease expired.
     /// </summary>
     /// <param name="options">The options; validated, every failure listed.</param>
     /// <param name="timeProvider">The clock. Default: <see cref="TimeProvider.System"/>.</param>
     /// <param name="loggerFactory">Logging. Default: none.</param>
     /// <returns>The open queue.</returns>
     /// <exception cref="LadderJobsOptionsException">The options are invalid.</exception>
-    /// <exception cref="InvalidOperationException">The factory set with <see cref="LadderJobsOptions.UseStore"/> returned no store, or a store another queue owns.</exception>
+    /// <exception cref="InvalidOperationException">The factory set with <see cref="LadderJobsOptions.UseStore(Func{Storage.JobStore})"/> returned no store, or a store another queue owns.</exception>
     /// <exception cref="JobStoreIncompatibleException">The file (or database) is not a Ladder.Jobs store or has a newer schema; it was not changed.</exception>
     /// <exception cref="JobStoreException">The store cannot be reached or written (for SQLite: the file or its directory is missing or read-only).</exception>
     public static JobQueue Open(LadderJobsOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
@@ -108,7 +108,7 @@ public sealed partial class JobQueue : IAsyncDisposable
     /// <param name="options">
     /// The options; validated, every failure listed. The SQLite settings (<see cref="LadderJobsOptions.Path"/>,
     /// <see cref="LadderJobsOptions.Synchronous"/>, <see cref="LadderJobsOptions.ShareExistingDatabase"/>) are not used:
-    /// <see cref="LadderJobsOptions.Path"/> must be empty, and no store may be set with <see cref="LadderJobsOptions.UseStore"/>.
+    /// <see cref="LadderJobsOptions.Path"/> must be empty, and no store may be set with <see cref="LadderJobsOptions.UseStore(Func{Storage.JobStore})"/>.
     /// </param>
     /// <param name="timeProvider">The clock. Default: <see cref="TimeProvider.System"/>.</param>
     /// <param name="loggerFactory">Logging. Default: none.</param>

@@ -11,7 +11,7 @@ public sealed class LadderJobsOptions
 {
     /// <summary>
     /// SQLite store: the file. Created if missing; its directory must exist. Required unless a store is set with
-    /// <see cref="UseStore"/> (then it must stay empty).
+    /// <see cref="UseStore(Func{JobStore})"/> (then it must stay empty).
     /// </summary>
     public string Path { get; set; } = "";
 
@@ -24,7 +24,7 @@ public sealed class LadderJobsOptions
     /// </summary>
     public bool ShareExistingDatabase { get; set; }
 
-    /// <summary>The factory of the store set with <see cref="UseStore"/>; <see langword="null"/>: the SQLite store of <see cref="Path"/>.</summary>
+    /// <summary>The factory of the store set with <see cref="UseStore(Func{JobStore})"/>; <see langword="null"/>: the SQLite store of <see cref="Path"/>.</summary>
     internal Func<JobStore>? StoreFactory { get; private set; }
 
     /// <summary>
@@ -35,12 +35,27 @@ public sealed class LadderJobsOptions
     /// </summary>
     /// <param name="factory">Creates a new, unopened store (called once per queue opened).</param>
     /// <returns>These options.</returns>
-    public LadderJobsOptions UseStore(Func<JobStore> factory)
+    public LadderJobsOptions UseStore(Func<JobStore> factory) => UseStore(factory, null);
+
+    /// <summary>
+    /// Same as <see cref="UseStore(Func{JobStore})"/>, with the store's own option checks: <see cref="Validate()"/>
+    /// lists their failures with the queue's, so <see cref="JobQueue.Open"/> throws one
+    /// <see cref="LadderJobsOptionsException"/> and <c>AddLadderJobs</c> one <c>OptionsValidationException</c> at host
+    /// start for both, before any store is created.
+    /// </summary>
+    /// <param name="factory">Creates a new, unopened store (called once per queue opened).</param>
+    /// <param name="validate">Returns every problem with the store's options (empty when valid); <see langword="null"/>: none checked here.</param>
+    /// <returns>These options.</returns>
+    public LadderJobsOptions UseStore(Func<JobStore> factory, Func<IReadOnlyList<string>>? validate)
     {
         ArgumentNullException.ThrowIfNull(factory);
         StoreFactory = factory;
+        StoreValidation = validate;
         return this;
     }
+
+    /// <summary>The store's option checks set with <see cref="UseStore(Func{JobStore}, Func{IReadOnlyList{string}})"/>.</summary>
+    internal Func<IReadOnlyList<string>>? StoreValidation { get; private set; }
 
     /// <summary>Queue names and their concurrency (handlers running at once). Default: <c>default</c> = 4.</summary>
     public IDictionary<string, int> Queues { get; private set; } = new Dictionary<string, int>(StringComparer.Ordinal) { ["default"] = 4 };
@@ -162,6 +177,11 @@ public sealed class LadderJobsOptions
         Check(MaintenanceInterval > TimeSpan.Zero, $"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
         Check(MaxBatchSize is >= 1 and <= 100_000, $"MaxBatchSize must be 1..100000 (was {MaxBatchSize}).");
         Check(MaxPendingEnqueues is >= 1 and <= 1_000_000, $"MaxPendingEnqueues must be 1..1000000 (was {MaxPendingEnqueues}).");
+        if (StoreValidation is { } store)
+        {
+            failures.AddRange(store());
+        }
+
         return failures;
 
         void CheckTimer(TimeSpan value, string name) =>

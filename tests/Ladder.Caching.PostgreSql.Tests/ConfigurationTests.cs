@@ -51,6 +51,39 @@ public sealed class ConfigurationTests
     }
 
     [Test]
+    public void Options_NamesOf50Characters_AreValid_And51_AreNot()
+    {
+        // The same limit as Ladder.Jobs.PostgreSql's schema (PostgresJobStoreOptions.MaxSchemaLength).
+        var fifty = new string('n', 50);
+        new PostgresBackplaneOptions { Schema = fifty, Table = fifty, Channel = fifty }.Validate().Should().BeEmpty();
+
+        var failures = new PostgresBackplaneOptions { Schema = fifty + "n", Table = fifty + "n", Channel = fifty + "n" }.Validate();
+
+        failures.Should().HaveCount(3).And.OnlyContain(f => f.Contains("at most 50 characters", StringComparison.Ordinal));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Start_WithNamesOf50Characters_CreatesTheLog_AndDeliversAChange(CancellationToken ct)
+    {
+        // The longest derived name is the index {Table}_created_at: 61 bytes, within PostgreSQL's 63.
+        var db = await Server.NewDatabaseAsync();
+        static void Long(PostgresBackplaneOptions o)
+        {
+            o.Schema = new string('s', 50);
+            o.Table = new string('t', 50);
+            o.Channel = new string('c', 50);
+        }
+
+        await using var writer = await TestNode.StartAsync(db, "writer", ct, Long);
+        await using var reader = await TestNode.StartAsync(db, "reader", ct, Long);
+
+        writer.Publish(new Change("player", "42", "mmr"));
+        await reader.Subscriber.WaitForKeysAsync(["42"], ct);
+        reader.Subscriber.Keys.Should().Equal("42");
+    }
+
+    [Test]
     public void Options_Defaults_AreValid() => new PostgresBackplaneOptions().Validate().Should().BeEmpty();
 
     [Test]

@@ -99,6 +99,8 @@ internal sealed class LadderNode : IAsyncDisposable
         }
 
         public void OnReconnected() => cache.OnReconnected();
+
+        public void OnStarted() => cache.OnStarted();
     }
 }
 

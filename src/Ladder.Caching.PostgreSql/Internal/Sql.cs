@@ -16,7 +16,13 @@ internal sealed class Sql
         // Two nodes starting at once would race on the catalog (CREATE ... IF NOT EXISTS is not atomic): an advisory lock serialises them.
         Create = $"""
             SELECT pg_advisory_xact_lock(hashtext('ladder-cache-schema:{QualifiedName}'));
-            CREATE SCHEMA IF NOT EXISTS "{options.Schema}";
+            DO $create$ BEGIN
+                -- Not CREATE SCHEMA IF NOT EXISTS: that needs CREATE on the database even when the schema exists, and a
+                -- user with only USAGE and CREATE on a schema an owner made must still be able to create the log in it.
+                IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '{options.Schema}') THEN
+                    CREATE SCHEMA "{options.Schema}";
+                END IF;
+            END $create$;
             CREATE TABLE IF NOT EXISTS {Table} (
                 seq bigserial PRIMARY KEY,
                 xid xid8 NOT NULL DEFAULT pg_current_xact_id(),

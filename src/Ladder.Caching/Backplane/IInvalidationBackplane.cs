@@ -31,4 +31,10 @@ public interface IBackplaneSubscriber
 
     /// <summary>The transport reconnected and may have lost messages: invalidate everything.</summary>
     void OnReconnected();
+
+    /// <summary>
+    /// The transport has just started (its first connect, not a reconnect): changes committed before the start are
+    /// not delivered, so what was loaded before it may be stale. Invalidate everything; nothing is known to be lost.
+    /// </summary>
+    void OnStarted();
 }

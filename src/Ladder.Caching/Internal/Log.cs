@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(5009, LogLevel.Warning, "Disposing the cache ran loaders' cancellation callbacks that threw; their readers were released all the same.")]
     public static partial void DisposeCallbacksFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(5010, LogLevel.Debug, "The invalidation backplane started: every view loaded before the start is invalidated.")]
+    public static partial void BackplaneStarted(ILogger logger);
 }

@@ -14,13 +14,14 @@ public static class PostgresJobsExtensions
     /// <summary>Keeps the queue's jobs in PostgreSQL, through a data source the application owns (disposed after the queue).</summary>
     /// <param name="options">The queue's options.</param>
     /// <param name="dataSource">Where the database is.</param>
-    /// <param name="configure">Sets the store's options (schema, LISTEN/NOTIFY, debounce, ...); validated when the queue opens.</param>
+    /// <param name="configure">Sets the store's options (schema, LISTEN/NOTIFY, debounce, ...); validated with the queue's options.</param>
     /// <returns>The options.</returns>
     public static LadderJobsOptions UsePostgres(this LadderJobsOptions options, NpgsqlDataSource dataSource, Action<PostgresJobStoreOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dataSource);
-        return options.UseStore(() => new PostgresJobStore(dataSource, Configure(configure)));
+        // The store's options are checked with the queue's (one exception for both, at host start through DI).
+        return options.UseStore(() => new PostgresJobStore(dataSource, Configure(configure)), () => Configure(configure).Validate());
     }
 
     /// <summary>Keeps the queue's jobs in PostgreSQL; the store owns a data source built from the connection string.</summary>
@@ -32,13 +33,13 @@ public static class PostgresJobsExtensions
     /// <summary>Keeps the queue's jobs in PostgreSQL; the store owns a data source built from the connection string.</summary>
     /// <param name="options">The queue's options.</param>
     /// <param name="connectionString">An Npgsql connection string.</param>
-    /// <param name="configure">Sets the store's options (schema, LISTEN/NOTIFY, debounce, ...); validated when the queue opens.</param>
+    /// <param name="configure">Sets the store's options (schema, LISTEN/NOTIFY, debounce, ...); validated with the queue's options.</param>
     /// <returns>The options.</returns>
     public static LadderJobsOptions UsePostgres(this LadderJobsOptions options, string connectionString, Action<PostgresJobStoreOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        return options.UseStore(() => new PostgresJobStore(connectionString, Configure(configure)));
+        return options.UseStore(() => new PostgresJobStore(connectionString, Configure(configure)), () => Configure(configure).Validate());
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ public static class LadderJobsServiceCollectionExtensions
     /// listed at start-up). Idempotent: a second call adds its configuration and returns the same handler registry.
     /// </summary>
     /// <param name="services">The services.</param>
-    /// <param name="configure">Configures the options (at least <see cref="LadderJobsOptions.Path"/>, or a store with <see cref="LadderJobsOptions.UseStore"/>).</param>
+    /// <param name="configure">Configures the options (at least <see cref="LadderJobsOptions.Path"/>, or a store with <see cref="LadderJobsOptions.UseStore(Func{Storage.JobStore})"/>).</param>
     /// <returns>A builder to register handlers.</returns>
     public static LadderJobsBuilder AddLadderJobs(this IServiceCollection services, Action<LadderJobsOptions> configure)
     {

@@ -44,6 +44,9 @@ internal sealed class RecordingSubscriber(string nodeId) : IBackplaneSubscriber
         Check();
     }
 
+    // The start's "invalidate all" is counted with the reconnects': the tests count full invalidations.
+    public void OnStarted() => OnReconnected();
+
     /// <summary>Completes once <paramref name="condition"/> holds (checked after every delivery).</summary>
     public Task WaitUntilAsync(Func<RecordingSubscriber, bool> condition, CancellationToken cancellationToken)
     {

@@ -31,10 +31,36 @@ public sealed class TimerLimitTests : TempFolderTests
 
         var failures = options.Validate();
 
-        foreach (var name in new[] { "HeartbeatInterval", "RescueInterval", "PollInterval", "ShutdownGrace", "TimeoutGrace" })
+        foreach (var name in new[] { "LeaseDuration", "HeartbeatInterval", "RescueInterval", "PollInterval", "ShutdownGrace", "TimeoutGrace" })
         {
             failures.Should().Contain(f => f.StartsWith(name, StringComparison.Ordinal), $"{name} is beyond the timer limit");
         }
+    }
+
+    [Test]
+    public void LeaseDuration_UpToTwiceTheTimerLimit_IsValid_AndOneTickMore_IsNot()
+    {
+        // The lease is a time in the store; only its heartbeat, at most half of it, is a timer.
+        LadderJobsOptions.MaxLeaseDuration.Should().Be(LadderJobsOptions.MaxTimerValue * 2);
+        LadderJobsOptions.MaxLeaseDuration.TotalDays.Should().BeApproximately(99.4, 0.05, "as the README says");
+        new LadderJobsOptions { Path = "jobs.db", LeaseDuration = LadderJobsOptions.MaxLeaseDuration, HeartbeatInterval = LadderJobsOptions.MaxTimerValue }
+            .Validate().Should().BeEmpty();
+
+        var beyond = new LadderJobsOptions { Path = "jobs.db", LeaseDuration = LadderJobsOptions.MaxLeaseDuration + TimeSpan.FromTicks(1), HeartbeatInterval = LadderJobsOptions.MaxTimerValue }.Validate();
+
+        beyond.Should().ContainSingle().Which.Should().StartWith("LeaseDuration");
+    }
+
+    [Test]
+    public void HeartbeatInterval_AtTheTimerLimit_IsValid_AndOneTickMore_IsNot()
+    {
+        LadderJobsOptions.MaxTimerValue.TotalDays.Should().BeApproximately(49.7, 0.05, "as the README says");
+        var lease = LadderJobsOptions.MaxLeaseDuration;
+        new LadderJobsOptions { Path = "jobs.db", LeaseDuration = lease, HeartbeatInterval = LadderJobsOptions.MaxTimerValue }.Validate().Should().BeEmpty();
+
+        var beyond = new LadderJobsOptions { Path = "jobs.db", LeaseDuration = lease, HeartbeatInterval = LadderJobsOptions.MaxTimerValue + TimeSpan.FromTicks(1) }.Validate();
+
+        beyond.Should().Contain(f => f.StartsWith("HeartbeatInterval must be at most", StringComparison.Ordinal));
     }
 
     [Test]
