@@ -42,8 +42,11 @@ public static class PageLayout
         }
         for (const el of document.querySelectorAll('button, select, input, a, svg, th, td, li, dt, dd, h1, h2, h3, p')) {
           if (!shown(el)) continue;
-          const r = el.getBoundingClientRect();
-          if (r.width > 0 && r.height > 0) items.push({ el, r, what: name(el) });
+          // One box per line of an inline element: a link wrapped over two lines is two boxes, not the rectangle
+          // around both, which would cover the text beside it.
+          for (const r of el.getClientRects()) {
+            if (r.width > 0 && r.height > 0) items.push({ el, r, what: name(el) });
+          }
         }
         for (const el of document.querySelectorAll('button')) {
           if (!el.closest('[hidden]') && el.getClientRects().length === 0) problems.push('button not displayed: ' + el.textContent.trim());
