@@ -257,6 +257,9 @@ public sealed class PageProductTests
 
     [TestCase(360, 740)]
     [TestCase(390, 844)]
+    [TestCase(768, 1024)]
+    [TestCase(1040, 800)]
+    [TestCase(1210, 900)]
     [TestCase(1280, 1000)]
     [TestCase(1920, 1080)]
     public void Layout_AtThisWidth_HasNoOverlappingElements_NothingPastTheEdge_AndNoHiddenButton(int width, int height)
