@@ -47,6 +47,9 @@ public sealed class ClusterPanelTests
             chromium.Driver.FindElement(By.Id("served-by")).Text.Should().Be(self);
             chromium.Driver.FindElement(By.Id("cluster-note")).Text.Should().StartWith("3 hosts on PostgreSQL 127.0.0.1:");
             chromium.Driver.FindElement(By.Id("cluster-queue")).Text.Should().Contain("ready").And.Contain("running");
+            chromium.Driver.FindElements(By.CssSelector("#cluster-hosts li.host .detail")).Select(static d => d.Text)
+                .Should().BeEquivalentTo(hosts.Select(static h => $"pid {h.ProcessId}, 1 worker (0 busy), no job running"),
+                    "each host's line says its pid and its one worker in words");
             PageLayout.Problems(chromium.Driver).Should().BeEmpty("the page of a cluster host at 1280 px lays out cleanly");
             chromium.SaveScreenshot("cluster-1280", Path.Combine("docs", "sample"));
 
