@@ -234,7 +234,7 @@ async function loadCluster() {
       el('a', { href: h.url + '/', text: h.name }),
       el('span', { class: 'badge', text: h.self ? 'this host' : (h.alive ? 'up' : 'gone') }),
       el('span', { class: 'detail', text: h.alive
-        ? 'pid ' + h.processId + ', ' + h.workers + ' workers (' + h.busyWorkers + ' busy), '
+        ? 'pid ' + h.processId + ', ' + h.workers + (h.workers === 1 ? ' worker (' : ' workers (') + h.busyWorkers + ' busy), '
           + (h.running.length === 0 ? 'no job running' : 'running ' + h.running.map((r) => 'job ' + r.jobId + ' (' + r.label + ')').join(', '))
         : 'last seen ' + time(h.seenAt) + ' (pid ' + h.processId + ')' }))));
     const q = cluster.queue;

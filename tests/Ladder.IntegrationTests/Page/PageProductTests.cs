@@ -257,6 +257,9 @@ public sealed class PageProductTests
 
     [TestCase(360, 740)]
     [TestCase(390, 844)]
+    [TestCase(768, 1024)]
+    [TestCase(1040, 800)]
+    [TestCase(1210, 900)]
     [TestCase(1280, 1000)]
     [TestCase(1920, 1080)]
     public void Layout_AtThisWidth_HasNoOverlappingElements_NothingPastTheEdge_AndNoHiddenButton(int width, int height)
@@ -323,7 +326,7 @@ public sealed class PageProductTests
     }
 
     [Test]
-    public void LayoutCheck_FindsAnOverlap_AnElementPastTheEdge_AndAHiddenButton_WhenThePageHasThem()
+    public void LayoutCheck_FindsAnOverlap_AnElementPastTheEdge_AHiddenButton_AndASplitWord_WhenThePageHasThem()
     {
         // The check above passing means something only if it fails on a page that is broken in each of those ways.
         Open("/", 390, 844);
@@ -340,11 +343,16 @@ public sealed class PageProductTests
             wide.style.cssText = 'width: 600px; margin: 0';
             document.querySelector('#results-section').append(wide);
             document.querySelector('#next-page').style.display = 'none';
+            const squeezed = document.createElement('p');
+            squeezed.textContent = 'pending';
+            squeezed.style.cssText = 'width: 3ch; overflow-wrap: anywhere; margin: 0';
+            document.querySelector('#results-section').append(squeezed);
             """);
         var problems = PageLayout.Problems(Driver);
         problems.Should().Contain(p => p.Contains("covering the first name", StringComparison.Ordinal) && p.Contains("overlaps", StringComparison.Ordinal));
         problems.Should().Contain(p => p.Contains("px viewport", StringComparison.Ordinal) && p.StartsWith("p spans", StringComparison.Ordinal));
         problems.Should().Contain(p => p.StartsWith("button not displayed: next", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("word \"pending\" split over ", StringComparison.Ordinal));
     }
 
     [Test]

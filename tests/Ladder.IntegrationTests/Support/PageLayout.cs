@@ -10,8 +10,9 @@ public static class PageLayout
 {
     /// <summary>
     /// The problems the script finds, at most 25: two boxes that overlap (lines of visible text, controls, links,
-    /// table cells, list items, the chart), a box past the viewport's edges, a page wider than the viewport, and a button
-    /// that is not displayed. Boxes of an element and of what it contains are not compared (a link in a cell is in it).
+    /// table cells, list items, the chart), a box past the viewport's edges, a page wider than the viewport, a button
+    /// that is not displayed, and a short word split over two lines (a table column squeezed below its longest word).
+    /// Boxes of an element and of what it contains are not compared (a link in a cell is in it).
     /// </summary>
     private const string FindProblems = """
         const vw = document.documentElement.clientWidth;
@@ -30,11 +31,22 @@ public static class PageLayout
           for (const r of range.getClientRects()) {
             if (r.width > 0 && r.height > 0) items.push({ el: owner, r, what: 'text "' + node.textContent.trim().slice(0, 24) + '" in ' + name(owner) });
           }
+          // A short word (letters and digits, no place to wrap in it) is never cut across two lines: 'pendin' over 'g'.
+          for (const word of node.textContent.matchAll(/[A-Za-z0-9]{2,16}/g)) {
+            const part = document.createRange();
+            part.setStart(node, word.index);
+            part.setEnd(node, word.index + word[0].length);
+            const tops = new Set([...part.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+            if (tops.size > 1) problems.push('word "' + word[0] + '" split over ' + tops.size + ' lines in ' + name(owner));
+          }
         }
         for (const el of document.querySelectorAll('button, select, input, a, svg, th, td, li, dt, dd, h1, h2, h3, p')) {
           if (!shown(el)) continue;
-          const r = el.getBoundingClientRect();
-          if (r.width > 0 && r.height > 0) items.push({ el, r, what: name(el) });
+          // One box per line of an inline element: a link wrapped over two lines is two boxes, not the rectangle
+          // around both, which would cover the text beside it.
+          for (const r of el.getClientRects()) {
+            if (r.width > 0 && r.height > 0) items.push({ el, r, what: name(el) });
+          }
         }
         for (const el of document.querySelectorAll('button')) {
           if (!el.closest('[hidden]') && el.getClientRects().length === 0) problems.push('button not displayed: ' + el.textContent.trim());
