@@ -23,7 +23,6 @@ public sealed partial class PostgresJobStore
             var held = 0;
             (bool Keyed, bool Rated, TimeSpan? Reopens, bool More)? limits = null;
             TimeSpan? nextPlain = null;
-            (TimeSpan? Next, bool Keyed, bool Rated)? shortClaim = null;
 
             // A queue seen with limited work (keyed jobs waiting, a rate limit) is claimed by the limited claim: its jobs
             // without a key and its keyed jobs are merged in claim order there.
@@ -40,7 +39,7 @@ public sealed partial class PostgresJobStore
             }
             else
             {
-                shortClaim = await ClaimPlainAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
+                await ClaimPlainAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
             }
 
             TimeSpan? next = null;
@@ -49,12 +48,21 @@ public sealed partial class PostgresJobStore
                 // The limited claim said all the next-run query would.
                 next = seen.More ? TimeSpan.Zero : seen.Reopens ?? nextPlain;
             }
-            else if (shortClaim is { } plain)
+            else if (jobs.Count < request.Limit)
             {
-                next = plain.Next;
+                await using var command = Command(_sql.NextRunIn);
+                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                var (keyed, rated) = (false, false);
+                await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
+                {
+                    await reader.ReadAsync().ConfigureAwait(false);
+                    next = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
+                    keyed = reader.GetBoolean(1);
+                    rated = reader.GetBoolean(2);
+                }
 
                 // The queue has limited work the plain claim did not look at: claim it into what is left.
-                if (plain.Keyed || plain.Rated)
+                if (keyed || rated)
                 {
                     _limitedQueues.TryAdd(request.Queue, true);
                     var started = jobs.Count(static j => j.HandlerStarted);

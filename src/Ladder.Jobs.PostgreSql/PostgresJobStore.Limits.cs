@@ -34,16 +34,12 @@ public sealed partial class PostgresJobStore
         return unchecked((long)hash);
     }
 
-    // One round trip, one implicit transaction: the claim, then what the fetcher needs when the claim came back short
-    // (the next run time, and whether the queue has limited work the plain claim does not look at). Asked in the same
-    // batch rather than after the claim, the jobs reach their handlers one round trip sooner (the wake-up latency); it
-    // sees the claim's own changes, so the jobs just taken are not counted. Returns null when the claim was full.
-    private async Task<(TimeSpan? Next, bool Keyed, bool Rated)?> ClaimPlainAsync(ClaimRequest request, long token, int limit, int startNow, List<ClaimedJob> jobs)
+    private async Task ClaimPlainAsync(ClaimRequest request, long token, int limit, int startNow, List<ClaimedJob> jobs)
     {
-        // Bitmap scans off for the claim only (set_config local to the transaction). Until the table is analyzed after
-        // a large enqueue, the planner guesses a couple of claimable rows and may read every entry of the claimable index
-        // into a bitmap and sort it (100+ ms per claim at 60,000 queued jobs: docs/benchmarks/jobs-postgresql.md,
-        // "Through the store"); the index scan in claim order stops at the limit.
+        // One round trip, one implicit transaction: bitmap scans off for the claim only (set_config local to it).
+        // Until the table is analyzed after a large enqueue, the planner guesses a couple of claimable rows and may
+        // read every entry of the claimable index into a bitmap and sort it (100+ ms per claim at 60,000 queued
+        // jobs: docs/benchmarks/jobs-postgresql.md, "Through the store"); the index scan in claim order stops at the limit.
         await using var claim = _dataSource.CreateBatch();
         if (!_options.BitmapClaims)
         {
@@ -58,10 +54,6 @@ public sealed partial class PostgresJobStore
         command.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
         command.Parameters.Add(P("start_now", startNow, NpgsqlDbType.Bigint));
         claim.BatchCommands.Add(command);
-        var next = new NpgsqlBatchCommand(_sql.NextRunIn);
-        AddNow(next.Parameters);
-        next.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
-        claim.BatchCommands.Add(next);
         await using var reader = await claim.ExecuteReaderAsync().ConfigureAwait(false);
         if (!_options.BitmapClaims)
         {
@@ -72,11 +64,6 @@ public sealed partial class PostgresJobStore
         {
             jobs.Add(ReadClaimed(reader, request.Queue, token, limited: false));
         }
-
-        await reader.NextResultAsync().ConfigureAwait(false);
-        await reader.ReadAsync().ConfigureAwait(false);
-        return jobs.Count >= limit ? null
-            : (reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0), reader.GetBoolean(1), reader.GetBoolean(2));
     }
 
     // The most keys one limited claim visits beyond what it takes; the next claim goes on from where it stopped.
