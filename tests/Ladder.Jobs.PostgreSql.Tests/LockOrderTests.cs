@@ -60,6 +60,44 @@ public sealed class LockOrderTests
         (await write).Should().Be(3, "every lease held, and the write matched all of them once the rows were free");
     }
 
+    // A stalled host's late heartbeat or completion locks its batch's rows in id order whatever their state (LockedLeases),
+    // so also rows rescued meanwhile and now claimable. The limited claim, which does not skip locked rows, updated its
+    // rows in claim order (priority first): holding a higher row while it waited for a lower one, it closed a cycle with
+    // such a write (40P01, shown by hand with two rescued rows: the heartbeat was the victim; the claim is never retried).
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task TheLimitedClaim_LocksTheRowsItTakesInIdOrder_SoALeaseWriteHoldingARescuedRowNeverDeadlocksWithIt(CancellationToken ct)
+    {
+        var schema = Server.NewName("locks");
+        var claimerName = Server.NewName("claimer");
+        await using var host = await Harness.OpenAsync(_database, schema, connection: b => b.ApplicationName = claimerName, cancellationToken: ct);
+
+        // Two keyed jobs, the lower id with the lower priority: the claim's order is not id order.
+        var ids = (await host.Store.EnqueueAsync(
+            [
+                new NewJob("default", "test", "{}", 0, null, TimeSpan.Zero, 5, null, null, null, "a", 1),
+                new NewJob("default", "test", "{}", 5, null, TimeSpan.Zero, 5, null, null, null, "b", 1),
+            ], ct)).Select(r => r.JobId).ToArray();
+        var (lowest, highest) = (ids[0], ids[1]);
+
+        // Another transaction, standing for such a write, holds the lowest row; it detects a deadlock at once (10 ms).
+        await using var other = await OpenAsync("other", ct);
+        await using var hold = await other.BeginTransactionAsync(ct);
+        await ExecuteAsync(other, "SET deadlock_timeout = '10ms'", ct);
+        await ExecuteAsync(other, $"SELECT 1 FROM {schema}.jobs WHERE id = {lowest} FOR UPDATE", ct);
+
+        var claim = host.Store.ClaimAsync(TestJobs.Claim(limit: 2), null);
+        await using var observer = await OpenAsync("observer", ct);
+        await WaitUntilWaitingOnALockAsync(observer, claimerName, claim, ct);
+
+        // Locking in id order, the claim holds no job row while it waits: the write can go on to the highest row.
+        var takeHighest = () => ExecuteAsync(other, $"SELECT 1 FROM {schema}.jobs WHERE id = {highest} FOR UPDATE", ct);
+        await takeHighest.Should().NotThrowAsync("a claim that updated the higher row first would have made a cycle (40P01)");
+        await hold.CommitAsync(ct);
+
+        (await claim).Jobs.Select(j => j.Id).Should().BeEquivalentTo(ids, "both keys had a free slot, and the rows were free once the write ended");
+    }
+
     [TestCase("40P01", TestName = "ADeadlock_IsTransient_SoTheOutcomeIsRetriedWithItsToken")]
     [TestCase("40001", TestName = "ASerializationFailure_IsTransient_SoTheOutcomeIsRetriedWithItsToken")]
     public void ASerializationOrDeadlockError_IsTransient(string sqlState) =>

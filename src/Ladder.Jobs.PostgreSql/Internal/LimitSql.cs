@@ -28,6 +28,12 @@ internal sealed class LimitSql
         // whether the queue has a rate limit, when its window reopens if it has no room, the last key visited, and
         // whether the walk stopped at @max_keys (the next claim goes on at once), and when the next job without a key
         // becomes runnable (Sql.NextRunIn's first column, saving its round trip).
+        // The rows taken are locked in id order ("locked", all of them before the update: an init plan) and only then
+        // updated: the candidates are not locked when read (no SKIP LOCKED here), so the update may wait for a row, and
+        // updated in claim order it held a higher row while it waited for a lower one. A stalled host's late lease write
+        // locks its rows in id order whatever their state (Sql.LockedLeases), so also rows rescued meanwhile and now
+        // claimable: with two of them the pair deadlocked (40P01; LockOrderTests). A row changed meanwhile is still
+        // locked and then left out by the update's state filter, rechecked on its newest version.
         Claim = S(
             """
             WITH RECURSIVE clock AS MATERIALIZED (SELECT clock_timestamp() AS t),
@@ -90,10 +96,11 @@ internal sealed class LimitSql
                 SELECT * FROM ranked WHERE rn <= @start_now OR NOT key_rated ORDER BY priority DESC, run_at, id
                 LIMIT least(CASE WHEN EXISTS (SELECT 1 FROM qrate) THEN @start_now::bigint ELSE @target::bigint END,
                   greatest(0, coalesce((SELECT room FROM qrate), @target::bigint)))) p),
+            locked AS MATERIALIZED (SELECT id FROM {s}.jobs WHERE id = ANY(ARRAY(SELECT id FROM picked)) ORDER BY id FOR UPDATE),
             upd AS (
               UPDATE {s}.jobs j SET state = 2, lease_token = @token, lease_expires_at = {now} + @lease, attempts = j.attempts + 1,
                 started_at = {now}, handler_started = picked.n <= @start_now
-              FROM picked WHERE j.id = picked.id AND j.state IN (0, 1, 4)
+              FROM picked WHERE j.id = picked.id AND j.id = ANY(ARRAY(SELECT id FROM locked)) AND j.state IN (0, 1, 4)
               RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.rescues, j.timeout_ms, j.created_at, j.run_at, j.started_at,
                 j.trace_parent, j.priority, j.handler_started, j.rescues_unstarted, picked.key_rated, picked.k),
             starts AS (
