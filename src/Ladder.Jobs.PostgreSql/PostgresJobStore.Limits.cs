@@ -72,6 +72,10 @@ public sealed partial class PostgresJobStore
     // Per queue, the last key a limited claim visited: the next starts after it (round robin over the keys).
     private readonly ConcurrentDictionary<string, string> _keyCursors = new(StringComparer.Ordinal);
 
+    // Per queue, where a run of fruitless limited claims (no job taken, the most keys visited) began, and whether it has
+    // wrapped past the last key: the walk of the next claim ends there (LimitSql.Claim).
+    private readonly ConcurrentDictionary<string, (string End, bool Passed)> _fruitlessWalks = new(StringComparer.Ordinal);
+
     // One round trip, one implicit transaction: the lock, then the claim (its snapshot taken after the lock is granted).
     private async Task<(int HeldBack, bool Keyed, bool Rated, TimeSpan? Reopens, bool More, TimeSpan? NextPlain)> ClaimLimitedAsync(
         ClaimRequest request, long token, int target, int startNow, List<ClaimedJob> jobs)
@@ -89,7 +93,11 @@ public sealed partial class PostgresJobStore
         claim.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
         claim.Parameters.Add(P("target", target, NpgsqlDbType.Integer));
         claim.Parameters.Add(P("start_now", startNow, NpgsqlDbType.Integer));
-        claim.Parameters.Add(P("cursor", _keyCursors.GetValueOrDefault(request.Queue, ""), NpgsqlDbType.Text));
+        var cursor = _keyCursors.GetValueOrDefault(request.Queue, "");
+        var fruitless = _fruitlessWalks.TryGetValue(request.Queue, out var run) ? run : ((string End, bool Passed)?)null;
+        claim.Parameters.Add(P("cursor", cursor, NpgsqlDbType.Text));
+        claim.Parameters.Add(P("walk_end", (object?)fruitless?.End ?? DBNull.Value, NpgsqlDbType.Text));
+        claim.Parameters.Add(P("walk_passed", fruitless?.Passed ?? false, NpgsqlDbType.Boolean));
         claim.Parameters.Add(P("max_keys", target + ExtraKeysPerClaim, NpgsqlDbType.Integer));
         claim.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
         claim.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
@@ -98,12 +106,15 @@ public sealed partial class PostgresJobStore
         await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
         await reader.NextResultAsync().ConfigureAwait(false); // The lock's row.
         (int, bool, bool, TimeSpan?, bool, TimeSpan?) flags = (0, false, false, null, false, null);
+        var taken = jobs.Count;
+        var wrapped = false;
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
             if (reader.IsDBNull(0))
             {
                 flags = ((int)reader.GetInt64(14), reader.GetBoolean(15), reader.GetBoolean(16), reader.IsDBNull(17) ? null : reader.GetFieldValue<TimeSpan>(17),
                     reader.GetBoolean(19), reader.IsDBNull(20) ? null : reader.GetFieldValue<TimeSpan>(20));
+                wrapped = reader.GetBoolean(21);
                 if (!reader.IsDBNull(18))
                 {
                     _keyCursors[request.Queue] = reader.GetString(18);
@@ -115,6 +126,15 @@ public sealed partial class PostgresJobStore
             var job = ReadClaimed(reader, request.Queue, token, limited: true);
             _limitedRuns[job.Lease] = request.Queue;
             jobs.Add(job);
+        }
+
+        if (flags.Item5 && jobs.Count == taken)
+        {
+            _fruitlessWalks[request.Queue] = fruitless is { } going ? (going.End, going.Passed || wrapped) : (cursor, wrapped);
+        }
+        else
+        {
+            _fruitlessWalks.TryRemove(request.Queue, out _);
         }
 
         return flags;

@@ -27,7 +27,11 @@ internal sealed class LimitSql
         // @start_now, and no more than its room. The last row (id NULL) carries: keys held back, whether keyed jobs wait,
         // whether the queue has a rate limit, when its window reopens if it has no room, the last key visited, and
         // whether the walk stopped at @max_keys (the next claim goes on at once), and when the next job without a key
-        // becomes runnable (Sql.NextRunIn's first column, saving its round trip).
+        // becomes runnable (Sql.NextRunIn's first column, saving its round trip), and whether the walk wrapped past the
+        // last key. The walk ends where it began (@cursor), or, continuing a run of fruitless claims (no job taken, the
+        // most keys visited), where that run began (@walk_end) and without wrapping again if the run has (@walk_passed):
+        // every key visited with none startable, the claim says so (not "claim again at once", a hot loop while more keys
+        // than a claim visits are all full).
         // The rows taken are locked in id order ("locked", all of them before the update: an init plan) and only then
         // updated: the candidates are not locked when read (no SKIP LOCKED here), so the update may wait for a row, and
         // updated in claim order it held a higher row while it waited for a lower one. A stalled host's late lease write
@@ -44,13 +48,14 @@ internal sealed class LimitSql
                  ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1)
                 UNION ALL
                 (SELECT concurrency_key, concurrency_limit, true FROM {s}.jobs
-                 WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL
+                 WHERE NOT @walk_passed AND queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL
                  ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1)
                 LIMIT 1) f
               CROSS JOIN LATERAL (SELECT t.running, CASE WHEN EXISTS (SELECT 1 FROM {s}.rate_limits l WHERE l.scope = 1 AND l.name = f.concurrency_key) THEN 0
                 ELSE (SELECT count(*) FROM (SELECT 1 FROM {s}.jobs a WHERE a.queue = @queue AND a.concurrency_key = f.concurrency_key
                   AND a.state IN (0, 1, 4) AND a.run_at <= {now} LIMIT greatest(0, f.concurrency_limit - t.running)) z) END AS take
                 FROM (SELECT count(*) AS running FROM {s}.jobs r WHERE r.state = 2 AND r.concurrency_key = f.concurrency_key) t) t
+              WHERE NOT ((f.w OR @walk_passed) AND f.concurrency_key > coalesce(@walk_end, @cursor))
               UNION ALL
               SELECT x.concurrency_key, x.concurrency_limit, keys.n + 1, x.w, t.running, keys.got + t.take FROM keys, LATERAL (
                 SELECT * FROM (
@@ -59,10 +64,10 @@ internal sealed class LimitSql
                    ORDER BY j.concurrency_key, j.priority DESC, j.run_at, j.id LIMIT 1)
                   UNION ALL
                   (SELECT j.concurrency_key, j.concurrency_limit, true FROM {s}.jobs j
-                   WHERE NOT keys.wrapped AND j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL
+                   WHERE NOT keys.wrapped AND NOT @walk_passed AND j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL
                    ORDER BY j.concurrency_key, j.priority DESC, j.run_at, j.id LIMIT 1)
                   LIMIT 1) y
-                WHERE NOT (y.w AND y.concurrency_key > @cursor)) x
+                WHERE NOT ((y.w OR @walk_passed) AND y.concurrency_key > coalesce(@walk_end, @cursor))) x
               CROSS JOIN LATERAL (SELECT t.running, CASE WHEN EXISTS (SELECT 1 FROM {s}.rate_limits l WHERE l.scope = 1 AND l.name = x.concurrency_key) THEN 0
                 ELSE (SELECT count(*) FROM (SELECT 1 FROM {s}.jobs a WHERE a.queue = @queue AND a.concurrency_key = x.concurrency_key
                   AND a.state IN (0, 1, 4) AND a.run_at <= {now} LIMIT greatest(0, x.concurrency_limit - t.running)) z) END AS take
@@ -108,7 +113,8 @@ internal sealed class LimitSql
               SELECT 0, @queue, {now} FROM upd WHERE EXISTS (SELECT 1 FROM qrate)
               UNION ALL SELECT 1, upd.k, {now} FROM upd WHERE upd.key_rated)
             SELECT id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, started_at, trace_parent, priority,
-              handler_started, rescues_unstarted, NULL::bigint, NULL::boolean, NULL::boolean, NULL::interval, NULL::text, NULL::boolean, NULL::interval FROM upd
+              handler_started, rescues_unstarted, NULL::bigint, NULL::boolean, NULL::boolean, NULL::interval, NULL::text, NULL::boolean, NULL::interval,
+              NULL::boolean FROM upd
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
               (SELECT count(*) FROM kstate WHERE running >= lim OR room <= 0)
@@ -118,7 +124,8 @@ internal sealed class LimitSql
               (SELECT k FROM keys ORDER BY n DESC LIMIT 1),
               (SELECT count(*) FROM keys) >= @max_keys,
               (SELECT min(run_at) - {now} FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL
-                AND NOT id IN (SELECT id FROM upd))
+                AND NOT id IN (SELECT id FROM upd)),
+              EXISTS (SELECT 1 FROM keys WHERE wrapped)
             """);
 
         // Starts older than their limit's window count no more; starts of a removed limit go at once.

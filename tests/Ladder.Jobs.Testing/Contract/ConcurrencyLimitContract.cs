@@ -125,6 +125,29 @@ public abstract class ConcurrencyLimitContract : LimitsContractBase
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task Claim_WhenEveryKeyIsFull_AndThereAreMoreKeysThanAClaimVisits_StopsSayingClaimAgainAtOnce()
+    {
+        var store = await OpenStoreAsync();
+
+        // 40 keys with limit 1, each with one job running and one waiting; a claim of 4 visits at most 4 + 32 keys.
+        await EnqueueAsync(store, [.. Enumerable.Range(0, 40).SelectMany(i => new[] { Job($"k{i:D2}", 1), Job($"k{i:D2}", 1) })]);
+        (await ClaimAsync(store, 40)).Jobs.Should().HaveCount(40, "one job of each key");
+
+        // Two claims of 4 visit every key once (36 + 4); a processor with free slots claims again after 1 ms whenever a
+        // claim says zero, so claims that keep saying it, with nothing startable, are a hot loop (lock, walk, commit).
+        var claims = new List<ClaimBatch>();
+        for (var i = 0; i < 4; i++)
+        {
+            claims.Add(await ClaimAsync(store, 4));
+        }
+
+        claims.Should().OnlyContain(c => c.Jobs.Count == 0, "every key has its limit running");
+        claims.Select(c => c.NextRunIn).Should().Contain((TimeSpan?)null,
+            "after every key was visited with none startable, the processor should wait for a run to end, not claim again at once, forever");
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task Claim_GivenBackOrRescued_FreesTheSlot_AndRefundsTheAttempt()
     {

@@ -18,6 +18,13 @@ internal sealed partial class SqliteJobStore
     // written on the writer thread only.
     private readonly Dictionary<string, string> _keyCursors = new(StringComparer.Ordinal);
 
+    // Per queue, where a run of fruitless claims began (claims that stopped at their most keys with no keyed job
+    // startable) and whether that run has wrapped past the last key: once it comes back to where it began, every key
+    // has been visited with none startable, and the claim says so (More false) instead of "claim again at once", which
+    // made a processor with free slots re-claim every millisecond while more keys than a claim visits were all full.
+    // Writer thread only.
+    private readonly Dictionary<string, (string? Start, bool Wrapped)> _fruitlessWalks = new(StringComparer.Ordinal);
+
     private sealed class ClaimLimits
     {
         public (int Room, long? ReopensAt)? QueueRate;
@@ -122,6 +129,12 @@ internal sealed partial class SqliteJobStore
         var wrapped = start is null;
         var last = start;
         var keyed = 0;
+
+        // The walk ends where it began: this claim's start, or the start of the fruitless run it continues.
+        var fruitless = _fruitlessWalks.TryGetValue(queue, out var run) ? run : ((string? Start, bool Wrapped)?)null;
+        var end = fruitless is { } f ? f.Start : start;
+        // A run that began at the first key (no cursor yet) has visited every key when it reaches the last.
+        var passedLast = wrapped || fruitless is { Wrapped: true } || fruitless is { Start: null };
         for (var visited = 0; keyed < target; visited++)
         {
             if (visited >= target + ExtraKeysPerClaim)
@@ -141,14 +154,15 @@ internal sealed partial class SqliteJobStore
                 }
             }
 
-            if (key is null && !wrapped)
+            if (key is null && !passedLast)
             {
                 wrapped = true;
+                passedLast = true;
                 last = null;
                 continue;
             }
 
-            if (key is null || (wrapped && start is not null && string.CompareOrdinal(key, start) > 0))
+            if (key is null || (passedLast && end is not null && string.CompareOrdinal(key, end) > 0))
             {
                 break; // Every key visited once.
             }
@@ -196,6 +210,15 @@ internal sealed partial class SqliteJobStore
         if (last is not null)
         {
             _keyCursors[queue] = last;
+        }
+
+        if (limits.More && keyed == 0)
+        {
+            _fruitlessWalks[queue] = fruitless is { } going ? (going.Start, going.Wrapped || wrapped) : (start, wrapped && start is not null);
+        }
+        else
+        {
+            _fruitlessWalks.Remove(queue);
         }
     }
 
