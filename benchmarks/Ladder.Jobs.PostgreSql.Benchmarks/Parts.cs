@@ -144,10 +144,10 @@ internal static class Parts
     }
 
     /// <summary>Table health through the store: a flow of N jobs with the store's own retention purge.</summary>
-    public static async Task StoreHealthAsync(PostgresServer server, int jobs)
+    public static async Task StoreHealthAsync(PostgresServer server, int jobs, string naptime = "1s")
     {
-        Bench.Heading($"Table health through the store: {jobs:N0} no-op jobs flowing through one host (backlog ≤ 20,000), retention: SucceededRetention 0, MaintenanceInterval 1 s, autovacuum_naptime 1 s (the table's autovacuum options are the store's migration's)");
-        var (samples, rate, elapsed) = await StoreHealth.RunAsync(server, jobs, "1s", TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        Bench.Heading($"Table health through the store: {jobs:N0} no-op jobs flowing through one host (backlog ≤ 20,000), retention: SucceededRetention 0, MaintenanceInterval 1 s, autovacuum_naptime {naptime} (the table's autovacuum options are the store's migration's)");
+        var (samples, rate, elapsed) = await StoreHealth.RunAsync(server, jobs, naptime, TimeSpan.Zero, TimeSpan.FromSeconds(1));
         Console.WriteLine("| at | jobs done | rows | n_live_tup | n_dead_tup | jobs table (total) | heap | indexes | job_attempts (total) | autovacuums |");
         Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var s in samples)

@@ -10,7 +10,7 @@ using Ladder.PostgreSql.Testing;
 //   store [jobs]       Ladder on PostgreSQL alone (to profile)
 //   store-wake [samples]   idle enqueue on host A → handler start on host B through the store: NOTIFY (500), polling 50 ms (500) and 1 s (60)
 //   hosts [jobs] [rounds]  one host vs three host processes (children of this harness) on one database, alternating (100,000; 2 rounds)
-//   store-health [jobs]    table size and dead tuples while N jobs flow through the store with its own retention purge (1,000,000)
+//   store-health [jobs] [naptime]   table size and dead tuples while N jobs flow through the store with its own retention purge (1,000,000; 1s)
 //   host <connection string>   (internal: a child of hosts)
 //   statements [jobs]  pg_stat_statements over the raw loop and the store's burn-down, plain and keyed (50,000): calls per job, time per
 //                      statement, and what the server sessions wait for (sampled)
@@ -67,7 +67,7 @@ switch (part)
         await Parts.HostsAsync(server, Arg(1, 100_000), Arg(2, 2));
         break;
     case "store-health":
-        await Parts.StoreHealthAsync(server, Arg(1, 1_000_000));
+        await Parts.StoreHealthAsync(server, Arg(1, 1_000_000), args.Length > 2 ? args[2] : "1s");
         break;
     case "statements":
         await Statements.RunAsync(server, Arg(1, 50_000));
