@@ -36,6 +36,13 @@ public sealed class LadderJobsDashboardOptions
     public string Title { get; set; } = "Ladder jobs";
 
     /// <summary>
+    /// A short note for each page, shown in its footer beside the store's name: for example which host of a cluster
+    /// served the page (the request's own port is known there, also for a host started on port 0). Called once per
+    /// page; <see langword="null"/> or empty shows nothing. Default: none.
+    /// </summary>
+    public Func<HttpContext, string?>? PageNote { get; set; }
+
+    /// <summary>
     /// How often an open overview page refreshes itself, and the closest two samples of the counts chart may be.
     /// <see cref="MinPollInterval"/>..<see cref="MaxPollInterval"/>. Default: 5 seconds.
     /// </summary>

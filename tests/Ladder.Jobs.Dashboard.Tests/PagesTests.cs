@@ -32,6 +32,22 @@ public sealed class PagesTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task PageNote_IsShownInEveryPagesFooter_FromTheRequest_AndNothingWithoutIt(CancellationToken ct)
+    {
+        await using (var host = await DashboardHost.StartAsync(static o => o.PageNote = static c => $"served by port {c.Connection.LocalPort} <&>"))
+        {
+            var note = $"<span class=\"page-note\">served by port {host.Url.Port} &lt;&amp;&gt;</span>";
+            (await host.GetPageAsync("/jobs", ct)).Should().Contain(note, "the note is encoded, from the request's own port");
+            (await host.GetPageAsync("/jobs/jobs?state=ready", ct)).Should().Contain(note);
+            (await host.GetPageAsync("/jobs/schedules", ct)).Should().Contain(note);
+        }
+
+        await using var plain = await DashboardHost.StartAsync();
+        (await plain.GetPageAsync("/jobs", ct)).Should().NotContain("page-note");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task JobList_PagesByKeyset_FiltersByQueue_AndLinksEachJob(CancellationToken ct)
     {
         await using var host = await DashboardHost.StartAsync(o => o.PageSize = 2);

@@ -149,7 +149,12 @@ internal static partial class LadderHost
         WebPage.Map(app);
 
         // The Ladder.Jobs dashboard at /jobs, linked from the page. Loopback callers only (its default), like the host.
-        app.MapLadderJobsDashboard("/jobs", static o => o.Title = "Ladder sample jobs");
+        // Its footer says which host served the page, as the ladder's page does.
+        app.MapLadderJobsDashboard("/jobs", static o =>
+        {
+            o.Title = "Ladder sample jobs";
+            o.PageNote = static context => "served by " + ServedBy.Name(context);
+        });
 
         var database = app.Services.GetRequiredService<LadderDatabase>();
         await database.InitializeAsync();

@@ -66,6 +66,10 @@ internal static class Layout
         body(html);
         html.Raw("</main><footer>");
         html.Text("Store: ").Text(StoreName(DashboardApp.Queue(context)));
+        if (app.Options.PageNote?.Invoke(context) is { Length: > 0 } note)
+        {
+            html.Text(" · ").Element("span", note, "page-note");
+        }
         html.Raw("</footer><script").Attr("src", app.Link(context, $"assets/{Assets.Js.Name}?v={Assets.Js.Version}")).Raw(" defer></script></body></html>");
         return Results.Content(html.ToString(), "text/html; charset=utf-8", statusCode: statusCode);
     }

@@ -373,6 +373,9 @@ public sealed class PageProductTests
 
         Open("/");
         Wait().Until(d => d.FindElement(By.Id("served-by")).Text == expected);
+
+        // The jobs dashboard the host mounts says it too, in its footer.
+        (await _client.Http.GetStringAsync(new Uri("/jobs", UriKind.Relative), ct)).Should().Contain($"<span class=\"page-note\">served by {expected}</span>");
     }
 
     // The docs show a phone's width and a laptop's.
