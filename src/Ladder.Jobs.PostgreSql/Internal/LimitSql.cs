@@ -16,6 +16,7 @@ internal sealed class LimitSql
         // released by the commit that makes its claims visible; the next holder's statement snapshot is taken after).
         Lock = "SELECT pg_advisory_xact_lock(@lock_key)";
 
+        // The walk starts from a seed row at @cursor (n 0, left out of keys), so one recursive step finds every key.
         // Keys with jobs waiting in the queue by a loose index scan of jobs_claimable_keyed (one seek per key, however
         // many jobs each key holds), round robin: from after @cursor (the last key the previous claim visited), wrapping
         // once, at most @max_keys, and no further once the keys visited can start @target jobs (got: the sum of each key's
@@ -41,30 +42,17 @@ internal sealed class LimitSql
         Claim = S(
             """
             WITH RECURSIVE clock AS MATERIALIZED (SELECT clock_timestamp() AS t),
-            keys(k, lim, n, wrapped, running, got) AS (
-              SELECT f.concurrency_key, f.concurrency_limit, 1, f.w, t.running, t.take FROM (
-                (SELECT concurrency_key, concurrency_limit, false AS w FROM {s}.jobs
-                 WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL AND concurrency_key > @cursor
-                 ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1)
-                UNION ALL
-                (SELECT concurrency_key, concurrency_limit, true FROM {s}.jobs
-                 WHERE NOT @walk_passed AND queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL
-                 ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1)
-                LIMIT 1) f
-              CROSS JOIN LATERAL (SELECT t.running, CASE WHEN EXISTS (SELECT 1 FROM {s}.rate_limits l WHERE l.scope = 1 AND l.name = f.concurrency_key) THEN 0
-                ELSE (SELECT count(*) FROM (SELECT 1 FROM {s}.jobs a WHERE a.queue = @queue AND a.concurrency_key = f.concurrency_key
-                  AND a.state IN (0, 1, 4) AND a.run_at <= {now} LIMIT greatest(0, f.concurrency_limit - t.running)) z) END AS take
-                FROM (SELECT count(*) AS running FROM {s}.jobs r WHERE r.state = 2 AND r.concurrency_key = f.concurrency_key) t) t
-              WHERE NOT ((f.w OR @walk_passed) AND f.concurrency_key > coalesce(@walk_end, @cursor))
+            walk(k, lim, n, wrapped, running, got) AS (
+              SELECT @cursor::text, 0, 0, false, 0::bigint, 0::bigint
               UNION ALL
-              SELECT x.concurrency_key, x.concurrency_limit, keys.n + 1, x.w, t.running, keys.got + t.take FROM keys, LATERAL (
+              SELECT x.concurrency_key, x.concurrency_limit, walk.n + 1, x.w, t.running, walk.got + t.take FROM walk, LATERAL (
                 SELECT * FROM (
-                  (SELECT j.concurrency_key, j.concurrency_limit, keys.wrapped AS w FROM {s}.jobs j
-                   WHERE j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL AND j.concurrency_key > keys.k
+                  (SELECT j.concurrency_key, j.concurrency_limit, walk.wrapped AS w FROM {s}.jobs j
+                   WHERE j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL AND j.concurrency_key > walk.k
                    ORDER BY j.concurrency_key, j.priority DESC, j.run_at, j.id LIMIT 1)
                   UNION ALL
                   (SELECT j.concurrency_key, j.concurrency_limit, true FROM {s}.jobs j
-                   WHERE NOT keys.wrapped AND NOT @walk_passed AND j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL
+                   WHERE NOT walk.wrapped AND NOT @walk_passed AND j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL
                    ORDER BY j.concurrency_key, j.priority DESC, j.run_at, j.id LIMIT 1)
                   LIMIT 1) y
                 WHERE NOT ((y.w OR @walk_passed) AND y.concurrency_key > coalesce(@walk_end, @cursor))) x
@@ -72,7 +60,8 @@ internal sealed class LimitSql
                 ELSE (SELECT count(*) FROM (SELECT 1 FROM {s}.jobs a WHERE a.queue = @queue AND a.concurrency_key = x.concurrency_key
                   AND a.state IN (0, 1, 4) AND a.run_at <= {now} LIMIT greatest(0, x.concurrency_limit - t.running)) z) END AS take
                 FROM (SELECT count(*) AS running FROM {s}.jobs r WHERE r.state = 2 AND r.concurrency_key = x.concurrency_key) t) t
-              WHERE keys.n < @max_keys AND keys.got < @target),
+              WHERE walk.n < @max_keys AND (walk.n = 0 OR walk.got < @target)),
+            keys AS (SELECT * FROM walk WHERE n > 0),
             kstate AS MATERIALIZED (
               SELECT keys.k, keys.lim, keys.n, keys.running, kr.room FROM keys
               LEFT JOIN LATERAL (

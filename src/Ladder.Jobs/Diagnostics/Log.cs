@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(3006, LogLevel.Error, "Job {JobId} ({Kind}) is dead after attempt {Attempt}")]
     public static partial void JobDead(ILogger logger, long jobId, string kind, int attempt, Exception exception);
 
-    [LoggerMessage(3007, LogLevel.Warning, "Job {JobId} lost its lease (rescued or cancelled elsewhere); its outcome was discarded")]
-    public static partial void LeaseLost(ILogger logger, long jobId);
+    [LoggerMessage(3007, LogLevel.Warning, "Job {JobId} was cancelled while it ran; its outcome was discarded")]
+    public static partial void OutcomeDiscardedCancelled(ILogger logger, long jobId);
 
     [LoggerMessage(3008, LogLevel.Information, "Processor started: queues {Queues}")]
     public static partial void ProcessorStarted(ILogger logger, string queues);

@@ -16,13 +16,7 @@ public sealed partial class JobProcessor
             try
             {
                 await worker.Outstanding.WaitAsync(stop).ConfigureAwait(false);
-                var want = 1;
-                while (want < worker.MaxOutstanding && worker.Outstanding.Wait(0, CancellationToken.None))
-                {
-                    want++;
-                }
-
-                want = await RefillAsync(worker, want, stop).ConfigureAwait(false);
+                var want = await RefillAsync(worker, TakeFreePermits(worker, 1), stop).ConfigureAwait(false);
 
                 // Consume the wake-up before claiming: a commit that lands during the claim leaves a fresh signal.
                 worker.Wake.Reader.TryRead(out _);
@@ -88,11 +82,7 @@ public sealed partial class JobProcessor
             while (want < worker.RefillAt && worker.Dispatch.Reader.Count > 0)
             {
                 await worker.Outstanding.WaitAsync(stop).ConfigureAwait(false);
-                want++;
-                while (want < worker.MaxOutstanding && worker.Outstanding.Wait(0, CancellationToken.None))
-                {
-                    want++;
-                }
+                want = TakeFreePermits(worker, want + 1);
             }
 
             return want;
@@ -102,6 +92,17 @@ public sealed partial class JobProcessor
             worker.Outstanding.Release(want);
             throw;
         }
+    }
+
+    // Adds to the permits held every one free now, up to the most outstanding: how many jobs the claim may take.
+    private static int TakeFreePermits(QueueWorker worker, int held)
+    {
+        while (held < worker.MaxOutstanding && worker.Outstanding.Wait(0, CancellationToken.None))
+        {
+            held++;
+        }
+
+        return held;
     }
 
     // Runs on the writer thread as the claim commits. Dispatching here, not after the claim's task resumes the

@@ -11,7 +11,7 @@ public sealed partial class JobProcessor
     {
         if (entry.Reason == RunningJob.Cancelled)
         {
-            Log.LeaseLost(_logger, entry.Job.Id);
+            Log.OutcomeDiscardedCancelled(_logger, entry.Job.Id);
         }
         else
         {
