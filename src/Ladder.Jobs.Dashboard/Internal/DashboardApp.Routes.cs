@@ -14,14 +14,15 @@ internal sealed partial class DashboardApp
     /// Pages and JSON: they carry anti-forgery tokens and live data, so no browser or proxy keeps them (no-cache for
     /// caches that ignore no-store).
     /// </summary>
-    public const string NoCacheNoStore = "no-cache, no-store";
+    private const string NoCacheNoStore = "no-cache, no-store";
 
     public IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup(Prefix.Length == 0 ? "/" : Prefix);
 
         // On the group, so no endpoint added here (or later, such as a schedules page) can be reached without it.
-        // First: even a refusal or a failed action is never kept by a cache; an asset overrides it.
+        // First: even a refusal or a failed action is never kept by a cache; an asset overrides it. The one place pages,
+        // JSON and answers get their Cache-Control.
         group.AddEndpointFilter(static (invocation, next) =>
         {
             invocation.HttpContext.Response.Headers.CacheControl = NoCacheNoStore;
