@@ -24,7 +24,10 @@ internal sealed partial class ViewCore<TKey, TValue>
         ThrowIfDisposed(key);
         while (true)
         {
-            if (_flights.TryGetValue(key, out var existing) && IsCurrent(existing.Stamp))
+            // A flight that has already stored its entry (it leaves the map just after its waiters are released) is
+            // not joined: its entry answers, or, if that entry has expired or been evicted meanwhile, a new load replaces
+            // the flight. Joining it returned the stored value after its MaxAge (seen with a test clock advanced in that gap).
+            if (_flights.TryGetValue(key, out var existing) && IsCurrent(existing.Stamp) && !existing.Task.IsCompletedSuccessfully)
             {
                 current = null;
                 return existing;
