@@ -23,6 +23,7 @@ using Ladder.PostgreSql.Testing;
 //   contention [jobs]  the raw loop at 4, 16 and 64 concurrent claimers (100,000 jobs each)
 //   health [jobs]      (d) table size and dead tuples over a 1,000,000-job burn-down, purge, VACUUM, autovacuum settings
 //   limits-burn-down [jobs] [rounds]  100 concurrency keys x limit 4 beside plain, interleaved, through the store (100,000, 2)
+//   next-run [jobs] [rounds]  an idle claim's next-run statement, before / after the skip scan, with N jobs an hour ahead (100,000, 3)
 //   all                burn-down, wake, notify-cost, fan-out, contention (not health: run it alone)
 var part = args.FirstOrDefault() ?? "all";
 if (part == "host")
@@ -99,6 +100,9 @@ switch (part)
     case "limits-burn-down":
         await LimitedBurnDown.RunAsync(server, Arg(1, 100_000), Arg(2, 2));
         break;
+    case "next-run":
+        await NextRun.RunAsync(server, Arg(1, 100_000), Arg(2, 3));
+        break;
     case "all":
         await Parts.BurnDownAsync(server, 100_000, 10_000);
         await Parts.WakeAsync(server, 1000);
@@ -107,7 +111,7 @@ switch (part)
         await Parts.ContentionAsync(server, 100_000);
         break;
     default:
-        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, all");
+        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, limits-burn-down, next-run, all");
         return 2;
 }
 
