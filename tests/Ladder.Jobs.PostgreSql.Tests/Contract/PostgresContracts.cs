@@ -60,6 +60,11 @@ public sealed class PostgresLeaseContract : LeaseContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresNextRunContract : NextRunContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresOptionsSnapshotContract : OptionsSnapshotContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

@@ -60,6 +60,11 @@ public sealed class SqliteLeaseContract : LeaseContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteNextRunContract : NextRunContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteOptionsSnapshotContract : OptionsSnapshotContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
