@@ -28,9 +28,11 @@ internal sealed class LimitSql
         // @start_now, and no more than its room. The last row (id NULL) carries: keys held back, whether keyed jobs wait,
         // whether the queue has a rate limit, when its window reopens if it has no room, the last key visited, and
         // whether the walk stopped at @max_keys (the next claim goes on at once), and when the next job without a key
-        // becomes runnable (Sql.NextRunIn's first column, saving its round trip), and whether the walk wrapped past the
-        // last key. The walk ends where it began (@cursor), or, continuing a run of fruitless claims (no job taken, the
-        // most keys visited), where that run began (@walk_end) and without wrapping again if the run has (@walk_passed):
+        // becomes runnable (Sql.NextRunIn's first column and its skip scan over the priorities, "firsts", saving its round
+        // trip; the rows this claim takes are still claimable in the statement's snapshot, so they are left out: each
+        // priority's scan passes at most the rows taken), and whether the walk wrapped past the last key. The walk ends
+        // where it began (@cursor), or, continuing a run of fruitless claims (no job taken, the most keys visited), where
+        // that run began (@walk_end) and without wrapping again if the run has (@walk_passed):
         // every key visited with none startable, the claim says so (not "claim again at once", a hot loop while more keys
         // than a claim visits are all full).
         // The rows taken are locked in id order ("locked", all of them before the update: an init plan) and only then
@@ -100,7 +102,16 @@ internal sealed class LimitSql
             starts AS (
               INSERT INTO {s}.rate_starts(scope, name, at)
               SELECT 0, @queue, {now} FROM upd WHERE EXISTS (SELECT 1 FROM qrate)
-              UNION ALL SELECT 1, upd.k, {now} FROM upd WHERE upd.key_rated)
+              UNION ALL SELECT 1, upd.k, {now} FROM upd WHERE upd.key_rated),
+            firsts AS (
+              (SELECT priority, run_at FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL
+                 AND NOT id IN (SELECT id FROM upd)
+               ORDER BY priority DESC, run_at, id LIMIT 1)
+              UNION ALL
+              SELECT n.priority, n.run_at FROM firsts f CROSS JOIN LATERAL (
+                SELECT priority, run_at FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL
+                  AND priority < f.priority AND NOT id IN (SELECT id FROM upd)
+                ORDER BY priority DESC, run_at, id LIMIT 1) n)
             SELECT id, kind, payload, attempts, max_attempts, rescues, timeout_ms, created_at, run_at, started_at, trace_parent, priority,
               handler_started, rescues_unstarted, NULL::bigint, NULL::boolean, NULL::boolean, NULL::interval, NULL::text, NULL::boolean, NULL::interval,
               NULL::boolean FROM upd
@@ -112,8 +123,7 @@ internal sealed class LimitSql
               (SELECT reopens - {now} FROM qrate WHERE room <= 0),
               (SELECT k FROM keys ORDER BY n DESC LIMIT 1),
               (SELECT count(*) FROM keys) >= @max_keys,
-              (SELECT min(run_at) - {now} FROM {s}.jobs WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL
-                AND NOT id IN (SELECT id FROM upd)),
+              (SELECT min(run_at) FROM firsts) - {now},
               EXISTS (SELECT 1 FROM keys WHERE wrapped)
             """);
 

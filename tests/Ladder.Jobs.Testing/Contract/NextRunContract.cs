@@ -57,9 +57,15 @@ public abstract class NextRunContract : JobStoreContract
         await queue.EnqueueAsync(new Echo(12), new JobOptions { Delay = TimeSpan.FromSeconds(50), Priority = -3, ConcurrencyKey = "k", ConcurrencyLimit = 1 });
 
         var first = await queue.ClaimAsync("default", 10);
+        _time.Advance(TimeSpan.FromMinutes(3));
+        var second = await queue.ClaimAsync("default", 10);
 
         first.Jobs.Should().ContainSingle("the job due now; the one running is left out of the next time");
         first.NextRunIn.Should().Be(TimeSpan.FromMinutes(3), "keyed jobs and the other queue's job, though earlier, are left out");
+
+        // A queue seen with keyed jobs is claimed by the limited claim (PostgreSQL answers the next time in that statement).
+        second.Jobs.Select(j => j.Priority).Should().Equal([1, -3], "the first job of key k, then the job without a key due now");
+        second.NextRunIn.Should().Be(TimeSpan.FromMinutes(2), "the other job of key k waits for k's run to end, not for a time");
     }
 
     // Due: now (priority 9), in 3 minutes (-3), 5 minutes (0), 10 minutes (2), 20 minutes (5), 40 minutes (9): the
