@@ -6,6 +6,7 @@ namespace Ladder.Jobs.MultiHost.Tests;
 public sealed class RunAnalysisTests
 {
     private const long Second = 1_000_000_000;
+    private const long Milli = 1_000_000;
     private string _folder = null!;
 
     [SetUp]
@@ -113,6 +114,118 @@ public sealed class RunAnalysisTests
         violations.Should().Contain(v => v.Contains("job 2 started on n2.1 and never ended", StringComparison.Ordinal));
         violations.Should().Contain(v => v.Contains("job 2: its last run", StringComparison.Ordinal));
         violations.Should().Contain(v => v.Contains("job 3 never ran", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void JobCutByAKill_RescuedByTheStoreWithinTheBound_IsSplitAtTheLeaseExpiryTheRescueAndTheClaim()
+    {
+        const long Kill = 100 * Second;
+        var record = Record(jobs: 1);
+        var a = Host(record, "n1.1", $"start n1.1 1 1 {Kill - Second}");
+        a.KillRequested = Kill;
+        a.Died = Kill + 1;
+        a.LeasesAfterKill = new Dictionary<long, long> { [1] = Kill + (4_800 * Milli), [2] = Kill + (9 * Second) };
+        a.LeasesReadAt = Kill + Second;
+        Host(record, "n2.1", $"start n2.1 1 1 {Kill + (5_400 * Milli)}", $"end n2.1 1 1 {Kill + (5_500 * Milli)}");
+        record.StoreJobs[1] = Details(1, claimedAt: Kill + (5_300 * Milli), ("rescued", Kill + (5_200 * Milli)));
+
+        var analysis = RunAnalysis.Of(record);
+
+        analysis.Violations.Should().BeEmpty();
+        analysis.StoreRescueTimes.Should().Equal(TimeSpan.FromMilliseconds(5_200));
+        var rerun = analysis.Reruns.Should().ContainSingle().Subject;
+        rerun.ToExpiry.Should().Be(TimeSpan.FromMilliseconds(4_800));
+        rerun.ExpiryToRescue.Should().Be(TimeSpan.FromMilliseconds(400));
+        rerun.RescueToClaim.Should().Be(TimeSpan.FromMilliseconds(100));
+        rerun.ClaimToStart.Should().Be(TimeSpan.FromMilliseconds(100));
+        rerun.ToStart.Should().Be(TimeSpan.FromMilliseconds(5_400));
+        analysis.Summary("test").Should().Contain("store rescue (kill to the store's rescue of the lease) p50 5.20 s, max 5.20 s over 1")
+            .And.Contain("kill to lease expiry p50 4.80 s").And.Contain("rescue (kill to next start) p50 5.40 s");
+    }
+
+    [Test]
+    public void StoreRescueLaterThanLeasePlusIntervalPlusTolerance_IsAViolation_EvenWhenTheNextStartIsWithinItsSlack()
+    {
+        const long Kill = 100 * Second;
+        var record = Record(jobs: 1);
+        var a = Host(record, "n1.1", $"start n1.1 1 1 {Kill - Second}");
+        a.KillRequested = Kill;
+        a.Died = Kill + 1;
+        Host(record, "n2.1", $"start n2.1 1 1 {Kill + (7_100 * Milli)}", $"end n2.1 1 1 {Kill + (7_200 * Milli)}");
+        record.StoreJobs[1] = Details(1, claimedAt: Kill + (7_050 * Milli), ("rescued", Kill + (7 * Second)));
+
+        var analysis = RunAnalysis.Of(record);
+
+        analysis.Violations.Should().ContainSingle("the next start is within lease + interval + its 10 s slack, the store's rescue is not within its 6.5 s")
+            .Which.Should().Contain("job 1 cut by the kill of n1.1 was rescued by the store only 7.00 s later").And.Contain("bound: lease + rescue interval + tolerance 6.50 s");
+        analysis.RescueTimes.Should().Equal(TimeSpan.FromMilliseconds(7_100));
+    }
+
+    [Test]
+    public void StoreRescueLate_ByAsLongAsTheServerWasDownMeanwhile_IsAllowed_AndCountedApart()
+    {
+        const long Kill = 100 * Second;
+        var record = Record(jobs: 1);
+        var a = Host(record, "n1.1", $"start n1.1 1 1 {Kill - Second}");
+        a.KillRequested = Kill;
+        a.Died = Kill + 1;
+        record.Disruptions.Add(("pg_ctl restart", Kill + (3 * Second), Kill + (6 * Second), "back after 3.0 s"));
+        record.Disruptions.Add(("pg_terminate_backend", Kill + (20 * Second), Kill + (20 * Second), "3 backends terminated"));
+        Host(record, "n2.1", $"start n2.1 1 1 {Kill + (8_100 * Milli)}", $"end n2.1 1 1 {Kill + (8_200 * Milli)}");
+        record.StoreJobs[1] = Details(1, claimedAt: Kill + (8_050 * Milli), ("rescued", Kill + (8 * Second)));
+
+        var analysis = RunAnalysis.Of(record);
+
+        analysis.Violations.Should().BeEmpty("the bound is 6.5 s plus the 3 s the server was down");
+        analysis.OutageRescueTimes.Should().Equal(TimeSpan.FromSeconds(8));
+        analysis.Reruns.Single().Outage.Should().Be(TimeSpan.FromSeconds(3));
+        analysis.Summary("test").Should().Contain("1 of them past the bound during an outage");
+    }
+
+    [Test]
+    public void JobRescuedThenClaimedAheadByANodeKilledToo_IsMeasuredAtItsFirstRescue()
+    {
+        const long Kill = 100 * Second;
+        var record = Record(jobs: 1);
+        var a = Host(record, "n1.1", $"start n1.1 1 1 {Kill - Second}");
+        a.KillRequested = Kill;
+        a.Died = Kill + 1;
+        var b = Host(record, "n2.1");
+        b.KillRequested = Kill + (6 * Second);
+        b.Died = Kill + (6 * Second) + 1;
+        Host(record, "n3.1", $"start n3.1 1 1 {Kill + (11_600 * Milli)}", $"end n3.1 1 1 {Kill + (11_700 * Milli)}");
+        record.StoreJobs[1] = Details(1, claimedAt: Kill + (11_500 * Milli), ("rescued", Kill + (5_200 * Milli)), ("released", Kill + (11_400 * Milli)));
+
+        var analysis = RunAnalysis.Of(record);
+
+        analysis.Violations.Should().BeEmpty();
+        analysis.StoreRescueTimes.Should().Equal(TimeSpan.FromMilliseconds(5_200));
+        analysis.Reruns.Single().Should().Match<Rerun>(r => r.OtherKills == 1 && r.ToClaim == TimeSpan.FromMilliseconds(11_500));
+    }
+
+    [Test]
+    public void JobRunAgainAfterAKill_WithNoRescueInTheStore_IsAViolation()
+    {
+        const long Kill = 100 * Second;
+        var record = Record(jobs: 1);
+        var a = Host(record, "n1.1", $"start n1.1 1 1 {Kill - Second}");
+        a.KillRequested = Kill;
+        a.Died = Kill + 1;
+        Host(record, "n2.1", $"start n2.1 1 1 {Kill + (5 * Second)}", $"end n2.1 1 1 {Kill + (5_100 * Milli)}");
+        record.StoreJobs[1] = Details(1, claimedAt: Kill + (4_900 * Milli));
+
+        var analysis = RunAnalysis.Of(record);
+
+        analysis.Violations.Should().ContainSingle().Which.Should().Contain("the store recorded no rescue of it");
+        analysis.Reruns.Single().ToRescue.Should().BeNull();
+    }
+
+    private static JobDetails Details(long id, long claimedAt, params (string Outcome, long At)[] attempts)
+    {
+        static DateTimeOffset T(long ns) => DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(ns / 100);
+        var summary = new JobSummary(id, "default", "chaos-job", JobState.Succeeded, 0, 1, 25, attempts.Count(a => a.Outcome == "rescued"), null,
+            T(0), T(0), T(claimedAt), T(claimedAt + Second), null);
+        return new JobDetails(summary, "{}", null, [.. attempts.Select(a => new JobAttempt(1, a.Outcome, T(0), T(a.At), null, "The lease expired.", null))]);
     }
 
     private static ChaosRecord Record(int jobs)

@@ -41,6 +41,16 @@ internal sealed record ChaosPlan
 
     public TimeSpan RescueBound => Lease + Rescue + RescueSlack;
 
+    /// <summary>
+    /// Allowed on top of lease + rescue interval between a kill and the store's rescue of the leases it left (issue
+    /// #10's guarantee): the rescue statement's own time and the late timers of a starved machine (three nodes, the
+    /// server and the orchestrator on two cores). Unlike <see cref="RescueSlack"/> it covers no claim, no free slot,
+    /// no other kill: the rescue of a dead node's lease depends on none of them.
+    /// </summary>
+    public TimeSpan StoreRescueTolerance { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan StoreRescueBound => Lease + Rescue + StoreRescueTolerance;
+
     public IEnumerable<string> NodeArguments()
     {
         static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);

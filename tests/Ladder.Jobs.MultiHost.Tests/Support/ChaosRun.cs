@@ -27,6 +27,7 @@ internal static class ChaosRun
             .OrderBy(e => e.Item1)
             .ToList();
 
+        var snapshots = new List<Task>();
         var slots = new NodeProcess?[plan.Nodes];
         var ready = new Task[plan.Nodes];
         var incarnations = new int[plan.Nodes];
@@ -60,7 +61,7 @@ internal static class ChaosRun
                     {
                         var at = UnixNs();
                         var line = await disruption.RunAsync(ct);
-                        record.Disruptions.Add((disruption.Name, at, line));
+                        record.Disruptions.Add((disruption.Name, at, UnixNs(), line));
                     }
                     else
                     {
@@ -76,6 +77,7 @@ internal static class ChaosRun
                         incarnation.KillRequested = requested;
                         incarnation.Died = died;
                         record.KillProgress.Add(succeeded);
+                        snapshots.Add(SnapshotLeasesAsync(store, incarnation, ct));
                         victim.Dispose();
                         // Restarted at once, in the background: the chaos goes on while it starts, as in a real fleet.
                         StartNode(slot);
@@ -96,6 +98,7 @@ internal static class ChaosRun
             }
 
             record.Elapsed = Time.GetElapsedTime(began);
+            await Task.WhenAll(snapshots);
             record.ScheduleDone = next;
             record.ScheduleLength = schedule.Count;
             await Task.WhenAll(ready);
@@ -116,6 +119,28 @@ internal static class ChaosRun
         }
 
         return record;
+    }
+
+    // The killed node's leases as it left them, for the analysis's "kill to lease expiry". Read a second after the kill,
+    // not at once: a heartbeat the node sent just before it died may still commit (its server session outlives it), and
+    // the leases it extends are the ones the rescue waits for. A second is far below the lease, so none is rescued yet.
+    // A read that fails (the server restarting) is tried again; none left it unmeasured.
+    private static async Task SnapshotLeasesAsync(ChaosStore store, Incarnation incarnation, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            // Pacing a measurement, not waiting for an effect.
+            await Task.Delay(TimeSpan.FromSeconds(1), Time, ct);
+            try
+            {
+                incarnation.LeasesAfterKill = await store.ReadLeaseExpiriesAsync(ct);
+                incarnation.LeasesReadAt = UnixNs();
+                return;
+            }
+            catch (Exception ex) when (store.IsTransient(ex) || ex is Microsoft.Data.Sqlite.SqliteException)
+            {
+            }
+        }
     }
 
     private static async Task EnqueueAsync(ChaosStore store, ChaosPlan plan, ChaosRecord record, CancellationToken ct)
@@ -162,6 +187,12 @@ internal sealed class Incarnation(string name, string logPath, int pid)
 
     /// <summary>Once the process was seen dead: the end of every run of it that has no end line.</summary>
     public long? Died { get; set; }
+
+    /// <summary>The running jobs' lease expiries (Unix ns) read soon after the kill: those of this node's runs are where its leases ran out.</summary>
+    public IReadOnlyDictionary<long, long>? LeasesAfterKill { get; set; }
+
+    /// <summary>When <see cref="LeasesAfterKill"/> was read (Unix ns).</summary>
+    public long? LeasesReadAt { get; set; }
 }
 
 /// <summary>What happened in a run, for the analysis.</summary>
@@ -177,7 +208,11 @@ internal sealed class ChaosRecord(ChaosPlan plan, int seed)
 
     public List<long> KillProgress { get; } = [];
 
-    public List<(string Name, long At, string Line)> Disruptions { get; } = [];
+    /// <summary>The server faults: when each began and ended (Unix ns; a restart is an outage from one to the other).</summary>
+    public List<(string Name, long At, long End, string Line)> Disruptions { get; } = [];
+
+    /// <summary>The store's record of the jobs that ran more than once (their rescues and last claim), read after the run.</summary>
+    public Dictionary<long, JobDetails> StoreJobs { get; } = [];
 
     public Dictionary<string, int> ExitCodes { get; } = new(StringComparer.Ordinal);
 

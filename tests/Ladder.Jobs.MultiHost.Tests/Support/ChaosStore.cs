@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+
 namespace Ladder.Jobs.MultiHost.Tests.Support;
 
 /// <summary>
@@ -26,6 +28,12 @@ internal abstract class ChaosStore : IAsyncDisposable
     /// <summary>Processes of the store that must be gone after the run (a server), by a part of their command line.</summary>
     public virtual IReadOnlyList<string> ProcessMarkers => [];
 
+    /// <summary>
+    /// The lease expiry of every running job now (job id to Unix ns), as the store holds it: read after a kill, it is
+    /// when the killed node's leases run out (the analysis splits the rescue time there). Not public API: each store's table.
+    /// </summary>
+    public abstract Task<IReadOnlyDictionary<long, long>> ReadLeaseExpiriesAsync(CancellationToken cancellationToken);
+
     public abstract ValueTask DisposeAsync();
 }
 
@@ -46,6 +54,23 @@ internal sealed class SqliteChaosStore : ChaosStore
     public override IReadOnlyList<string> NodeArguments => ["--sqlite", _path];
 
     public override JobQueue Queue => _queue;
+
+    public override async Task<IReadOnlyDictionary<long, long>> ReadLeaseExpiriesAsync(CancellationToken cancellationToken)
+    {
+        // The store's own table (lease_expires_at in Unix ms of the hosts' clock), read-only beside the nodes.
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _path, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, lease_expires_at FROM ladder_jobs WHERE state = 2 AND lease_expires_at IS NOT NULL";
+        var leases = new Dictionary<long, long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            leases[reader.GetInt64(0)] = reader.GetInt64(1) * 1_000_000;
+        }
+
+        return leases;
+    }
 
     public override ValueTask DisposeAsync() => _queue.DisposeAsync();
 }

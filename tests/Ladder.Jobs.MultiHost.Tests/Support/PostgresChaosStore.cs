@@ -71,6 +71,23 @@ internal sealed class PostgresChaosStore : ChaosStore
         }),
     ];
 
+    public override async Task<IReadOnlyDictionary<long, long>> ReadLeaseExpiriesAsync(CancellationToken cancellationToken)
+    {
+        // The store's own table (the default schema), timed by the database clock: the server runs on this machine, so
+        // its clock is the orchestrator's (the skewed node's clock is its queue's only).
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT id, lease_expires_at FROM ladder_jobs.jobs WHERE state = 2 AND lease_expires_at IS NOT NULL", connection);
+        var leases = new Dictionary<long, long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            leases[reader.GetInt64(0)] = (reader.GetFieldValue<DateTimeOffset>(1) - DateTimeOffset.UnixEpoch).Ticks * 100;
+        }
+
+        return leases;
+    }
+
     public override bool IsTransient(Exception exception) => exception is PostgresJobStoreException or NpgsqlException;
 
     public override IReadOnlyList<string> ProcessMarkers => [_server.Root];

@@ -10,6 +10,27 @@ internal sealed record Run(Incarnation Host, long JobId, int Attempt, long Start
     public long EffectiveEnd => End ?? Host.Died ?? long.MaxValue;
 }
 
+/// <summary>
+/// A job cut by a kill and run again, its time split where the store saw it: the kill, the expiry of the lease the
+/// killed node left, the store's rescue of it (its attempt row 'rescued' or 'released'), the claim of the run that
+/// followed (the job's last claim only), that run's start. Unmeasured parts are null (no store record, or a later claim).
+/// </summary>
+internal sealed record Rerun(long JobId, string Killed, string Next, TimeSpan ToStart, TimeSpan? ToExpiry, TimeSpan? ToRescue, TimeSpan? ToClaim, int OtherKills, TimeSpan Outage)
+{
+    public TimeSpan? ExpiryToRescue => ToRescue - ToExpiry;
+
+    public TimeSpan? RescueToClaim => ToClaim - ToRescue;
+
+    public TimeSpan? ClaimToStart => ToStart - ToClaim;
+
+    public override string ToString()
+    {
+        static string S(TimeSpan? t) => t is { } v ? v.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture) : "?";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"job {JobId} ({Killed} -> {Next}): kill +{S(ToExpiry)} s lease expiry +{S(ExpiryToRescue)} s rescue +{S(RescueToClaim)} s claim +{S(ClaimToStart)} s start = {S(ToStart)} s; {OtherKills} other kills meanwhile, {S(Outage)} s of server outage");
+    }
+}
+
 /// <summary>The checks of a chaos run, from the nodes' fsynced logs, and the figures of its summary.</summary>
 internal sealed partial class RunAnalysis
 {
@@ -45,6 +66,15 @@ internal sealed partial class RunAnalysis
 
     /// <summary>Per re-run: the kill of the node that had run the job to the job's next start.</summary>
     public List<TimeSpan> RescueTimes { get; } = [];
+
+    /// <summary>Per re-run after a kill: its time, split where the store saw it.</summary>
+    public List<Rerun> Reruns { get; } = [];
+
+    /// <summary>Per re-run whose rescue the store recorded: the kill to that rescue (issue #10's guarantee: lease + rescue interval).</summary>
+    public List<TimeSpan> StoreRescueTimes { get; } = [];
+
+    /// <summary>The store's rescue times past <see cref="ChaosPlan.StoreRescueBound"/>, allowed because the server was down (restarting) for that long meanwhile.</summary>
+    public List<TimeSpan> OutageRescueTimes { get; } = [];
 
     /// <summary>The rescue times past the one-kill bound, allowed because another node was killed meanwhile (it may have held the rescued job, claimed ahead).</summary>
     public List<TimeSpan> ChainedRescueTimes { get; } = [];
@@ -216,6 +246,8 @@ internal sealed partial class RunAnalysis
                 {
                     Violations.Add($"job {id} cut by the kill of {earlier.Host.Name} started again only {rescue.TotalSeconds:F1} s later (bound {bound.TotalSeconds:F1} s, {chained} other kills meanwhile)");
                 }
+
+                CheckStoreRescue(id, earlier, later, killed, rescue, chained, later == runs[^1]);
             }
         }
 
@@ -223,6 +255,70 @@ internal sealed partial class RunAnalysis
         {
             Kills.Add((host, Runs.Count(r => r.Host == host && r.End is null), ranAgain.GetValueOrDefault(host)));
         }
+    }
+
+    private static long UnixNs(DateTimeOffset t) => (t - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    private static TimeSpan Ns(long ns) => TimeSpan.FromTicks(ns / 100);
+
+    // The store's side of a re-run after a kill: the lease the killed node left (read soon after the kill), and the
+    // store's first rescue of the job after the cut run began (a later one is a chain: the job, rescued, was claimed
+    // ahead by another node that died too). The guarantee is on that first rescue: lease + rescue interval after the
+    // kill at most, plus the tolerance, plus any time the server was down in between (no host can rescue then).
+    private void CheckStoreRescue(long id, Run earlier, Run later, long killed, TimeSpan toStart, int chained, bool lastRun)
+    {
+        var outage = TimeSpan.Zero;
+        TimeSpan? toExpiry = null, toRescue = null, toClaim = null;
+        if (Record.StoreJobs.TryGetValue(id, out var details))
+        {
+            var rescuedAt = details.Attempts
+                .Where(a => a.Outcome is "rescued" or "released")
+                .Select(a => UnixNs(a.FinishedAt))
+                .Where(t => t > earlier.Start && t <= later.Start)
+                .Order()
+                .Cast<long?>()
+                .FirstOrDefault();
+            if (rescuedAt is { } at)
+            {
+                toRescue = Ns(at - killed);
+                outage = Ns(Record.Disruptions.Where(d => d.End > d.At).Sum(d => Math.Max(0, Math.Min(d.End, at) - Math.Max(d.At, killed))));
+                var bound = Record.Plan.StoreRescueBound + outage;
+                StoreRescueTimes.Add(toRescue.Value);
+                if (toRescue > Record.Plan.StoreRescueBound && toRescue <= bound)
+                {
+                    OutageRescueTimes.Add(toRescue.Value);
+                }
+
+                if (toRescue > bound)
+                {
+                    Violations.Add($"job {id} cut by the kill of {earlier.Host.Name} was rescued by the store only {toRescue.Value.TotalSeconds:F2} s later (bound: lease + rescue interval + tolerance {bound.TotalSeconds:F2} s, {outage.TotalSeconds:F2} s of it server outage)");
+                }
+
+                // A snapshot read after the rescue would show the lease of a later claim, not the one the kill left.
+                if (earlier.Host.LeasesAfterKill?.TryGetValue(id, out var expiry) == true && earlier.Host.LeasesReadAt < at)
+                {
+                    toExpiry = Ns(expiry - killed);
+                }
+
+                if (lastRun && details.Summary.StartedAt is { } claimed && UnixNs(claimed) >= at)
+                {
+                    toClaim = Ns(UnixNs(claimed) - killed);
+                }
+            }
+            else
+            {
+                Violations.Add($"job {id} ran again on {later.Host.Name} after the kill of {earlier.Host.Name}, yet the store recorded no rescue of it between the two runs");
+            }
+        }
+
+        Reruns.Add(new Rerun(id, earlier.Host.Name, later.Host.Name, toStart, toExpiry, toRescue, toClaim, chained, outage));
+    }
+
+    /// <summary>p50 and max of some times, in seconds ("p50 5.06 s, max 5.69 s").</summary>
+    private static string Spread(IEnumerable<TimeSpan?> times)
+    {
+        var sorted = times.OfType<TimeSpan>().Order().ToList();
+        return sorted.Count == 0 ? "none measured" : string.Create(CultureInfo.InvariantCulture, $"p50 {sorted[sorted.Count / 2].TotalSeconds:F2} s, max {sorted[^1].TotalSeconds:F2} s");
     }
 
     /// <summary>The one-paragraph summary of the run.</summary>
@@ -237,12 +333,15 @@ internal sealed partial class RunAnalysis
             rescue += $"; {ChainedRescueTimes.Count} of them past that bound, each after another kill meanwhile (one more lease each)";
         }
 
+        var outages = OutageRescueTimes.Count > 0 ? $"; {OutageRescueTimes.Count} of them past the bound during an outage" : "";
+        var storeSide = StoreRescueTimes.Count == 0 ? "no rescue recorded by the store" : string.Create(CultureInfo.InvariantCulture,
+            $"store rescue (kill to the store's rescue of the lease) {Spread(StoreRescueTimes.Cast<TimeSpan?>())} over {StoreRescueTimes.Count} (bound: lease + rescue interval + tolerance {Seconds(Record.Plan.StoreRescueTolerance)} s, plus any server outage meanwhile{outages}); split: kill to lease expiry {Spread(Reruns.Select(r => r.ToExpiry))}, expiry to rescue {Spread(Reruns.Select(r => r.ExpiryToRescue))}, rescue to next claim {Spread(Reruns.Select(r => r.RescueToClaim))}, claim to start {Spread(Reruns.Select(r => r.ClaimToStart))}");
         var perHost = string.Join(", ", Runs.GroupBy(r => r.Host.Name[..r.Host.Name.IndexOf('.', StringComparison.Ordinal)]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"));
-        var faults = Record.Disruptions.Count == 0 ? "" : " Server faults: " + string.Join("; ", Record.Disruptions.Select(d => $"{d.Name} ({d.Line})")) + ".";
+        var faults = Record.Disruptions.Count == 0 ? "" : " Server faults: " + string.Join("; ", Record.Disruptions.Select(d => $"{d.Name} ({d.Line}, {Seconds(Ns(d.End - d.At))} s)")) + ".";
         return string.Create(CultureInfo.InvariantCulture,
             $"{store} chaos: {Record.JobIds.Count} jobs on {Record.Plan.Nodes} hosts in {Record.Elapsed.TotalSeconds:F1} s (seed {Record.Seed}); {kills} SIGKILLs at {string.Join("/", Record.KillProgress)} jobs done, {Record.Incarnations.Count} node starts; " +
             $"{Runs.Count} runs ({perHost}), {Duplicates} duplicates: {AfterKills} after kills, against {CutRuns} runs in flight (started, not ended) at the kills and {EndedNotCommitted} that had ended but whose success had not committed " +
             $"(ran again / in flight at each kill: {string.Join(", ", Kills.Select(k => $"{k.Host.Name} {k.RanAgain}/{k.InFlight}"))}), {AfterLostLeases} after a lost lease its live host logged ({LostLeases.Values.Sum(r => r.Count)} lost leases logged), {Duplicates - AfterKills - AfterLostLeases} not allowed; " +
-            $"{rescue}; {Violations.Count} violations.{faults}");
+            $"{storeSide}; {rescue}; {Violations.Count} violations.{faults}");
     }
 }
