@@ -231,36 +231,71 @@ public sealed partial class JobProcessor
         }
     }
 
-    private async Task MaintenanceLoopAsync()
+    // Issue #10: any host rescues an expired lease within one lease + one rescue interval. Rescues keep their schedule:
+    // one every RescueInterval from the first (on start), whatever a rescue takes; one that overruns its interval is
+    // followed at once by the next, never by a burst. The loop waited a whole interval after each rescue, and after the
+    // retention and checkpoint that ran in the same loop, so every slow statement pushed all later rescues back
+    // (RescueScheduleContract). The store's upkeep has a loop of its own for the same reason.
+    private async Task RescueLoopAsync()
     {
         var stop = _stopping.Token;
-        var lastMaintenance = _time.GetTimestamp();
-        while (!stop.IsCancellationRequested)
+        using var timer = new PeriodicTimer(_options.RescueInterval, _time);
+        try
         {
-            try
+            do
             {
-                await _queue.RescueExpiredAsync().ConfigureAwait(false);
-                if (_time.GetElapsedTime(lastMaintenance) >= _options.MaintenanceInterval)
+                try
                 {
-                    lastMaintenance = _time.GetTimestamp();
+                    Rescuing?.Invoke();
+                    await _queue.RescueExpiredAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    Log.LoopFailed(_logger, e);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task UpkeepLoopAsync()
+    {
+        var stop = _stopping.Token;
+        using var timer = new PeriodicTimer(_options.MaintenanceInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                try
+                {
                     await _queue.ApplyRetentionAsync(stop).ConfigureAwait(false);
                     await _queue.CheckpointAsync(stop).ConfigureAwait(false); // The store's upkeep (SQLite: the WAL checkpoint).
                 }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    Log.LoopFailed(_logger, e);
+                }
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                Log.LoopFailed(_logger, e);
-            }
-
-            await DelayQuietlyAsync(_options.RescueInterval, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 

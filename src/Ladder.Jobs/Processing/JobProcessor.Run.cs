@@ -14,6 +14,9 @@ public sealed partial class JobProcessor
     /// <summary>Raised as a job rescued before starts waiting for its start mark to commit: job id (tests and diagnostics).</summary>
     internal event Action<long>? AwaitingStartMark;
 
+    /// <summary>Raised as the rescue loop begins a rescue (tests and diagnostics).</summary>
+    internal event Action? Rescuing;
+
     /// <summary>Completes when every worker loop has ended (after a stop; tests).</summary>
     internal Task WorkerLoops => Task.WhenAll(_workers.Values.SelectMany(static w => w.Workers));
 

@@ -31,7 +31,8 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
     // The leases this processor holds, read by its queue's rescue (on the writer thread) so it never takes them.
     private readonly Func<IReadOnlyCollection<ClaimedJob>> _heldLeases;
     private Task _heartbeat = Task.CompletedTask;
-    private Task _maintenance = Task.CompletedTask;
+    private Task _rescue = Task.CompletedTask;
+    private Task _upkeep = Task.CompletedTask;
     private int _started;
     private bool _disposed;
     private Task? _stop;
@@ -110,7 +111,8 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         }
 
         _heartbeat = Task.Run(HeartbeatLoopAsync, CancellationToken.None);
-        _maintenance = Task.Run(MaintenanceLoopAsync, CancellationToken.None);
+        _rescue = Task.Run(RescueLoopAsync, CancellationToken.None);
+        _upkeep = Task.Run(UpkeepLoopAsync, CancellationToken.None);
         Log.ProcessorStarted(_logger, string.Join(", ", _workers.Values.Select(w => $"{w.Name}×{w.Concurrency}")));
     }
 
@@ -188,7 +190,8 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         await Task.WhenAll(_reports.Keys).ConfigureAwait(false);
         _queue.RemoveLeaseHolder(_heldLeases);
         await _heartbeat.ConfigureAwait(false);
-        await _maintenance.ConfigureAwait(false);
+        await _rescue.ConfigureAwait(false);
+        await _upkeep.ConfigureAwait(false);
         Log.ProcessorStopped(_logger, Volatile.Read(ref _givenBack));
     }
 

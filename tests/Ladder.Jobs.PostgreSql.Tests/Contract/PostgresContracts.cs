@@ -65,6 +65,11 @@ public sealed class PostgresNextRunContract : NextRunContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresRescueScheduleContract : RescueScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresOptionsSnapshotContract : OptionsSnapshotContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

@@ -65,6 +65,11 @@ public sealed class SqliteNextRunContract : NextRunContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteRescueScheduleContract : RescueScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteOptionsSnapshotContract : OptionsSnapshotContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
