@@ -231,7 +231,7 @@ public sealed partial class PostgresJobStore
 
         // One batch, one implicit transaction: the leases this process holds are extended first, by the same clock as
         // the rescue that follows, so a process never rescues a lease it heartbeats.
-        var (rescued, released, dead, queues) = await RetryingAsync("a rescue", async _ =>
+        var (rescued, released, dead) = await RetryingAsync("a rescue", async _ =>
         {
             await using var batch = _dataSource.CreateBatch();
             if (request.Held.Count > 0)
@@ -248,13 +248,13 @@ public sealed partial class PostgresJobStore
             var rescue = new NpgsqlBatchCommand(_sql.Rescue);
             AddNow(rescue.Parameters);
             rescue.Parameters.Add(P("max_rescues", request.MaxRescues, NpgsqlDbType.Integer));
+            rescue.Parameters.Add(P("channel", _sql.Channel, NpgsqlDbType.Text));
+            rescue.Parameters.Add(P("notify", _options.UseListenNotify, NpgsqlDbType.Boolean));
             batch.BatchCommands.Add(rescue);
             int counted = 0, uncounted = 0, poisoned = 0;
-            var touched = new HashSet<string>(StringComparer.Ordinal);
             await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
-                touched.Add(reader.GetString(0));
                 if (reader.GetBoolean(1))
                 {
                     counted++;
@@ -267,13 +267,10 @@ public sealed partial class PostgresJobStore
                 poisoned += reader.GetInt16(2) == (short)JobState.Dead ? 1 : 0;
             }
 
-            return (counted, uncounted, poisoned, touched);
+            return (counted, uncounted, poisoned);
         }, request.LeaseDuration).ConfigureAwait(false);
-        foreach (var queue in queues)
-        {
-            NotifySoon(queue);
-        }
 
+        // The other hosts were notified by the rescue's own commit (Sql.Rescue); this host's processors by the queue.
         return new RescueResult(rescued, released, dead);
     }
 

@@ -148,6 +148,51 @@ public sealed class MultiHostTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task ARescue_WakesTheOtherHostsWithItsCommit_AlsoInsideTheRescuersNotifyWindow(CancellationToken ct)
+    {
+        var schema = Server.NewName("rescue");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var listener = await Harness.OpenAsync(_database, schema, o => o.UseContextClock = true, time, cancellationToken: ct);
+        await using var rescuer = await Harness.OpenAsync(_database, schema, o =>
+        {
+            o.UseContextClock = true;
+            o.NotifyDebounce = TimeSpan.FromSeconds(10);
+        }, time, cancellationToken: ct);
+
+        // The rescuer's enqueue notifies in its transaction and opens its 10 s window (real time) for the queue.
+        await rescuer.Store.EnqueueAsync([TestJobs.New(queue: "cut")], ct);
+        await listener.WaitForWokenAsync("cut", 1, ct);
+        (await listener.Store.ClaimAsync(TestJobs.Claim(queue: "cut", lease: TimeSpan.FromSeconds(5)), null)).Jobs.Should().ContainSingle("a host claims it, then dies");
+        time.Advance(TimeSpan.FromSeconds(6));
+
+        (await rescuer.Store.RescueExpiredAsync(new RescueRequest([], TimeSpan.FromSeconds(5), MaxRescues: 3))).Should().Be(new RescueResult(1, 0, 0));
+
+        // Before, the rescue's NOTIFY was sent after its commit at the end of that window, 10 s after the enqueue; the
+        // job, which had waited a whole lease already, waited that long again for an idle host's poll or wake-up.
+        await listener.WaitForWokenAsync("cut", 2, ct).WaitAsync(TimeSpan.FromSeconds(5), ct);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ARescueThatPutNothingBack_NotifiesNobody(CancellationToken ct)
+    {
+        var schema = Server.NewName("rescue");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var listener = await Harness.OpenAsync(_database, schema, o => o.UseContextClock = true, time, cancellationToken: ct);
+        await using var rescuer = await Harness.OpenAsync(_database, schema, o => o.UseContextClock = true, time, cancellationToken: ct);
+        await rescuer.Store.EnqueueAsync([TestJobs.New(queue: "live")], ct);
+        await listener.WaitForWokenAsync("live", 1, ct);
+        (await listener.Store.ClaimAsync(TestJobs.Claim(queue: "live", lease: TimeSpan.FromSeconds(5)), null)).Jobs.Should().ContainSingle();
+
+        (await rescuer.Store.RescueExpiredAsync(new RescueRequest([], TimeSpan.FromSeconds(5), MaxRescues: 3))).Should().Be(new RescueResult(0, 0, 0), "the lease holds");
+        await rescuer.Store.EnqueueAsync([TestJobs.New(queue: "marker")], ct);
+
+        await listener.WaitForWokenAsync("marker", 1, ct);
+        listener.Woken.Count(q => q == "live").Should().Be(1, "only the enqueue notified");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task PollOnly_SendsNoNotification(CancellationToken ct)
     {
         var schema = Server.NewName("poll");

@@ -155,6 +155,11 @@ internal sealed class Sql
         // Expired leases, by the same clock that set them. SKIP LOCKED: a run completing right now is left alone (its
         // outcome commits or its lease is still expired at the next rescue). Rescues are counted apart from attempts
         // (the interrupted attempt is refunded); a run whose handler had not started (claimed ahead) is released uncounted.
+        // The queues given jobs back are notified in the same statement, so every host wakes with the rescue's commit
+        // (issue #10: a rescued job has waited a whole lease already). A NOTIFY after the commit waited for the end of
+        // the rescuer's debounce window, up to NotifyDebounce more. Only a rescue that put jobs back notifies: at most
+        // one transaction per host and rescue interval takes NOTIFY's commit lock. "woken" is read by the select list's
+        // subquery, which runs once there is a row to return (an unreferenced CTE that is not a write never runs).
         Rescue = S(
             """
             WITH expired AS MATERIALIZED (
@@ -165,8 +170,8 @@ internal sealed class Sql
               SELECT id, attempts, CASE WHEN started THEN 'rescued' ELSE 'released' END, started_at, {now}, NULL,
                 CASE WHEN started THEN 'The lease expired: the processor holding the job stopped or hung.'
                 ELSE 'The lease expired before the job started (claimed ahead by a processor that stopped); not counted as a rescue.' END
-              FROM expired)
-            UPDATE {s}.jobs j SET rescues = j.rescues + e.started::int, rescues_unstarted = j.rescues_unstarted + 1 - e.started::int,
+              FROM expired),
+            upd AS (UPDATE {s}.jobs j SET rescues = j.rescues + e.started::int, rescues_unstarted = j.rescues_unstarted + 1 - e.started::int,
               attempts = j.attempts - 1, handler_started = true, lease_token = NULL, lease_expires_at = NULL,
               state = CASE WHEN e.started AND e.rescues + 1 > @max_rescues THEN 5 ELSE 1 END,
               finished_at = CASE WHEN e.started AND e.rescues + 1 > @max_rescues THEN {now} END,
@@ -174,7 +179,9 @@ internal sealed class Sql
                 THEN 'Poison: its lease expired ' || (e.rescues + 1) || ' times while its handler ran (the processor running it died or hung each time).'
                 ELSE j.last_error END
             FROM expired e WHERE j.id = e.id
-            RETURNING j.queue, e.started, j.state
+            RETURNING j.queue, e.started, j.state),
+            woken AS MATERIALIZED (SELECT pg_notify(@channel, q.queue) FROM (SELECT DISTINCT queue FROM upd WHERE state = 1 AND @notify) q)
+            SELECT queue, started, state, (SELECT count(*) FROM woken) FROM upd
             """);
 
         ExtendHeld = S(LockedLeases("2, 6") +
