@@ -79,6 +79,11 @@ internal static class ChaosScenario
             record.ExitCodes.Values.Should().OnlyContain(code => code == 0, "the last nodes stopped gracefully");
             record.ScheduleDone.Should().Be(record.ScheduleLength, "every kill and fault of the plan happened before the jobs ran out");
             record.Incarnations.Count(i => i.KillRequested is not null).Should().Be(plan.Kills);
+            foreach (var line in analysis.KillLines())
+            {
+                TestContext.Out.WriteLine(line);
+            }
+
             foreach (var rerun in analysis.Reruns.OrderByDescending(r => r.ToStart).Take(10))
             {
                 TestContext.Out.WriteLine("slowest re-runs: " + rerun);

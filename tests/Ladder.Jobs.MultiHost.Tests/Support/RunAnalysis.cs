@@ -321,6 +321,25 @@ internal sealed partial class RunAnalysis
         return sorted.Count == 0 ? "none measured" : string.Create(CultureInfo.InvariantCulture, $"p50 {sorted[sorted.Count / 2].TotalSeconds:F2} s, max {sorted[^1].TotalSeconds:F2} s");
     }
 
+    /// <summary>
+    /// Per kill, a line: when the node's last log line and its death were seen after the kill was requested, and where
+    /// the leases of its runs that ran again expire (read a second after the kill). A lease expiring later than kill +
+    /// lease was extended by a statement the store ran after the kill was requested.
+    /// </summary>
+    public IEnumerable<string> KillLines()
+    {
+        static string Ms(long ns) => (ns / 1_000_000.0).ToString("F0", CultureInfo.InvariantCulture);
+        foreach (var (host, inFlight, ranAgain) in Kills)
+        {
+            var killed = host.KillRequested!.Value;
+            var last = Runs.Where(r => r.Host == host).SelectMany(r => r.End is { } e ? [r.Start, e] : new[] { r.Start }).DefaultIfEmpty(long.MinValue).Max();
+            var expiries = Reruns.Where(r => r.Killed == host.Name && r.ToExpiry is not null).Select(r => r.ToExpiry!.Value).Order().ToList();
+            var leases = expiries.Count == 0 ? "no lease read" : string.Create(CultureInfo.InvariantCulture, $"its re-run jobs' leases expire {expiries[0].TotalSeconds:F3}..{expiries[^1].TotalSeconds:F3} s after");
+            yield return string.Create(CultureInfo.InvariantCulture,
+                $"kill of {host.Name}: its last log line {(last == long.MinValue ? "none" : Ms(last - killed) + " ms")} from the kill request, seen dead {Ms(host.Died!.Value - killed)} ms after it; {inFlight} in flight, {ranAgain} ran again; {leases}");
+        }
+    }
+
     /// <summary>The one-paragraph summary of the run.</summary>
     public string Summary(string store)
     {
