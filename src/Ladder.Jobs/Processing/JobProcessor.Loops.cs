@@ -3,7 +3,7 @@ using Ladder.Jobs.Storage;
 
 namespace Ladder.Jobs;
 
-/// <summary>The fetcher, worker, heartbeat and maintenance loops. No loop ever throws; each ends on stop.</summary>
+/// <summary>The fetcher, worker, heartbeat, rescue and upkeep loops. No loop ever throws; each ends on stop.</summary>
 public sealed partial class JobProcessor
 {
     private static readonly TimeSpan OneMillisecond = TimeSpan.FromMilliseconds(1);
@@ -235,11 +235,13 @@ public sealed partial class JobProcessor
     // one every RescueInterval from the first (on start), whatever a rescue takes; one that overruns its interval is
     // followed at once by the next, never by a burst. The loop waited a whole interval after each rescue, and after the
     // retention and checkpoint that ran in the same loop, so every slow statement pushed all later rescues back
-    // (RescueScheduleContract). The store's upkeep has a loop of its own for the same reason.
-    private async Task RescueLoopAsync()
+    // (RescueScheduleContract). The store's upkeep has a loop of its own for the same reason, and keeps its own
+    // schedule while a rescue is slow (UpkeepScheduleContract). Both timers are made at start, so both schedules count
+    // from the start, not from whenever a thread runs the loop.
+    private async Task RescueLoopAsync(PeriodicTimer timer)
     {
         var stop = _stopping.Token;
-        using var timer = new PeriodicTimer(_options.RescueInterval, _time);
+        using var owned = timer;
         try
         {
             do
@@ -247,7 +249,16 @@ public sealed partial class JobProcessor
                 try
                 {
                     Rescuing?.Invoke();
+                    if (RescueStall is { } stall)
+                    {
+                        await stall(stop).ConfigureAwait(false);
+                    }
+
                     await _queue.RescueExpiredAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
                 }
                 catch (ObjectDisposedException)
                 {
@@ -266,18 +277,24 @@ public sealed partial class JobProcessor
         }
     }
 
-    private async Task UpkeepLoopAsync()
+    private async Task UpkeepLoopAsync(PeriodicTimer timer)
     {
         var stop = _stopping.Token;
-        using var timer = new PeriodicTimer(_options.MaintenanceInterval, _time);
+        using var owned = timer;
         try
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
                 try
                 {
+                    if (UpkeepStall is { } stall)
+                    {
+                        await stall(stop).ConfigureAwait(false);
+                    }
+
                     await _queue.ApplyRetentionAsync(stop).ConfigureAwait(false);
                     await _queue.CheckpointAsync(stop).ConfigureAwait(false); // The store's upkeep (SQLite: the WAL checkpoint).
+                    Upkept?.Invoke();
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {

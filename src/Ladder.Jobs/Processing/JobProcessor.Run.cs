@@ -17,6 +17,15 @@ public sealed partial class JobProcessor
     /// <summary>Raised as the rescue loop begins a rescue (tests and diagnostics).</summary>
     internal event Action? Rescuing;
 
+    /// <summary>Awaited as each rescue begins, after <see cref="Rescuing"/>, with the stop token (tests: a slow rescue).</summary>
+    internal Func<CancellationToken, Task>? RescueStall { get; set; }
+
+    /// <summary>Awaited as each pass of retention and store upkeep begins, with the stop token (tests: a slow retention).</summary>
+    internal Func<CancellationToken, Task>? UpkeepStall { get; set; }
+
+    /// <summary>Raised when a pass of retention and store upkeep has finished (tests and diagnostics).</summary>
+    internal event Action? Upkept;
+
     /// <summary>Completes when every worker loop has ended (after a stop; tests).</summary>
     internal Task WorkerLoops => Task.WhenAll(_workers.Values.SelectMany(static w => w.Workers));
 

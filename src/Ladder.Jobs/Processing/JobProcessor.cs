@@ -97,6 +97,9 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         }
 
         _queue.ThrowIfDisposed();
+        // Made first (the only step here that could throw), so the schedules count from the start.
+        var rescueTimer = new PeriodicTimer(_options.RescueInterval, _time);
+        var upkeepTimer = new PeriodicTimer(_options.MaintenanceInterval, _time);
         _queue.JobsAvailable += OnJobsAvailable;
         _queue.JobCancelled += OnJobCancelled;
         _queue.AddLeaseHolder(_heldLeases);
@@ -111,8 +114,8 @@ public sealed partial class JobProcessor : IHostedService, IAsyncDisposable
         }
 
         _heartbeat = Task.Run(HeartbeatLoopAsync, CancellationToken.None);
-        _rescue = Task.Run(RescueLoopAsync, CancellationToken.None);
-        _upkeep = Task.Run(UpkeepLoopAsync, CancellationToken.None);
+        _rescue = Task.Run(() => RescueLoopAsync(rescueTimer), CancellationToken.None);
+        _upkeep = Task.Run(() => UpkeepLoopAsync(upkeepTimer), CancellationToken.None);
         Log.ProcessorStarted(_logger, string.Join(", ", _workers.Values.Select(w => $"{w.Name}×{w.Concurrency}")));
     }
 

@@ -70,6 +70,11 @@ public sealed class PostgresRescueScheduleContract : RescueScheduleContract
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
 }
 
+public sealed class PostgresUpkeepScheduleContract : UpkeepScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();
+}
+
 public sealed class PostgresOptionsSnapshotContract : OptionsSnapshotContract
 {
     protected override JobStoreFactory CreateFactory() => new PostgresJobStoreFactory();

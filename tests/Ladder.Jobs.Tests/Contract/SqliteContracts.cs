@@ -70,6 +70,11 @@ public sealed class SqliteRescueScheduleContract : RescueScheduleContract
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
 }
 
+public sealed class SqliteUpkeepScheduleContract : UpkeepScheduleContract
+{
+    protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
+}
+
 public sealed class SqliteOptionsSnapshotContract : OptionsSnapshotContract
 {
     protected override JobStoreFactory CreateFactory() => new SqliteJobStoreFactory();
