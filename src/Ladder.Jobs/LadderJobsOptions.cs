@@ -106,7 +106,7 @@ public sealed class LadderJobsOptions
     /// <summary>Keep cancelled jobs this long. Default: 1 day.</summary>
     public TimeSpan CancelledRetention { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>How often the processor applies retention and checkpoints the WAL. Default: 5 min.</summary>
+    /// <summary>How often the processor applies retention and checkpoints the WAL; at most <see cref="MaxTimerValue"/>. Default: 5 min.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -175,6 +175,7 @@ public sealed class LadderJobsOptions
         Check(DeadRetention >= TimeSpan.Zero, $"DeadRetention must not be negative (was {DeadRetention}).");
         Check(CancelledRetention >= TimeSpan.Zero, $"CancelledRetention must not be negative (was {CancelledRetention}).");
         Check(MaintenanceInterval > TimeSpan.Zero, $"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
+        CheckTimer(MaintenanceInterval, nameof(MaintenanceInterval)); // The upkeep loop's PeriodicTimer, since it has a loop of its own.
         Check(MaxBatchSize is >= 1 and <= 100_000, $"MaxBatchSize must be 1..100000 (was {MaxBatchSize}).");
         Check(MaxPendingEnqueues is >= 1 and <= 1_000_000, $"MaxPendingEnqueues must be 1..1000000 (was {MaxPendingEnqueues}).");
         if (StoreValidation is { } store)

@@ -27,11 +27,12 @@ public sealed class TimerLimitTests : TempFolderTests
             PollInterval = BeyondTimers,
             ShutdownGrace = BeyondTimers,
             TimeoutGrace = BeyondTimers,
+            MaintenanceInterval = BeyondTimers,
         };
 
         var failures = options.Validate();
 
-        foreach (var name in new[] { "LeaseDuration", "HeartbeatInterval", "RescueInterval", "PollInterval", "ShutdownGrace", "TimeoutGrace" })
+        foreach (var name in new[] { "LeaseDuration", "HeartbeatInterval", "RescueInterval", "PollInterval", "ShutdownGrace", "TimeoutGrace", "MaintenanceInterval" })
         {
             failures.Should().Contain(f => f.StartsWith(name, StringComparison.Ordinal), $"{name} is beyond the timer limit");
         }
