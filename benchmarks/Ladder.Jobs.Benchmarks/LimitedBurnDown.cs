@@ -12,22 +12,30 @@ internal static class LimitedBurnDown
     public static async Task<int> RunAsync(int jobs, int rounds)
     {
         Console.WriteLine($"limits-burn-down: {jobs:N0} no-op jobs, plain vs 100 concurrency keys x limit 4, synchronous=FULL, prefetch 64; {Environment.ProcessorCount} cores; {rounds} rounds");
-        Console.WriteLine("| round | slots | plain jobs/s | load | keyed jobs/s | load | keyed / plain |");
-        Console.WriteLine("| ---: | ---: | ---: | --- | ---: | --- | ---: |");
+        Console.WriteLine("| round | slots | plain jobs/s | load | CPU ms / 1,000 | keyed jobs/s | load | CPU ms / 1,000 | keyed / plain |");
+        Console.WriteLine("| ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: |");
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var slots in (int[])[4, 16])
             {
-                var (plain, plainLoad) = await OneAsync(jobs, slots, keys: 0);
-                var (keyed, keyedLoad) = await OneAsync(jobs, slots, keys: 100);
-                Console.WriteLine($"| {round} | {slots} | {plain:N0} | {plainLoad} | {keyed:N0} | {keyedLoad} | {keyed / plain:P0} |");
+                var (plain, plainLoad, plainCpu) = await OneAsync(jobs, slots, keys: 0);
+                var (keyed, keyedLoad, keyedCpu) = await OneAsync(jobs, slots, keys: 100);
+                Console.WriteLine($"| {round} | {slots} | {plain:N0} | {plainLoad} | {plainCpu:N0} | {keyed:N0} | {keyedLoad} | {keyedCpu:N0} | {keyed / plain:P0} |");
             }
         }
 
         return 0;
     }
 
-    private static async Task<(double Rate, string Load)> OneAsync(int jobs, int slots, int keys)
+    // One burn-down alone (for a profiler): keys 0 is the plain one.
+    public static async Task<int> RunOneAsync(int jobs, int slots, int keys)
+    {
+        var (rate, load, cpu) = await OneAsync(jobs, slots, keys);
+        Console.WriteLine($"{jobs:N0} jobs, {slots} slots, {keys} keys: {rate:N0} jobs/s, process CPU {cpu:N0} ms per 1,000 jobs, load {load}");
+        return 0;
+    }
+
+    private static async Task<(double Rate, string Load, double CpuMsPer1000)> OneAsync(int jobs, int slots, int keys)
     {
         var path = Harness.TempFile("limits.db");
         var options = new LadderJobsOptions { Path = path, Prefetch = 64 };
@@ -49,14 +57,16 @@ internal static class LimitedBurnDown
                 all.TrySetResult();
             }
         };
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         await processor.StartAsync(CancellationToken.None);
         await all.Task;
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         await processor.StopAsync(CancellationToken.None);
         await queue.DisposeAsync();
         Harness.Delete(path);
-        return (Harness.Rate(jobs, elapsed), load);
+        return (Harness.Rate(jobs, elapsed), load, cpu.TotalMilliseconds * 1000 / jobs);
     }
 }

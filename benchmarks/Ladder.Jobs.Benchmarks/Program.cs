@@ -7,6 +7,7 @@ using Ladder.Jobs.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- quartz [jobs]   (peer (c) alone, a smoke run)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- hangfire-sqlite [jobs]   (the durable peer beside Ladder's default, 10,000 by default)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- limits-burn-down [jobs] [rounds]   (100 keys x limit 4 beside plain, interleaved)
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- limits-one <jobs> <slots> <keys>   (one burn-down alone, for a profiler; keys 0 is plain)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- next-run [jobs] [rounds]   (an idle claim's next-run statement before / after the skip scan, N jobs an hour ahead)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- latency [samples]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- memory [depth...]
@@ -20,6 +21,7 @@ return args.FirstOrDefault() switch
     "quartz" => await BurnDown.RunQuartzOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
     "hangfire-sqlite" => await BurnDown.RunHangfireSqliteOnlyAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000),
     "limits-burn-down" => await LimitedBurnDown.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2),
+    "limits-one" => await LimitedBurnDown.RunOneAsync(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)),
     "next-run" => await NextRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3),
     "latency" => await Latency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000),
     "idle-schedules" => await IdleSchedules.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 60, [.. args.Skip(2).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]),

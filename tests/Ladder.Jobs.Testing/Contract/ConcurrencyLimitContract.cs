@@ -126,6 +126,35 @@ public abstract class ConcurrencyLimitContract : LimitsContractBase
 
     [Test]
     [CancelAfter(120_000)]
+    public async Task Claim_FromKeysWithFewerRunnableJobsThanTheirRoom_GoesOnToFurtherKeysUntilItHasEnough()
+    {
+        var store = await OpenStoreAsync();
+
+        // 60 keys with limit 4: each has one job runnable and three an hour ahead, so a claim of 20 finds one job a key,
+        // not the four its room promised, and must walk on to further keys.
+        var runnable = new List<long>();
+        foreach (var i in Enumerable.Range(0, 60))
+        {
+            var key = $"k{i:D2}";
+            runnable.AddRange(await EnqueueAsync(store, Job(key, 4)));
+            await EnqueueAsync(store, [.. Enumerable.Range(0, 3).Select(_ => Job(key, 4) with { Delay = TimeSpan.FromHours(1) })]);
+        }
+
+        var first = await ClaimAsync(store, 20);
+        var second = await ClaimAsync(store, 20);
+        var third = await ClaimAsync(store, 20);
+        var fourth = await ClaimAsync(store, 20);
+
+        first.Jobs.Should().HaveCount(20, "20 keys each had a runnable job, though each promised room for 4");
+        first.Jobs.Select(j => j.Id).Should().OnlyContain(id => runnable.Contains(id), "a job an hour ahead is not runnable");
+        second.Jobs.Should().HaveCount(20);
+        third.Jobs.Should().HaveCount(20);
+        first.Jobs.Concat(second.Jobs).Concat(third.Jobs).Select(j => j.Id).Should().BeEquivalentTo(runnable, "every key's runnable job, each once");
+        fourth.Jobs.Should().BeEmpty("nothing else is runnable");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
     public async Task Claim_WhenEveryKeyIsFull_AndThereAreMoreKeysThanAClaimVisits_StopsSayingClaimAgainAtOnce()
     {
         var store = await OpenStoreAsync();

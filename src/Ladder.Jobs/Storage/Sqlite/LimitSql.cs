@@ -14,27 +14,28 @@ internal static class LimitSql
     public const string HasKeyed =
         "SELECT EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL);";
 
-    // The next key with jobs waiting after @p1 in key order, and the limit of its first job in claim order: one seek of
-    // ladder_jobs_fetch_keyed (a loose index scan, one step per key however many jobs it holds). FirstKey starts over.
-    public const string NextKey =
-        "SELECT concurrency_key, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key > @p1 " +
-        "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1;";
+    // The walk over the keys with jobs waiting, in key order after @p1 ('' for the first key: a key is never empty), at
+    // most @p3 keys: per key, its name, the limit of its first job in claim order, its running jobs (in any queue, through
+    // ladder_jobs_running_keys), and the room of its rate limit and when its window reopens, if it has one (@p2 now).
+    // One statement for a stretch of keys: each step of the recursion is one seek of ladder_jobs_fetch_keyed (a loose
+    // index scan, one step per key however many jobs it holds); n keeps the walk's order.
+    public const string KeyWalk =
+        "WITH RECURSIVE walk(n, id, key) AS (" +
+        "SELECT * FROM (SELECT 1, id, concurrency_key FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key > @p1 " +
+        "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1) " +
+        "UNION ALL SELECT walk.n + 1, j.id, j.concurrency_key FROM walk JOIN ladder_jobs j ON j.id = (SELECT m.id FROM ladder_jobs m " +
+        "WHERE m.queue = @p0 AND m.state IN (0, 1, 4) AND m.concurrency_key > walk.key ORDER BY m.concurrency_key, m.priority DESC, m.run_at, m.id LIMIT 1) " +
+        "WHERE walk.n < @p3) " +
+        "SELECT w.key, h.concurrency_limit, (SELECT count(*) FROM ladder_jobs r WHERE r.state = 2 AND r.concurrency_key = w.key), " +
+        "l.max_starts - (SELECT count(*) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = w.key AND s.at > @p2 - l.window_ms), " +
+        "(SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = w.key AND s.at > @p2 - l.window_ms) + l.window_ms " +
+        "FROM walk w JOIN ladder_jobs h ON h.id = w.id LEFT JOIN ladder_rate_limits l ON l.scope = 1 AND l.name = w.key ORDER BY w.n;";
 
-    public const string FirstKey =
-        "SELECT concurrency_key, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL " +
-        "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1;";
-
-    // A key's running jobs (in any queue, through ladder_jobs_running_keys), and the room of its rate limit and when its
-    // window reopens, if it has one (@p1 now).
-    public const string KeyState =
-        "SELECT (SELECT count(*) FROM ladder_jobs r WHERE r.state = 2 AND r.concurrency_key = @p0), " +
-        "(SELECT l.max_starts - (SELECT count(*) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = @p0 AND s.at > @p1 - l.window_ms) FROM ladder_rate_limits l WHERE l.scope = 1 AND l.name = @p0), " +
-        "(SELECT (SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = @p0 AND s.at > @p1 - l.window_ms) + l.window_ms FROM ladder_rate_limits l WHERE l.scope = 1 AND l.name = @p0);";
-
-    // A key's runnable jobs in claim order (read lazily: the claim stops at the first it may not start).
+    // The runnable jobs of the keys in @p3 (a JSON array), at most @p2 per key (@p1 now), in no order: the claim sorts them.
     public const string KeyCandidates =
-        "SELECT id, priority, run_at, concurrency_limit FROM ladder_jobs WHERE queue = @p0 AND concurrency_key = @p1 AND state IN (0, 1, 4) " +
-        "AND concurrency_key IS NOT NULL AND run_at <= @p2 ORDER BY priority DESC, run_at, id LIMIT @p3;";
+        "SELECT c.concurrency_key, c.id, c.priority, c.run_at, c.concurrency_limit FROM json_each(@p3) w JOIN ladder_jobs c ON c.id IN " +
+        "(SELECT x.id FROM ladder_jobs x WHERE x.queue = @p0 AND x.concurrency_key = w.value AND x.state IN (0, 1, 4) AND x.concurrency_key IS NOT NULL " +
+        "AND x.run_at <= @p1 ORDER BY x.priority DESC, x.run_at, x.id LIMIT @p2);";
 
     public const string PlainCandidates =
         "SELECT id, priority, run_at FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p1 " +

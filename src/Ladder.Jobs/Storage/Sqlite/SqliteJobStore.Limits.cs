@@ -122,20 +122,25 @@ internal sealed partial class SqliteJobStore
     }
 
     // Walks the keys with jobs waiting, from the queue's cursor, wrapping once, until it has target keyed candidates or
-    // has visited target + ExtraKeysPerClaim keys (then limits.More: the next claim goes on at once).
+    // has visited target + ExtraKeysPerClaim keys (then limits.More: the next claim goes on at once). A stretch of keys
+    // is read in one statement (KeyWalk: each key's limit, running jobs and rate room) and their candidates in another
+    // (KeyCandidates), not three statements per key.
     private void VisitKeys(WriterSession session, List<Candidate> candidates, string queue, long now, int target, ClaimLimits limits)
     {
         var start = _keyCursors.GetValueOrDefault(queue);
         var wrapped = start is null;
         var last = start;
         var keyed = 0;
+        var visited = 0;
 
         // The walk ends where it began: this claim's start, or the start of the fruitless run it continues.
         var fruitless = _fruitlessWalks.TryGetValue(queue, out var run) ? run : ((string? Start, bool Wrapped)?)null;
         var end = fruitless is { } f ? f.Start : start;
         // A run that began at the first key (no cursor yet) has visited every key when it reaches the last.
         var passedLast = wrapped || fruitless is { Wrapped: true } || fruitless is { Start: null };
-        for (var visited = 0; keyed < target; visited++)
+        var wants = new List<(string Key, int Want, long Running, bool Rated)>();
+        var ended = false;
+        while (keyed < target && !ended)
         {
             if (visited >= target + ExtraKeysPerClaim)
             {
@@ -143,68 +148,61 @@ internal sealed partial class SqliteJobStore
                 break;
             }
 
-            string? key = null;
-            var headLimit = 0;
-            using (var reader = (last is null ? session.Command(LimitSql.FirstKey, queue) : session.Command(LimitSql.NextKey, queue, last)).ExecuteReader())
+            // The keys this stretch may visit: no more than the claim's budget, nor (at one job a key) than it still wants.
+            var stretch = Math.Min(target + ExtraKeysPerClaim - visited, Math.Max(target - keyed, 1) + KeysPerStretchBeyondWant);
+            var read = 0;
+            var planned = keyed;
+            wants.Clear();
+            using (var reader = session.Command(LimitSql.KeyWalk, queue, last ?? "", now, stretch).ExecuteReader())
             {
-                if (reader.Read())
+                while (planned < target && reader.Read())
                 {
-                    key = reader.GetString(0);
-                    headLimit = reader.GetInt32(1);
+                    read++;
+                    var key = reader.GetString(0);
+                    if (passedLast && end is not null && string.CompareOrdinal(key, end) > 0)
+                    {
+                        ended = true; // Every key visited once.
+                        break;
+                    }
+
+                    visited++;
+                    last = key;
+                    var headLimit = reader.GetInt32(1);
+                    var running = reader.GetInt64(2);
+                    int? room = reader.IsDBNull(3) ? null : reader.GetInt32(3);
+                    if (room <= 0 && Sql.NullableInt64(reader, 4) is { } reopens && (limits.KeyReopensAt is null || reopens < limits.KeyReopensAt))
+                    {
+                        limits.KeyReopensAt = reopens;
+                    }
+
+                    var want = Math.Min(target - planned, Math.Min(headLimit - (int)Math.Min(running, int.MaxValue), room ?? int.MaxValue));
+                    if (want <= 0)
+                    {
+                        limits.HeldBack++;
+                        continue;
+                    }
+
+                    wants.Add((key, want, running, room is not null));
+                    planned += want;
                 }
             }
 
-            if (key is null && !passedLast)
+            if (!ended && planned < target && read < stretch)
             {
-                wrapped = true;
-                passedLast = true;
-                last = null;
-                continue;
-            }
-
-            if (key is null || (passedLast && end is not null && string.CompareOrdinal(key, end) > 0))
-            {
-                break; // Every key visited once.
-            }
-
-            last = key;
-            long running;
-            int? room;
-            using (var reader = session.Command(LimitSql.KeyState, key, now).ExecuteReader())
-            {
-                reader.Read();
-                running = reader.GetInt64(0);
-                room = reader.IsDBNull(1) ? null : reader.GetInt32(1);
-                if (room <= 0 && Sql.NullableInt64(reader, 2) is { } reopens && (limits.KeyReopensAt is null || reopens < limits.KeyReopensAt))
+                // The walk ran past the last key: once from the first key, then every key has been visited.
+                if (passedLast)
                 {
-                    limits.KeyReopensAt = reopens;
+                    ended = true;
+                }
+                else
+                {
+                    wrapped = true;
+                    passedLast = true;
+                    last = null;
                 }
             }
 
-            var want = Math.Min(target - keyed, Math.Min(headLimit - (int)Math.Min(running, int.MaxValue), room ?? int.MaxValue));
-            if (want <= 0)
-            {
-                limits.HeldBack++;
-                continue;
-            }
-
-            var rank = 0;
-            using var candidatesOfKey = session.Command(LimitSql.KeyCandidates, queue, key, now, want).ExecuteReader();
-            while (candidatesOfKey.Read())
-            {
-                // Within a key, claim order holds: the first job that may not start (its key has its own limit
-                // running) ends the key's candidates.
-                if (running + rank + 1 > candidatesOfKey.GetInt32(3))
-                {
-                    limits.HeldBack++;
-                    break;
-                }
-
-                rank++;
-                candidates.Add(new Candidate(candidatesOfKey.GetInt64(0), candidatesOfKey.GetInt32(1), candidatesOfKey.GetInt64(2), key, room is not null));
-            }
-
-            keyed += rank;
+            keyed += AddKeyCandidates(session, candidates, queue, now, wants, limits);
         }
 
         if (last is not null)
@@ -220,6 +218,66 @@ internal sealed partial class SqliteJobStore
         {
             _fruitlessWalks.Remove(queue);
         }
+    }
+
+    // How many keys past what the claim still wants (at one job a key) a stretch of the walk reads: keys with no room
+    // are passed over in the same statement, not one more round trip each.
+    private const int KeysPerStretchBeyondWant = 8;
+
+    // The candidates of the keys the walk chose, each key's in claim order up to what it wants: within a key, the first
+    // job that may not start (its own limit is lower and reached) ends the key's candidates. Returns how many it added.
+    private static int AddKeyCandidates(WriterSession session, List<Candidate> candidates, string queue, long now, List<(string Key, int Want, long Running, bool Rated)> wants, ClaimLimits limits)
+    {
+        if (wants.Count == 0)
+        {
+            return 0;
+        }
+
+        var keys = new StringBuilder("[");
+        var most = 0;
+        var byKey = new Dictionary<string, List<(long Id, int Priority, long RunAt, int Limit)>>(wants.Count, StringComparer.Ordinal);
+        foreach (var (key, want, _, _) in wants)
+        {
+            keys.Append(keys.Length == 1 ? "" : ",").Append(System.Text.Json.JsonSerializer.Serialize(key));
+            most = Math.Max(most, want);
+            byKey[key] = [];
+        }
+
+        using (var reader = session.Command(LimitSql.KeyCandidates, queue, now, most, keys.Append(']').ToString()).ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                byKey[reader.GetString(0)].Add((reader.GetInt64(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt32(4)));
+            }
+        }
+
+        var added = 0;
+        foreach (var (key, want, running, rated) in wants)
+        {
+            var ofKey = byKey[key];
+            ofKey.Sort(static (a, b) => a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority) : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt) : a.Id.CompareTo(b.Id));
+            var rank = 0;
+            foreach (var job in ofKey)
+            {
+                if (rank >= want)
+                {
+                    break;
+                }
+
+                if (running + rank + 1 > job.Limit)
+                {
+                    limits.HeldBack++;
+                    break;
+                }
+
+                rank++;
+                candidates.Add(new Candidate(job.Id, job.Priority, job.RunAt, key, rated));
+            }
+
+            added += rank;
+        }
+
+        return added;
     }
 
     private static void Lease(WriterSession session, List<ClaimedJob> jobs, string queue, long token, long now, long expires, List<Candidate> chosen, bool handlerStarted)
