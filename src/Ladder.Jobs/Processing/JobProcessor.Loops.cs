@@ -238,81 +238,75 @@ public sealed partial class JobProcessor
     // (RescueScheduleContract). The store's upkeep has a loop of its own for the same reason, and keeps its own
     // schedule while a rescue is slow (UpkeepScheduleContract). Both timers are made at start, so both schedules count
     // from the start, not from whenever a thread runs the loop.
-    private async Task RescueLoopAsync(PeriodicTimer timer)
+    private Task RescueLoopAsync(PeriodicTimer timer) => PeriodicLoopAsync(timer, runAtStart: true, async stop =>
+    {
+        Rescuing?.Invoke();
+        if (RescueStall is { } stall)
+        {
+            await stall(stop).ConfigureAwait(false);
+        }
+
+        await _queue.RescueExpiredAsync().ConfigureAwait(false);
+    });
+
+    private Task UpkeepLoopAsync(PeriodicTimer timer) => PeriodicLoopAsync(timer, runAtStart: false, async stop =>
+    {
+        if (UpkeepStall is { } stall)
+        {
+            await stall(stop).ConfigureAwait(false);
+        }
+
+        await _queue.ApplyRetentionAsync(stop).ConfigureAwait(false);
+        await _queue.CheckpointAsync(stop).ConfigureAwait(false); // The store's upkeep (SQLite: the WAL checkpoint).
+        Upkept?.Invoke();
+    });
+
+    // Runs step at every tick of timer (and once at start if asked) until the processor stops or the queue is disposed;
+    // a step that fails is logged and the schedule goes on.
+    private async Task PeriodicLoopAsync(PeriodicTimer timer, bool runAtStart, Func<CancellationToken, Task> step)
     {
         var stop = _stopping.Token;
         using var owned = timer;
         try
         {
-            do
+            if (runAtStart && !await StepAsync().ConfigureAwait(false))
             {
-                try
-                {
-                    Rescuing?.Invoke();
-                    if (RescueStall is { } stall)
-                    {
-                        await stall(stop).ConfigureAwait(false);
-                    }
-
-                    await _queue.RescueExpiredAsync().ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (ObjectDisposedException)
-                {
-                    return;
-                }
-                catch (Exception e)
-                {
-                    Log.LoopFailed(_logger, e);
-                }
+                return;
             }
-            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-    }
 
-    private async Task UpkeepLoopAsync(PeriodicTimer timer)
-    {
-        var stop = _stopping.Token;
-        using var owned = timer;
-        try
-        {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                try
-                {
-                    if (UpkeepStall is { } stall)
-                    {
-                        await stall(stop).ConfigureAwait(false);
-                    }
-
-                    await _queue.ApplyRetentionAsync(stop).ConfigureAwait(false);
-                    await _queue.CheckpointAsync(stop).ConfigureAwait(false); // The store's upkeep (SQLite: the WAL checkpoint).
-                    Upkept?.Invoke();
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                if (!await StepAsync().ConfigureAwait(false))
                 {
                     return;
-                }
-                catch (ObjectDisposedException)
-                {
-                    return;
-                }
-                catch (Exception e)
-                {
-                    Log.LoopFailed(_logger, e);
                 }
             }
         }
         catch (OperationCanceledException)
         {
             // Stopping.
+        }
+
+        async Task<bool> StepAsync()
+        {
+            try
+            {
+                await step(stop).ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return false;
+            }
+            catch (ObjectDisposedException)
+            {
+                return false;
+            }
+            catch (Exception e)
+            {
+                Log.LoopFailed(_logger, e);
+                return true;
+            }
         }
     }
 

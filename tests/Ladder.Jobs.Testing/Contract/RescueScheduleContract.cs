@@ -20,27 +20,14 @@ public abstract class RescueScheduleContract : JobStoreContract
         }, time);
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) => Task.CompletedTask));
         var began = time.GetTimestamp();
-        var rescues = new[]
+        var rescues = RescueRecorder.Record(processor, time, began, 3, n =>
         {
-            new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously),
-            new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously),
-            new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously),
-        };
-        var count = 0;
-        processor.Rescuing += () =>
-        {
-            var n = Interlocked.Increment(ref count);
-            if (n <= rescues.Length)
-            {
-                rescues[n - 1].TrySetResult(time.GetElapsedTime(began));
-            }
-
             if (n == 1)
             {
                 // The first rescue takes 4 s of the clock (a slow statement, a starved host).
                 time.Advance(TimeSpan.FromSeconds(4));
             }
-        };
+        });
         await processor.StartAsync(ct);
 
         (await rescues[0].Task.WaitAsync(ct)).Should().Be(TimeSpan.Zero, "the processor rescues as it starts");

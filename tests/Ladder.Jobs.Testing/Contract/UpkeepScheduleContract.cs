@@ -71,21 +71,7 @@ public abstract class UpkeepScheduleContract : JobStoreContract
         }, time);
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>((_, _, _) => Task.CompletedTask));
         var began = time.GetTimestamp();
-        var rescues = new[]
-        {
-            new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously),
-            new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously),
-            new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously),
-        };
-        var count = 0;
-        processor.Rescuing += () =>
-        {
-            var n = Interlocked.Increment(ref count);
-            if (n <= rescues.Length)
-            {
-                rescues[n - 1].TrySetResult(time.GetElapsedTime(began));
-            }
-        };
+        var rescues = RescueRecorder.Record(processor, time, began, 3);
         var upkeepHangs = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         processor.UpkeepStall = stop =>
