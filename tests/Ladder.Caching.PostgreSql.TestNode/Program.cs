@@ -5,7 +5,8 @@
 //     random items until stdin closes; before each read it notes the backplane's position. Writes one line per read,
 //     "<position> <id> <version>", to <readsLog>, then prints "lag <p50 ms> <p99 ms> <reads>" and exits 0.
 //   writer <after|outbox> <updates> <items>: updates random items one at a time (version + 1) and publishes each
-//     change, after the commit or inside the transaction; records (sequence, id, version) in versions; prints "done".
+//     change, after the commit or inside the transaction; records (sequence, id, version) in versions; prints "started"
+//     once its backplane has started, and "done".
 //   crash-writer <id>: one update of item <id> published inside its transaction, commits, prints "committed <seq>",
 //     then waits to be killed (SIGKILL): it never publishes anything after the commit.
 using System.Diagnostics.Metrics;
@@ -130,6 +131,7 @@ static async Task<int> WriterAsync(NpgsqlDataSource dataSource, bool outbox, int
     await using var backplane = new PostgresBackplane(dataSource, new PostgresBackplaneOptions { PruneInterval = Timeout.InfiniteTimeSpan });
     using var cache = NewCache(dataSource, backplane);
     await backplane.StartAsync();
+    Console.WriteLine("started");
     for (var i = 0; i < updates; i++)
     {
         var id = $"item-{Random.Shared.Next(items)}";

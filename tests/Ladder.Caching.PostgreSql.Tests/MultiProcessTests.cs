@@ -46,6 +46,10 @@ public sealed class MultiProcessTests
             var restarted = false;
             using (var writer = NodeProcess.Start(db, "writer", mode, updates.ToString(CultureInfo.InvariantCulture), Items.ToString(CultureInfo.InvariantCulture)))
             {
+                // The chaos begins once the writer's backplane has started: a start that meets a killed connection or a
+                // restarting server fails (PostgresBackplane.StartAsync throws, as documented), and on a loaded machine
+                // the writer could reach it only after the first kills (two fresh-clone CI runs' nodes died so).
+                await writer.ReadLineStartingWithAsync("started", ct);
                 var done = writer.ReadLineStartingWithAsync("done", ct);
                 while (chaos && !done.IsCompleted)
                 {
