@@ -8,6 +8,7 @@ using Ladder.PostgreSql.Testing;
 //   burn-down [jobs]   (a) raw loop (batches of 64 and of 1) and (b) Hangfire.PostgreSql side by side, with ratios
 //   store-burn-down [jobs] [hangfire jobs]  raw (64), Ladder on PostgreSQL, Ladder on SQLite, Hangfire.PostgreSql (100,000; 10,000)
 //   store [jobs]       Ladder on PostgreSQL alone (to profile)
+//   store-wake-notify [samples]   the NOTIFY row of store-wake alone
 //   store-wake [samples]   idle enqueue on host A → handler start on host B through the store: NOTIFY (500), polling 50 ms (500) and 1 s (60)
 //   hosts [jobs] [rounds]  one host vs three host processes (children of this harness) on one database, alternating (100,000; 2 rounds)
 //   store-health [jobs] [naptime]   table size and dead tuples while N jobs flow through the store with its own retention purge (1,000,000; 1s)
@@ -64,6 +65,9 @@ switch (part)
     case "store-wake":
         await Parts.StoreWakeAsync(server, Arg(1, 500));
         break;
+    case "store-wake-notify":
+        await Parts.StoreWakeAsync(server, Arg(1, 500), notifyOnly: true);
+        break;
     case "hosts":
         await Parts.HostsAsync(server, Arg(1, 100_000), Arg(2, 2));
         break;
@@ -111,7 +115,7 @@ switch (part)
         await Parts.ContentionAsync(server, 100_000);
         break;
     default:
-        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, limits-burn-down, next-run, all");
+        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, store-wake-notify, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, limits-burn-down, next-run, all");
         return 2;
 }
 
