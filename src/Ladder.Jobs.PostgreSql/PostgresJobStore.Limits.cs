@@ -36,13 +36,15 @@ public sealed partial class PostgresJobStore
 
     private async Task ClaimPlainAsync(ClaimRequest request, long token, int limit, int startNow, List<ClaimedJob> jobs)
     {
-        // One round trip, one implicit transaction: its settings local to it (set_config), then the claim. Bitmap scans
-        // off: until the table is analyzed after a large enqueue, the planner guesses a couple of claimable rows and may
+        // One round trip, one implicit transaction: bitmap scans off for the claim only (set_config local to it).
+        // Until the table is analyzed after a large enqueue, the planner guesses a couple of claimable rows and may
         // read every entry of the claimable index into a bitmap and sort it (100+ ms per claim at 60,000 queued
         // jobs: docs/benchmarks/jobs-postgresql.md, "Through the store"); the index scan in claim order stops at the limit.
-        // The commit does not wait for its WAL flush (ClaimSettings).
         await using var claim = _dataSource.CreateBatch();
-        claim.BatchCommands.Add(new NpgsqlBatchCommand(_options.BitmapClaims ? ClaimSettings : ClaimSettings + ", set_config('enable_bitmapscan', 'off', true)"));
+        if (!_options.BitmapClaims)
+        {
+            claim.BatchCommands.Add(new NpgsqlBatchCommand("SELECT FROM set_config('enable_bitmapscan', 'off', true)"));
+        }
 
         var command = new NpgsqlBatchCommand(_sql.Claim);
         AddNow(command.Parameters);
@@ -53,22 +55,16 @@ public sealed partial class PostgresJobStore
         command.Parameters.Add(P("start_now", startNow, NpgsqlDbType.Bigint));
         claim.BatchCommands.Add(command);
         await using var reader = await claim.ExecuteReaderAsync().ConfigureAwait(false);
-        await reader.NextResultAsync().ConfigureAwait(false); // The settings' row.
+        if (!_options.BitmapClaims)
+        {
+            await reader.NextResultAsync().ConfigureAwait(false);
+        }
 
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
             jobs.Add(ReadClaimed(reader, request.Queue, token, limited: false));
         }
     }
-
-    // A claim's commit does not wait for its WAL to reach the disk (synchronous_commit off, for its transaction only):
-    // a claim lost in a server crash only puts its jobs back as they were (ready, the attempt not counted); a handler
-    // that ran one meanwhile finds its lease gone at its outcome's compare-and-set (at least once, as for any lost
-    // lease), and any later durable commit (an enqueue, an outcome) flushes the WAL with the claim in it, in order.
-    // Its effects are visible to every other transaction at its commit, as always. A WAL flush less per claim: the
-    // wake-up path (enqueue on one host, handler start on another) and the burn-down (one claim per refill) both wait
-    // on it (docs/benchmarks/jobs-postgresql.md, "Claims without a WAL flush").
-    private const string ClaimSettings = "SELECT set_config('synchronous_commit', 'off', true)";
 
     // The most keys one limited claim visits beyond what it takes; the next claim goes on from where it stopped.
     private const int ExtraKeysPerClaim = 32;
@@ -89,7 +85,6 @@ public sealed partial class PostgresJobStore
         // first claim on a connection PrepareAsync costs nothing.
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(ClaimSettings));
         var lockCommand = new NpgsqlBatchCommand(_limitSql.Lock);
         lockCommand.Parameters.Add(P("lock_key", LimitsLockKey, NpgsqlDbType.Bigint));
         batch.BatchCommands.Add(lockCommand);
@@ -109,7 +104,6 @@ public sealed partial class PostgresJobStore
         batch.BatchCommands.Add(claim);
         await batch.PrepareAsync().ConfigureAwait(false);
         await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
-        await reader.NextResultAsync().ConfigureAwait(false); // The settings' row.
         await reader.NextResultAsync().ConfigureAwait(false); // The lock's row.
         (int, bool, bool, TimeSpan?, bool, TimeSpan?) flags = (0, false, false, null, false, null);
         var taken = jobs.Count;
