@@ -179,6 +179,15 @@ internal static class Parts
         Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
     }
 
+    /// <summary>The raw NOTIFY row of wake, with store-wake's pauses between jobs (150-250 ms), to put beside store-wake-notify.</summary>
+    public static async Task WakeIdleAsync(PostgresServer server, int samples)
+    {
+        Bench.Heading($"Wake latency, raw path, {samples:N0} samples 150-250 ms apart (as store-wake)");
+        Console.WriteLine(WakeHeader);
+        PrintWake(await WakeLatency.ListenAsync(server, 1, samples, idlePauses: true));
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+    }
+
     public static async Task FanOutAsync(PostgresServer server, int samples)
     {
         Bench.Heading($"NOTIFY fan-out: N idle listeners on one channel, every one wakes and tries to claim ({samples:N0} samples each)");

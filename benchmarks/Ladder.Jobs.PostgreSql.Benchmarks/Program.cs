@@ -18,6 +18,7 @@ using Ladder.PostgreSql.Testing;
 //   raw [jobs] [consumers] [batch]   the raw loop alone (100,000, 4, 64)
 //   hangfire [jobs]    Hangfire 1.8 + Hangfire.PostgreSql alone (10,000)
 //   wake [samples]     (c) LISTEN/NOTIFY wake latency (1,000 samples) and polling at 50 ms (500) and 1 s (60)
+//   wake-idle [samples]  the raw LISTEN/NOTIFY row of wake with store-wake's idle pauses between jobs (300)
 //   notify-cost [s]    (c) single-job transactions from 8 producers: no NOTIFY, NOTIFY each, debounced 100 ms (10 s each)
 //   store-notify-cost [s]  the same through PostgresJobStore.EnqueueAsync: NOTIFY off, every enqueue, debounced (10 s each)
 //   fan-out [samples]  NOTIFY to 1, 16 and 64 listeners that all try to claim (200 samples each)
@@ -86,6 +87,9 @@ switch (part)
     case "wake":
         await Parts.WakeAsync(server, Arg(1, 1000));
         break;
+    case "wake-idle":
+        await Parts.WakeIdleAsync(server, Arg(1, 300));
+        break;
     case "notify-cost":
         await Parts.NotifyCostAsync(server, TimeSpan.FromSeconds(Arg(1, 10)));
         break;
@@ -115,7 +119,7 @@ switch (part)
         await Parts.ContentionAsync(server, 100_000);
         break;
     default:
-        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, store-wake-notify, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, limits-burn-down, next-run, all");
+        Console.Error.WriteLine($"unknown part '{part}': burn-down, store-burn-down, store, store-wake, store-wake-notify, wake-idle, hosts, store-health, statements, raw, hangfire, wake, notify-cost, store-notify-cost, fan-out, contention, health, limits-burn-down, next-run, all");
         return 2;
 }
 

@@ -24,12 +24,15 @@ public sealed partial class PostgresJobStore
         {
             // One batch is one implicit transaction: the jobs and their NOTIFY commit together, and the NOTIFY is
             // delivered only by that commit (a listener woken by it finds the jobs).
-            await using var batch = _dataSource.CreateBatch();
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection);
             batch.BatchCommands.Add(InsertCommand(jobs));
             if (notifyNow.Count > 0)
             {
                 batch.BatchCommands.Add(NotifyCommand(notifyNow));
             }
+
+            await PrepareAsync(batch, cancellationToken).ConfigureAwait(false);
 
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             return await ReadInsertedAsync(reader, jobs.Count, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using Ladder.Jobs.PostgreSql.Internal;
 using Ladder.Jobs.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -16,79 +17,101 @@ public sealed partial class PostgresJobStore
 
         // Not retried: a claim whose answer was lost may have committed, and its jobs come back when their lease
         // expires (counted as a rescue for those recorded as started, which is what a crash right after the claim is).
-        var batch = await OnceAsync("claim jobs", async () =>
+        return await OnceAsync("claim jobs", async () =>
         {
             var jobs = new List<ClaimedJob>(request.Limit);
             var startNow = Math.Clamp(request.StartNow, 0, request.Limit);
-            var held = 0;
-            (bool Keyed, bool Rated, TimeSpan? Reopens, bool More)? limits = null;
-            TimeSpan? nextPlain = null;
 
             // A queue seen with limited work (keyed jobs waiting, a rate limit) is claimed by the limited claim: its jobs
-            // without a key and its keyed jobs are merged in claim order there.
+            // without a key and its keyed jobs are merged in claim order there, and it says all the next-run query would.
             if (_limitedQueues.ContainsKey(request.Queue))
             {
                 var limited = await ClaimLimitedAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
-                held += limited.HeldBack;
-                limits = (limited.Keyed, limited.Rated, limited.Reopens, limited.More);
-                nextPlain = limited.NextPlain;
                 if (!limited.Keyed && !limited.Rated)
                 {
                     _limitedQueues.TryRemove(request.Queue, out _);
                 }
-            }
-            else
-            {
-                await ClaimPlainAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
+
+                var next = jobs.Count >= request.Limit ? null : limited.More ? TimeSpan.Zero : limited.Reopens ?? limited.NextPlain;
+                SortInClaimOrder(jobs);
+                var batch = new ClaimBatch(jobs, next, limited.HeldBack);
+                onClaimed?.Invoke(batch);
+                return batch;
             }
 
-            TimeSpan? next = null;
-            if (jobs.Count < request.Limit && limits is { } seen)
+            await ClaimPlainAsync(request, token, request.Limit, startNow, jobs).ConfigureAwait(false);
+            SortInClaimOrder(jobs);
+
+            // Handed over before the next-run query: the handlers of an idle queue's wake-up start one round trip sooner.
+            onClaimed?.Invoke(new ClaimBatch(jobs, null, 0));
+            if (jobs.Count >= request.Limit)
             {
-                // The limited claim said all the next-run query would.
-                next = seen.More ? TimeSpan.Zero : seen.Reopens ?? nextPlain;
+                return new ClaimBatch(jobs, null, 0);
             }
-            else if (jobs.Count < request.Limit)
+
+            // The jobs are handed over: what follows must not fail the claim (the processor counts its slots by the
+            // batch returned). A failure here is logged; the queue is claimed again at the next poll or wake-up.
+            try
             {
-                await using var command = Command(_sql.NextRunIn);
-                command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                TimeSpan? nextRun;
                 var (keyed, rated) = (false, false);
-                await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
+                await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
+                await using (var command = Command(_sql.NextRunIn, connection))
                 {
+                    command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
+                    await PrepareAsync(command).ConfigureAwait(false);
+                    await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
                     await reader.ReadAsync().ConfigureAwait(false);
-                    next = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
+                    nextRun = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
                     keyed = reader.GetBoolean(1);
                     rated = reader.GetBoolean(2);
                 }
 
-                // The queue has limited work the plain claim did not look at: claim it into what is left.
-                if (keyed || rated)
+                if (!keyed && !rated)
                 {
-                    _limitedQueues.TryAdd(request.Queue, true);
-                    var started = jobs.Count(static j => j.HandlerStarted);
-                    var limited = await ClaimLimitedAsync(request, token, request.Limit - jobs.Count, Math.Max(0, startNow - started), jobs).ConfigureAwait(false);
-                    held += limited.HeldBack;
-                    if (limited.More)
-                    {
-                        next = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
-                    }
-                    else if (limited.Reopens is { } reopens)
-                    {
-                        next = reopens;
-                    }
+                    return new ClaimBatch(jobs, nextRun, 0);
                 }
-            }
 
-            // RETURNING has no order: run in the claim's order (those started at once come first in it).
-            jobs.Sort(static (a, b) => a.HandlerStarted != b.HandlerStarted ? b.HandlerStarted.CompareTo(a.HandlerStarted)
-                : a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority)
-                : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt)
-                : a.Id.CompareTo(b.Id));
-            return new ClaimBatch(jobs, next, held);
+                // The queue has limited work the plain claim did not look at: claim it into what is left, a second
+                // transaction with a call of its own. Every job the plain claim recorded as started was started at once
+                // (it found fewer jobs than it wanted), so the limited claim's started jobs follow them in claim order.
+                _limitedQueues.TryAdd(request.Queue, true);
+                var plain = jobs.Count;
+                var started = jobs.Count(static j => j.HandlerStarted);
+                var more = new List<ClaimedJob>(request.Limit - plain);
+                var extra = await ClaimLimitedAsync(request, token, request.Limit - plain, Math.Max(0, startNow - started), more).ConfigureAwait(false);
+                SortInClaimOrder(more);
+                onClaimed?.Invoke(new ClaimBatch(more, null, extra.HeldBack));
+                List<ClaimedJob> all = [.. jobs, .. more]; // The first call's list stays as it was handed over.
+                if (extra.More)
+                {
+                    nextRun = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
+                }
+                else if (extra.Reopens is { } reopens)
+                {
+                    nextRun = reopens;
+                }
+
+                return new ClaimBatch(all, all.Count >= request.Limit ? null : nextRun, extra.HeldBack);
+            }
+            catch (Exception e)
+            {
+                if (e is not ObjectDisposedException) // Closing: nothing to tell.
+                {
+                    Log.ClaimFollowUpFailed(_logger, e, request.Queue, jobs.Count);
+                }
+
+                return new ClaimBatch(jobs, null, 0);
+            }
         }).ConfigureAwait(false);
-        onClaimed?.Invoke(batch);
-        return batch;
     }
+
+    // RETURNING has no order: run in the claim's order (those started at once come first in it).
+    private static void SortInClaimOrder(List<ClaimedJob> jobs) =>
+        jobs.Sort(static (a, b) => a.HandlerStarted != b.HandlerStarted ? b.HandlerStarted.CompareTo(a.HandlerStarted)
+            : a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority)
+            : a.RunAt != b.RunAt ? a.RunAt.CompareTo(b.RunAt)
+            : a.Id.CompareTo(b.Id));
 
     /// <inheritdoc />
     public override Task MarkStartedAsync(JobLease lease)
@@ -114,7 +137,8 @@ public sealed partial class PostgresJobStore
         ThrowIfDisposed();
         return Ended(lease, RetryingAsync("a failed attempt", async retried =>
         {
-            await using var command = Command(_sql.Fail);
+            await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+            await using var command = Command(_sql.Fail, connection);
             AddLease(command, lease, retried);
             command.Parameters.Add(P("dead", failure.Dead, NpgsqlDbType.Boolean));
             command.Parameters.Add(P("delay", failure.RetryDelay, NpgsqlDbType.Interval));
@@ -124,6 +148,7 @@ public sealed partial class PostgresJobStore
             command.Parameters.Add(P("error_type", failure.ErrorType, NpgsqlDbType.Text));
             command.Parameters.Add(P("error_message", failure.ErrorMessage, NpgsqlDbType.Text));
             command.Parameters.Add(P("error_stack", failure.ErrorStack, NpgsqlDbType.Text));
+            await PrepareAsync(command).ConfigureAwait(false);
             return await command.ExecuteScalarAsync().ConfigureAwait(false) switch
             {
                 short s when s == (short)JobState.Dead => FailOutcome.Dead,
@@ -195,9 +220,11 @@ public sealed partial class PostgresJobStore
         // Every lease of the call in one statement; extending twice is harmless, so a lost answer is simply retried.
         var held = await RetryingAsync("heartbeats", async _ =>
         {
-            await using var command = Command(_sql.Heartbeat);
+            await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+            await using var command = Command(_sql.Heartbeat, connection);
             AddLeaseArrays(command, leases);
             command.Parameters.Add(P("lease", leaseDuration, NpgsqlDbType.Interval));
+            await PrepareAsync(command).ConfigureAwait(false);
             var states = new Dictionary<JobLease, short>(leases.Count);
             await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))

@@ -40,7 +40,8 @@ public sealed partial class PostgresJobStore
         // Until the table is analyzed after a large enqueue, the planner guesses a couple of claimable rows and may
         // read every entry of the claimable index into a bitmap and sort it (100+ ms per claim at 60,000 queued
         // jobs: docs/benchmarks/jobs-postgresql.md, "Through the store"); the index scan in claim order stops at the limit.
-        await using var claim = _dataSource.CreateBatch();
+        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var claim = new NpgsqlBatch(connection);
         if (!_options.BitmapClaims)
         {
             claim.BatchCommands.Add(new NpgsqlBatchCommand("SELECT FROM set_config('enable_bitmapscan', 'off', true)"));
@@ -54,6 +55,7 @@ public sealed partial class PostgresJobStore
         command.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
         command.Parameters.Add(P("start_now", startNow, NpgsqlDbType.Bigint));
         claim.BatchCommands.Add(command);
+        await PrepareAsync(claim).ConfigureAwait(false);
         await using var reader = await claim.ExecuteReaderAsync().ConfigureAwait(false);
         if (!_options.BitmapClaims)
         {
@@ -80,9 +82,8 @@ public sealed partial class PostgresJobStore
     private async Task<(int HeldBack, bool Keyed, bool Rated, TimeSpan? Reopens, bool More, TimeSpan? NextPlain)> ClaimLimitedAsync(
         ClaimRequest request, long token, int target, int startNow, List<ClaimedJob> jobs)
     {
-        // Prepared: the statement is long, and planning it took longer than running it (33 ms against 21 ms, measured
-        // under load); Npgsql keeps a prepared statement on its physical connection across pool rentals, so after the
-        // first claim on a connection PrepareAsync costs nothing.
+        // Prepared (PrepareAsync): the statement is long, and planning it took longer than running it (33 ms against
+        // 21 ms, measured under load).
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
         var lockCommand = new NpgsqlBatchCommand(_limitSql.Lock);
@@ -102,7 +103,7 @@ public sealed partial class PostgresJobStore
         claim.Parameters.Add(P("token", token, NpgsqlDbType.Bigint));
         claim.Parameters.Add(P("lease", request.LeaseDuration, NpgsqlDbType.Interval));
         batch.BatchCommands.Add(claim);
-        await batch.PrepareAsync().ConfigureAwait(false);
+        await PrepareAsync(batch).ConfigureAwait(false);
         await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
         await reader.NextResultAsync().ConfigureAwait(false); // The lock's row.
         (int, bool, bool, TimeSpan?, bool, TimeSpan?) flags = (0, false, false, null, false, null);

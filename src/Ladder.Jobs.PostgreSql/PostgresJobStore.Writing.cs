@@ -114,9 +114,11 @@ public sealed partial class PostgresJobStore
             tokens[i] = leases[i].Token;
         }
 
-        await using var command = Command(sql);
+        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var command = Command(sql, connection);
         command.Parameters.Add(P("id", ids, NpgsqlDbType.Array | NpgsqlDbType.Bigint));
         command.Parameters.Add(P("token", tokens, NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+        await PrepareAsync(command).ConfigureAwait(false);
         var written = new HashSet<JobLease>();
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false))

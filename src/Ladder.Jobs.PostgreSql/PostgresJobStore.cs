@@ -190,6 +190,16 @@ public sealed partial class PostgresJobStore : JobStore
         return command;
     }
 
+    // The frequent statements run prepared unless PostgresJobStoreOptions.PrepareStatements is off. Npgsql keeps a
+    // prepared statement on its physical connection across pool rentals, so a connection's first run of each pays one
+    // more round trip and every later run skips the parse and plan (longer than the run itself for the enqueue and
+    // the claim: docs/benchmarks/jobs-postgresql.md, "Prepared statements").
+    private Task PrepareAsync(NpgsqlCommand command, CancellationToken cancellationToken = default) =>
+        _options.PrepareStatements ? command.PrepareAsync(cancellationToken) : Task.CompletedTask;
+
+    private Task PrepareAsync(NpgsqlBatch batch, CancellationToken cancellationToken = default) =>
+        _options.PrepareStatements ? batch.PrepareAsync(cancellationToken) : Task.CompletedTask;
+
     private static NpgsqlParameter P(string name, object? value, NpgsqlDbType type) => new(name, type) { Value = value ?? DBNull.Value };
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

@@ -33,6 +33,16 @@ public sealed partial class PostgresJobStoreOptions
     /// </summary>
     public TimeSpan NotifyDebounce { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Whether the store's frequent statements (enqueues, claims, the next-run query, outcomes, start marks,
+    /// heartbeats) run as prepared statements. Each is prepared once per physical connection (Npgsql keeps it across
+    /// pool rentals), and every later run skips its parse and plan: at an idle queue that halved the enqueue's and the
+    /// claim's round trips (docs/jobs/postgresql.md). Default: <see langword="true"/>. Set <see langword="false"/> behind
+    /// a pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21, or without
+    /// <c>max_prepared_statements</c>).
+    /// </summary>
+    public bool PrepareStatements { get; set; } = true;
+
     /// <summary>Completions and start marks written by one statement, at most. Default: 512. 1..10,000.</summary>
     public int MaxWriteBatch { get; set; } = 512;
 

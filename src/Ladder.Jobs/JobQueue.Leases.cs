@@ -15,7 +15,7 @@ public sealed partial class JobQueue
 
     /// <param name="queue">The queue to claim from.</param>
     /// <param name="limit">How many jobs at most.</param>
-    /// <param name="onClaimed">Runs once the claim commits; in the SQLite store on the writer thread, before any later write commits (a cancel of a claimed job is seen after it).</param>
+    /// <param name="onClaimed">Runs as the claim's jobs commit (once per transaction that took them: JobStore.ClaimAsync); in the SQLite store on the writer thread, before any later write commits (a cancel of a claimed job is seen after it).</param>
     /// <param name="startNow">
     /// How many of them start their handlers at once (default: all); the claim records them as started. The rest are
     /// claimed ahead, and recorded as started only when their handlers start.

@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(3107, LogLevel.Debug, "A notification on channel '{Channel}' had no queue name; ignored.")]
     public static partial void EmptyNotification(ILogger logger, string channel);
 
+    [LoggerMessage(3109, LogLevel.Warning, "After a claim of {Count} jobs from queue '{Queue}' had committed, its next-run query or its claim of limited jobs failed; the claimed jobs run, and the queue is claimed again by the next poll or wake-up.")]
+    public static partial void ClaimFollowUpFailed(ILogger logger, Exception exception, string queue, int count);
+
     [LoggerMessage(3108, LogLevel.Warning, "The job store {Location} cannot be reached yet; opening again in {Delay} (attempt {Attempt}, waiting up to {Limit} in all).")]
     public static partial void OpenRetrying(ILogger logger, Exception exception, string location, TimeSpan delay, int attempt, TimeSpan limit);
 }

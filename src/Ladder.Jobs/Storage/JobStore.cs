@@ -73,9 +73,12 @@ public abstract partial class JobStore : IAsyncDisposable
     /// </summary>
     /// <param name="request">What to claim.</param>
     /// <param name="onClaimed">
-    /// Called once the claim has committed and before the task completes. A store with one writer calls it before any
-    /// later write commits, so an in-process cancel committed after the claim always finds the claimed jobs registered;
-    /// for other stores the next heartbeat reports such a cancel.
+    /// Called as the claim's jobs commit, before the task completes: at least once, and once more for each further
+    /// transaction a claim takes jobs in: together the calls carry every job of the returned batch, each in one call,
+    /// and their <see cref="ClaimBatch.HeldBack"/> adds up to the batch's (a call's <see cref="ClaimBatch.NextRunIn"/>
+    /// means nothing). Calling it before the claim's remaining work (such as its next-run query) starts the handlers
+    /// sooner. A store with one writer calls it before any later write commits, so an in-process cancel committed
+    /// after the claim always finds the claimed jobs registered; for other stores the next heartbeat reports such a cancel.
     /// </param>
     /// <remarks>
     /// Limits (docs/jobs/concurrency.md) are enforced here, by the store, for every process and host: a job with a
