@@ -51,9 +51,11 @@ public sealed partial class PostgresJobStore
 
             // The jobs are handed over: what follows must not fail the claim (the processor counts its slots by the
             // batch returned). A failure here is logged; the queue is claimed again at the next poll or wake-up.
+            TimeSpan? nextRun;
+            var more = new List<ClaimedJob>(request.Limit - jobs.Count);
+            (int HeldBack, bool Keyed, bool Rated, TimeSpan? Reopens, bool More, TimeSpan? NextPlain) extra;
             try
             {
-                TimeSpan? nextRun;
                 var (keyed, rated) = (false, false);
                 await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
                 await using (var command = Command(_sql.NextRunIn, connection))
@@ -76,23 +78,8 @@ public sealed partial class PostgresJobStore
                 // transaction with a call of its own. Every job the plain claim recorded as started was started at once
                 // (it found fewer jobs than it wanted), so the limited claim's started jobs follow them in claim order.
                 _limitedQueues.TryAdd(request.Queue, true);
-                var plain = jobs.Count;
                 var started = jobs.Count(static j => j.HandlerStarted);
-                var more = new List<ClaimedJob>(request.Limit - plain);
-                var extra = await ClaimLimitedAsync(request, token, request.Limit - plain, Math.Max(0, startNow - started), more).ConfigureAwait(false);
-                SortInClaimOrder(more);
-                onClaimed?.Invoke(new ClaimBatch(more, null, extra.HeldBack));
-                List<ClaimedJob> all = [.. jobs, .. more]; // The first call's list stays as it was handed over.
-                if (extra.More)
-                {
-                    nextRun = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
-                }
-                else if (extra.Reopens is { } reopens)
-                {
-                    nextRun = reopens;
-                }
-
-                return new ClaimBatch(all, all.Count >= request.Limit ? null : nextRun, extra.HeldBack);
+                extra = await ClaimLimitedAsync(request, token, request.Limit - jobs.Count, Math.Max(0, startNow - started), more).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -103,6 +90,23 @@ public sealed partial class PostgresJobStore
 
                 return new ClaimBatch(jobs, null, 0);
             }
+
+            // Outside the try: the follow-up's jobs are committed, and a failure of their hand-over is the caller's, as
+            // for the first. They run after the plain jobs (a keyed job of higher priority claimed ahead here waits behind
+            // plain ones claimed ahead: only in the first claim after another host enqueued keyed work).
+            SortInClaimOrder(more);
+            onClaimed?.Invoke(new ClaimBatch(more, null, extra.HeldBack));
+            List<ClaimedJob> all = [.. jobs, .. more]; // The first call's list stays as it was handed over.
+            if (extra.More)
+            {
+                nextRun = TimeSpan.Zero; // Keys left unvisited by this claim: claim again at once.
+            }
+            else if (extra.Reopens is { } reopens)
+            {
+                nextRun = reopens;
+            }
+
+            return new ClaimBatch(all, all.Count >= request.Limit ? null : nextRun, extra.HeldBack);
         }).ConfigureAwait(false);
     }
 

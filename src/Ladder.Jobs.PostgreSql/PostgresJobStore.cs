@@ -26,6 +26,7 @@ public sealed partial class PostgresJobStore : JobStore
     private readonly Sql _sql;
     private readonly LimitSql _limitSql;
     private readonly CancellationTokenSource _closing = new();
+    private readonly bool _prepare;
     private JobStoreContext? _context;
     private ILogger _logger = NullLogger.Instance;
     private LeaseBatcher? _completions;
@@ -91,6 +92,9 @@ public sealed partial class PostgresJobStore : JobStore
         Port = builder.Port;
         Database = builder.Database ?? builder.Username ?? "";
         Location = $"postgresql://{Host}:{Port}/{Database} (schema {_options.Schema})";
+
+        // Npgsql refuses explicit preparation on a multiplexing data source (NotSupportedException).
+        _prepare = _options.PrepareStatements && !builder.Multiplexing;
     }
 
     /// <inheritdoc />
@@ -195,10 +199,10 @@ public sealed partial class PostgresJobStore : JobStore
     // more round trip and every later run skips the parse and plan (longer than the run itself for the enqueue and
     // the claim: docs/benchmarks/jobs-postgresql.md, "Prepared statements").
     private Task PrepareAsync(NpgsqlCommand command, CancellationToken cancellationToken = default) =>
-        _options.PrepareStatements ? command.PrepareAsync(cancellationToken) : Task.CompletedTask;
+        _prepare ? command.PrepareAsync(cancellationToken) : Task.CompletedTask;
 
     private Task PrepareAsync(NpgsqlBatch batch, CancellationToken cancellationToken = default) =>
-        _options.PrepareStatements ? batch.PrepareAsync(cancellationToken) : Task.CompletedTask;
+        _prepare ? batch.PrepareAsync(cancellationToken) : Task.CompletedTask;
 
     private static NpgsqlParameter P(string name, object? value, NpgsqlDbType type) => new(name, type) { Value = value ?? DBNull.Value };
 

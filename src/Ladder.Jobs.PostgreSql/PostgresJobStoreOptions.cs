@@ -39,7 +39,8 @@ public sealed partial class PostgresJobStoreOptions
     /// pool rentals), and every later run skips its parse and plan: at an idle queue that halved the enqueue's and the
     /// claim's round trips (docs/jobs/postgresql.md). Default: <see langword="true"/>. Set <see langword="false"/> behind
     /// a pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21, or without
-    /// <c>max_prepared_statements</c>).
+    /// <c>max_prepared_statements</c>). Nothing is prepared on a data source with Npgsql's <c>Multiplexing</c> on (Npgsql
+    /// does not prepare there).
     /// </summary>
     public bool PrepareStatements { get; set; } = true;
 

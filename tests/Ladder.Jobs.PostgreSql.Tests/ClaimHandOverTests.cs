@@ -36,7 +36,7 @@ public sealed class ClaimHandOverTests
         }), ct);
 
         // The claim's next-run query waits for the lock: so it runs after the jobs were handed over.
-        await WaitForLockWaiterAsync(h.DataSource, ct);
+        await WaitForLockWaiterAsync(h.DataSource, schema, ct);
         claim.IsCompleted.Should().BeFalse("the claim's next-run query is still waiting for the lock");
         handedOver.Should().ContainSingle();
 
@@ -95,12 +95,15 @@ public sealed class ClaimHandOverTests
         (await h.Store.CompleteAsync(result.Jobs[0].Lease)).Should().BeTrue("the claimed job's lease holds");
     }
 
-    private static async Task WaitForLockWaiterAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    // This database's next-run query on this schema waiting for a lock (other tests and runs share the server).
+    private static async Task WaitForLockWaiterAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
     {
         while (true)
         {
             await using var command = dataSource.CreateCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%WITH RECURSIVE firsts%'");
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' " +
+                "AND query LIKE '%WITH RECURSIVE firsts%' AND strpos(query, @schema || '.jobs') > 0");
+            command.Parameters.AddWithValue("schema", schema);
             if ((long)(await command.ExecuteScalarAsync(ct))! > 0)
             {
                 return;

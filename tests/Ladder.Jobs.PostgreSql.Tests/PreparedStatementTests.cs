@@ -49,6 +49,23 @@ public sealed class PreparedStatementTests
         (await h.Store.GetJobAsync(failed, ct))!.Summary.State.Should().Be(JobState.Failed);
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task OnAMultiplexingDataSource_PlainAndKeyedJobsRun_Unprepared(CancellationToken ct)
+    {
+        // Npgsql refuses explicit preparation with Multiplexing on (NotSupportedException): the store skips it there.
+        await using var h = await Harness.OpenAsync(_database, Server.NewName("p"), o => o.UseListenNotify = false, connection: b => b.Multiplexing = true, cancellationToken: ct);
+
+        var (completed, failed) = await RunOneOfEachAsync(h.Store, ct);
+        var keyedId = (await h.Store.EnqueueAsync([TestJobs.New() with { ConcurrencyKey = "k", ConcurrencyLimit = 1 }], ct))[0].JobId;
+        var keyed = (await h.Store.ClaimAsync(TestJobs.Claim(limit: 10), null)).Jobs;
+
+        keyed.Should().ContainSingle().Which.Id.Should().Be(keyedId, "the keyed job, through the limited claim");
+        (await h.Store.CompleteAsync(keyed[0].Lease)).Should().BeTrue();
+        (await h.Store.GetJobAsync(completed, ct))!.Summary.State.Should().Be(JobState.Succeeded);
+        (await h.Store.GetJobAsync(failed, ct))!.Summary.State.Should().Be(JobState.Failed);
+    }
+
     private static void OnePhysicalConnection(NpgsqlConnectionStringBuilder b) => (b.MinPoolSize, b.MaxPoolSize) = (1, 1);
 
     // An enqueue, a claim that comes up short (so the next-run query runs), a heartbeat, a completion and a failed attempt.
