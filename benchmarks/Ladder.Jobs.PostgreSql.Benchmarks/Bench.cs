@@ -35,6 +35,7 @@ internal static class Bench
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.MaxPoolSize = maxPool;
         builder.ConnectionStringBuilder.ApplicationName = name;
+        builder.ConnectionStringBuilder.NoResetOnClose = Environment.GetEnvironmentVariable("LADDER_BENCH_NO_RESET") == "1";
         return builder.Build();
     }
 

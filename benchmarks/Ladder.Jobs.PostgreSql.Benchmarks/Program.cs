@@ -27,6 +27,8 @@ using Ladder.PostgreSql.Testing;
 //   limits-burn-down [jobs] [rounds]  100 concurrency keys x limit 4 beside plain, interleaved, through the store (100,000, 2)
 //   next-run [jobs] [rounds]  an idle claim's next-run statement, before / after the skip scan, with N jobs an hour ahead (100,000, 3)
 //   all                burn-down, wake, notify-cost, fan-out, contention (not health: run it alone)
+// LADDER_BENCH_NO_RESET=1: the harness's data sources skip Npgsql's session reset on return (No Reset On Close), as
+// the store's own data source built from a connection string does.
 var part = args.FirstOrDefault() ?? "all";
 if (part == "host")
 {

@@ -242,12 +242,36 @@ public sealed partial class PostgresJobStore
                 if (connection is not null)
                 {
                     connection.Notification -= OnNotification;
+                    await LeaveSessionAsync(connection).ConfigureAwait(false);
                     await connection.DisposeAsync().ConfigureAwait(false);
                 }
             }
         }
 
         IsListening = false;
+    }
+
+    // A connection that goes back to the pool healthy leaves the channel and the listener's name: a data source with No
+    // Reset On Close (the store's own, or a user's) would otherwise hand out a session that still listens, whose
+    // notifications nobody reads (a backend blocked on them holds up the server's notification queue). Best effort: a
+    // broken connection is not pooled again.
+    private static async Task LeaveSessionAsync(NpgsqlConnection connection)
+    {
+        if (connection.FullState != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), TimeProvider.System);
+            await using var command = new NpgsqlCommand("UNLISTEN *; RESET application_name", connection);
+            await command.ExecuteNonQueryAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException)
+        {
+            // Broken meanwhile: disposed, never pooled.
+        }
     }
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)

@@ -58,13 +58,17 @@ public sealed partial class PostgresJobStore : JobStore
     {
     }
 
-    /// <summary>Creates a store over a connection string; the store owns the data source it builds from it.</summary>
+    /// <summary>
+    /// Creates a store over a connection string; the store owns the data source it builds from it. That data source skips
+    /// Npgsql's session reset when a connection goes back to its pool (<c>No Reset On Close</c>): the store leaves no
+    /// session state behind, and the reset cost a round trip's worth of server work on every rental (docs/jobs/postgresql.md).
+    /// </summary>
     /// <param name="connectionString">An Npgsql connection string.</param>
     /// <param name="options">The store's options; <see langword="null"/>: the defaults.</param>
     /// <exception cref="LadderJobsOptionsException">The options are invalid.</exception>
     /// <exception cref="ArgumentException">The connection string cannot be parsed.</exception>
     public PostgresJobStore(string connectionString, PostgresJobStoreOptions? options)
-        : this(NpgsqlDataSource.Create(connectionString ?? throw new ArgumentNullException(nameof(connectionString))), ownsDataSource: true, options)
+        : this(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString ?? throw new ArgumentNullException(nameof(connectionString))) { NoResetOnClose = true }), ownsDataSource: true, options)
     {
     }
 
