@@ -105,7 +105,7 @@ internal static class Parts
     /// <summary>Idle enqueue on host A → handler start on host B, through the store: NOTIFY, and polling at 50 ms and at the default 1 s.</summary>
     public static async Task StoreWakeAsync(PostgresServer server, int samples, bool notifyOnly = false)
     {
-        Bench.Heading($"Wake latency through the store: idle enqueue on host A → handler start on host B (two JobQueues, two data sources, one database)");
+        Bench.Heading($"Wake latency through the store: idle enqueue on host A → handler start on host B (two JobQueues, each UsePostgres(connectionString), one database)");
         Console.WriteLine("| mode | samples | enqueue → handler start p50 | p90 | p99 | max | A's EnqueueAsync call p50 | p99 | load average after it |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         var pause = (TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(250));
