@@ -39,6 +39,12 @@ internal static class Bench
         return builder.Build();
     }
 
+    /// <summary>The time (UTC) and the load average, the line that ends a part's table.</summary>
+    public static string Stamp() => $"{TimeProvider.System.GetUtcNow():HH:mm:ss}Z, {Load()}";
+
+    /// <summary>store-wake's pause between jobs (longer than the 100 ms NOTIFY debounce, so every enqueue is an idle one); wake-idle pauses the same.</summary>
+    public static readonly (TimeSpan Min, TimeSpan Max) IdlePause = (TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(250));
+
     public static double Rate(long count, TimeSpan elapsed) => count / elapsed.TotalSeconds;
 
     public static string Ms(double milliseconds) => milliseconds.ToString("F2", CultureInfo.InvariantCulture) + " ms";

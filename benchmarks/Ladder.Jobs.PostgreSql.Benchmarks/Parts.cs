@@ -57,7 +57,7 @@ internal static class Parts
         var raw = await RawAsync(server, jobs, 4, 64, heading: false);
         var single = await RawAsync(server, Math.Min(jobs, 10_000), 4, 1, heading: false);
         Console.WriteLine();
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
         Console.WriteLine();
         Console.WriteLine("| runner | jobs | enqueue jobs/s | process jobs/s |");
         Console.WriteLine("| --- | --- | ---: | ---: |");
@@ -70,7 +70,7 @@ internal static class Parts
         Console.WriteLine($"| raw (64) / raw (1) | {raw.ProcessRate / single.ProcessRate:F1}× |");
         Console.WriteLine($"| the store's goal, 60 % of raw (64) | {Bench.N(0.6 * raw.ProcessRate)} jobs/s |");
         Console.WriteLine($"| the store's goal, 10× Hangfire.PostgreSql | {Bench.N(10 * hangfire.ProcessRate)} jobs/s |");
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     /// <summary>Issue #10's burn-down through the store: raw (64), Ladder on PostgreSQL, Ladder on SQLite, Hangfire.PostgreSql, one run.</summary>
@@ -99,7 +99,7 @@ internal static class Parts
         Console.WriteLine($"| Ladder on PostgreSQL / before (bitmap claims) | {store.ProcessRate / before.ProcessRate:F2}× | |");
         Console.WriteLine($"| Ladder on PostgreSQL / Ladder on SQLite | {store.ProcessRate / sqlite.ProcessRate:P0} | |");
         Console.WriteLine($"| Ladder on PostgreSQL enqueue / raw enqueue | {store.EnqueueRate / raw.EnqueueRate:P0} | |");
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     /// <summary>Idle enqueue on host A → handler start on host B, through the store: NOTIFY, and polling at 50 ms and at the default 1 s.</summary>
@@ -108,16 +108,16 @@ internal static class Parts
         Bench.Heading($"Wake latency through the store: idle enqueue on host A → handler start on host B (two JobQueues, each UsePostgres(connectionString), one database)");
         Console.WriteLine("| mode | samples | enqueue → handler start p50 | p90 | p99 | max | A's EnqueueAsync call p50 | p99 | load average after it |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-        var pause = (TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(250));
-        PrintStoreWake(await StoreWake.RunAsync(server, "LISTEN/NOTIFY (default: debounce 100 ms, poll 1 s)", true, TimeSpan.FromSeconds(1), samples, 20, pause.Item1, pause.Item2));
+        var pause = Bench.IdlePause;
+        PrintStoreWake(await StoreWake.RunAsync(server, "LISTEN/NOTIFY (default: debounce 100 ms, poll 1 s)", true, TimeSpan.FromSeconds(1), samples, 20, pause.Min, pause.Max));
         if (notifyOnly)
         {
             return;
         }
 
-        PrintStoreWake(await StoreWake.RunAsync(server, "poll only (UseListenNotify = false), PollInterval 50 ms", false, TimeSpan.FromMilliseconds(50), Math.Min(samples, 500), 5, pause.Item1, pause.Item2));
+        PrintStoreWake(await StoreWake.RunAsync(server, "poll only (UseListenNotify = false), PollInterval 50 ms", false, TimeSpan.FromMilliseconds(50), Math.Min(samples, 500), 5, pause.Min, pause.Max));
         PrintStoreWake(await StoreWake.RunAsync(server, "poll only (UseListenNotify = false), PollInterval 1 s (the default)", false, TimeSpan.FromSeconds(1), Math.Min(samples, 60), 3, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(1050)));
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     private static void PrintStoreWake(StoreWake.Result r)
@@ -145,7 +145,7 @@ internal static class Parts
 
         Console.WriteLine();
         Console.WriteLine($"three hosts / one host, per round: {string.Join(", ", rates[3].Zip(rates[1], (a, b) => (a / b).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     /// <summary>Table health through the store: a flow of N jobs with the store's own retention purge.</summary>
@@ -163,7 +163,7 @@ internal static class Parts
 
         Console.WriteLine();
         Console.WriteLine($"processed {jobs:N0} jobs in {elapsed.TotalSeconds:F0} s: {Bench.N(rate)} jobs/s; largest table {Bench.Mb(samples.Max(s => s.Jobs.Table))}, most dead tuples {Bench.N(samples.Max(s => s.Jobs.Dead))}, most rows {Bench.N(samples.Max(s => s.Jobs.Rows))}");
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     private static void PrintStore(StoreRunners.Result r) =>
@@ -176,7 +176,7 @@ internal static class Parts
         PrintWake(await WakeLatency.ListenAsync(server, 1, samples));
         PrintWake(await WakeLatency.PollAsync(server, TimeSpan.FromMilliseconds(50), Math.Min(samples, 500)));
         PrintWake(await WakeLatency.PollAsync(server, TimeSpan.FromSeconds(1), Math.Min(samples, 60)));
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     /// <summary>The raw NOTIFY row of wake, with store-wake's pauses between jobs (150-250 ms), to put beside store-wake-notify.</summary>
@@ -184,8 +184,8 @@ internal static class Parts
     {
         Bench.Heading($"Wake latency, raw path, {samples:N0} samples 150-250 ms apart (as store-wake)");
         Console.WriteLine(WakeHeader);
-        PrintWake(await WakeLatency.ListenAsync(server, 1, samples, idlePauses: true));
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        PrintWake(await WakeLatency.ListenAsync(server, 1, samples, idlePause: Bench.IdlePause));
+        Console.WriteLine(Bench.Stamp());
     }
 
     public static async Task FanOutAsync(PostgresServer server, int samples)
@@ -199,7 +199,7 @@ internal static class Parts
             Console.WriteLine($"| {n} | {Bench.Ms(Bench.Percentile(r.CommitToClaim, 50))} | {Bench.Ms(Bench.Percentile(r.CommitToClaim, 99))} | {Bench.Ms(Bench.Percentile(r.CommitToLastWake, 50))} | {Bench.Ms(Bench.Percentile(r.CommitToLastWake, 99))} | {r.EmptyPerJob(20):F1} |");
         }
 
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     public static async Task NotifyCostAsync(PostgresServer server, TimeSpan duration)
@@ -225,7 +225,7 @@ internal static class Parts
             Console.WriteLine($"| {name} | {Bench.N(rate)} | {Bench.N(r.Notifies)} | {Bench.Ms(Bench.Percentile(r.CommitMs, 50))} | {Bench.Ms(Bench.Percentile(r.CommitMs, 99))} | {rate / baseline.Value:P0} |");
         }
 
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     public static async Task StoreNotifyCostAsync(PostgresServer server, TimeSpan duration)
@@ -247,7 +247,7 @@ internal static class Parts
             Console.WriteLine($"| {name} | {Bench.N(rate)} | {Bench.N(r.Notifications)} | {Bench.Ms(Bench.Percentile(r.EnqueueMs, 50))} | {Bench.Ms(Bench.Percentile(r.EnqueueMs, 99))} | {rate / baseline.Value:P0} |");
         }
 
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     public static async Task ContentionAsync(PostgresServer server, int jobs)
@@ -259,14 +259,14 @@ internal static class Parts
             await RawAsync(server, jobs, consumers, 64, heading: false);
         }
 
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
     }
 
     public static async Task HealthAsync(PostgresServer server, int jobs)
     {
         Bench.Heading($"Table health: {jobs:N0} jobs enqueued up front, burnt down by the raw loop (4 × 64), default autovacuum");
         PrintStats(await TableHealth.UpFrontAsync(server, jobs));
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+        Console.WriteLine(Bench.Stamp());
         foreach (var tuned in (bool[])[false, true])
         {
             Bench.Heading($"Table health: {jobs:N0} jobs flowing through (backlog ≤ 20,000, purge of finished jobs every 1 s in batches of 10,000), {(tuned ? "tuned autovacuum (naptime 1 s; on the table: scale factors 0, thresholds 10,000, cost delay 0)" : "default autovacuum")}");
@@ -274,7 +274,7 @@ internal static class Parts
             PrintStats(rows);
             Console.WriteLine();
             Console.WriteLine($"processed {Bench.N(rate)} jobs/s; sampled every 5 s: largest table {Bench.Mb(maxTable)}, most dead tuples {Bench.N(maxDead)}");
-            Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+            Console.WriteLine(Bench.Stamp());
         }
     }
 

@@ -126,5 +126,5 @@ switch (part)
 }
 
 Console.WriteLine();
-Console.WriteLine($"done {DateTime.UtcNow:HH:mm:ss}Z, {Bench.Load()}");
+Console.WriteLine($"done {Bench.Stamp()}");
 return 0;

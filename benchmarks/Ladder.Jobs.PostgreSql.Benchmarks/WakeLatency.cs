@@ -27,7 +27,7 @@ internal static class WakeLatency
         public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public static async Task<Result> ListenAsync(PostgresServer server, int listeners, int samples, int warmup = 20, bool idlePauses = false)
+    public static async Task<Result> ListenAsync(PostgresServer server, int listeners, int samples, int warmup = 20, (TimeSpan Min, TimeSpan Max)? idlePause = null)
     {
         await using var dataSource = await Bench.DatabaseAsync(server, "wake", maxPool: listeners + 4);
         await QueueSchema.CreateAsync(dataSource);
@@ -109,9 +109,9 @@ internal static class WakeLatency
                 commits.Add(Bench.ElapsedMs(commitSent, committed));
             }
 
-            // Let every consumer go back to waiting: an idle queue. With idle pauses, as store-wake pauses: 150-250 ms,
-            // longer than its debounce, so the machine idles between jobs as it does there.
-            await Task.Delay(idlePauses ? TimeSpan.FromMilliseconds(150 + Random.Shared.NextDouble() * 100) : TimeSpan.FromMilliseconds(2));
+            // Let every consumer go back to waiting: an idle queue. With an idle pause (wake-idle: store-wake's), the
+            // machine idles between jobs as it does there.
+            await Task.Delay(idlePause is { } p ? p.Min + ((p.Max - p.Min) * Random.Shared.NextDouble()) : TimeSpan.FromMilliseconds(2));
         }
 
         await stop.CancelAsync();

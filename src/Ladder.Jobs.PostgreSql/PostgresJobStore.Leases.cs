@@ -43,10 +43,11 @@ public sealed partial class PostgresJobStore
             SortInClaimOrder(jobs);
 
             // Handed over before the next-run query: the handlers of an idle queue's wake-up start one round trip sooner.
-            onClaimed?.Invoke(new ClaimBatch(jobs, null, 0));
+            var handedOver = new ClaimBatch(jobs, null, 0);
+            onClaimed?.Invoke(handedOver);
             if (jobs.Count >= request.Limit)
             {
-                return new ClaimBatch(jobs, null, 0);
+                return handedOver;
             }
 
             // The jobs are handed over: what follows must not fail the claim (the processor counts its slots by the
@@ -88,7 +89,7 @@ public sealed partial class PostgresJobStore
                     Log.ClaimFollowUpFailed(_logger, e, request.Queue, jobs.Count);
                 }
 
-                return new ClaimBatch(jobs, null, 0);
+                return handedOver;
             }
 
             // Outside the try: the follow-up's jobs are committed, and a failure of their hand-over is the caller's, as
