@@ -155,6 +155,30 @@ public abstract class ConcurrencyLimitContract : LimitsContractBase
 
     [Test]
     [CancelAfter(120_000)]
+    public async Task Claim_AfterAClaimFromRoomyKeys_StillWalksPastAStretchOfFullKeysToTheKeysWithRoom()
+    {
+        var store = await OpenStoreAsync();
+
+        // k03..k29 (limit 1) each have a job running, in another queue; the default queue waits with 10 jobs of each of
+        // k00 and k01 (limit 10), one job of each full key, and one job of each of k30..k49 (limit 1, free).
+        var full = Enumerable.Range(3, 27).Select(i => $"k{i:D2}").ToArray();
+        await EnqueueAsync(store, [.. full.Select(key => Job(key, 1, queue: "other"))]);
+        (await ClaimAsync(store, 27, queue: "other")).Jobs.Should().HaveCount(27);
+        var roomy = await EnqueueAsync(store, [.. Enumerable.Range(0, 20).Select(i => Job(i < 10 ? "k00" : "k01", 10))]);
+        await EnqueueAsync(store, [.. full.Select(key => Job(key, 1))]);
+        var free = await EnqueueAsync(store, [.. Enumerable.Range(30, 20).Select(i => Job($"k{i:D2}", 1))]);
+
+        // The first claim takes 10 jobs a key; the next one's first keys are all full, and it must walk on past them.
+        var first = await ClaimAsync(store, 20);
+        var second = await ClaimAsync(store, 20);
+
+        first.Jobs.Select(j => j.Id).Should().BeEquivalentTo(roomy, "k00 and k01 each had room for their 10 jobs");
+        second.Jobs.Select(j => j.Id).Should().BeEquivalentTo(free, "27 full keys (within the claim's 20 + 32 keys) lie between the cursor and the keys with room");
+        second.HeldBack.Should().BeGreaterThanOrEqualTo(27, "each full key's waiting job was held back");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
     public async Task Claim_WhenEveryKeyIsFull_AndThereAreMoreKeysThanAClaimVisits_StopsSayingClaimAgainAtOnce()
     {
         var store = await OpenStoreAsync();

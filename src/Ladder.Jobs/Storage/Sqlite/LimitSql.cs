@@ -10,9 +10,11 @@ internal static class LimitSql
         "(SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 0 AND s.name = @p0 AND s.at > @p1 - r.window_ms) + r.window_ms " +
         "FROM ladder_rate_limits r WHERE r.scope = 0 AND r.name = @p0;";
 
-    // Whether the queue has keyed jobs waiting (one seek of ladder_jobs_fetch_keyed).
+    // Whether the queue has keyed jobs waiting (one seek of ladder_jobs_fetch_keyed), and whether it has jobs without a
+    // key runnable now (@p1; one seek of ladder_jobs_fetch): a keyed claim reads plain candidates only then.
     public const string HasKeyed =
-        "SELECT EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL);";
+        "SELECT EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL), " +
+        "EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p1);";
 
     // The walk over the keys with jobs waiting, in key order after @p1 ('' for the first key: a key is never empty), at
     // most @p3 keys: per key, its name, the limit of its first job in claim order, its running jobs (in any queue, through

@@ -25,10 +25,20 @@ internal sealed partial class SqliteJobStore
     // Writer thread only.
     private readonly Dictionary<string, (string? Start, bool Wrapped)> _fruitlessWalks = new(StringComparer.Ordinal);
 
+    // Per queue, the jobs per key the last stretch of the walk planned (0 when every key it read was full): the next
+    // stretch reads about as many keys as it needs at that yield, not one key per job still wanted. KeyWalk materialises
+    // and sorts its whole stretch: sized at one job a key, a claim of 68 jobs at limit 4 read 76 keys to use 17, and
+    // sizing it by the yield cut the walk's time by about 60 % (docs/benchmarks/jobs.md, "Concurrency keys"). Writer
+    // thread only.
+    private readonly Dictionary<string, double> _walkYields = new(StringComparer.Ordinal);
+
     private sealed class ClaimLimits
     {
         public (int Room, long? ReopensAt)? QueueRate;
         public bool HasKeyed;
+
+        // Jobs without a key runnable at the claim's time: a keyed claim reads plain candidates only then.
+        public bool HasPlain;
         public long? KeyReopensAt;
         public int HeldBack;
         public bool More;
@@ -47,7 +57,13 @@ internal sealed partial class SqliteJobStore
             }
         }
 
-        limits.HasKeyed = session.Command(LimitSql.HasKeyed, queue).ExecuteScalar() is long has && has != 0;
+        using (var reader = session.Command(LimitSql.HasKeyed, queue, now).ExecuteReader())
+        {
+            reader.Read();
+            limits.HasKeyed = reader.GetInt64(0) != 0;
+            limits.HasPlain = reader.GetInt64(1) != 0;
+        }
+
         return limits;
     }
 
@@ -63,9 +79,9 @@ internal sealed partial class SqliteJobStore
         }
 
         var candidates = new List<Candidate>();
-        using (var reader = session.Command(LimitSql.PlainCandidates, queue, now, target).ExecuteReader())
+        using (var reader = limits.HasPlain ? session.Command(LimitSql.PlainCandidates, queue, now, target).ExecuteReader() : null)
         {
-            while (reader.Read())
+            while (reader?.Read() == true)
             {
                 candidates.Add(new Candidate(reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2), null, false));
             }
@@ -148,8 +164,11 @@ internal sealed partial class SqliteJobStore
                 break;
             }
 
-            // The keys this stretch may visit: no more than the claim's budget, nor (at one job a key) than it still wants.
-            var stretch = Math.Min(target + ExtraKeysPerClaim - visited, Math.Max(target - keyed, 1) + KeysPerStretchBeyondWant);
+            // The keys this stretch may visit: no more than the claim's budget, nor than it needs for the jobs it still
+            // wants at the last stretch's yield (one job a key until a stretch has been read; at most eight keys a job
+            // when the keys were full), plus a few keys of slack. A stretch that falls short is followed by the next.
+            var yieldPerKey = Math.Max(_walkYields.GetValueOrDefault(queue, 1.0), MinYieldPerKey);
+            var stretch = (int)Math.Min(target + ExtraKeysPerClaim - visited, Math.Ceiling(Math.Max(target - keyed, 1) / yieldPerKey) + KeysPerStretchBeyondWant);
             var read = 0;
             var planned = keyed;
             wants.Clear();
@@ -187,6 +206,11 @@ internal sealed partial class SqliteJobStore
                 }
             }
 
+            if (read > 0)
+            {
+                _walkYields[queue] = (double)(planned - keyed) / read;
+            }
+
             if (!ended && planned < target && read < stretch)
             {
                 // The walk ran past the last key: once from the first key, then every key has been visited.
@@ -220,9 +244,13 @@ internal sealed partial class SqliteJobStore
         }
     }
 
-    // How many keys past what the claim still wants (at one job a key) a stretch of the walk reads: keys with no room
-    // are passed over in the same statement, not one more round trip each.
-    private const int KeysPerStretchBeyondWant = 8;
+    // How many keys past what the claim still wants (at the last stretch's yield) a stretch of the walk reads: a key
+    // or two with no room is passed over in the same statement, not one more round trip each.
+    private const int KeysPerStretchBeyondWant = 2;
+
+    // The lowest yield a stretch is sized by: after a stretch of full keys, the next reads eight keys per job wanted
+    // (within the claim's budget) rather than all of the budget at once.
+    private const double MinYieldPerKey = 0.125;
 
     // The candidates of the keys the walk chose, each key's in claim order up to what it wants: within a key, the first
     // job that may not start (its own limit is lower and reached) ends the key's candidates. Returns how many it added.
