@@ -53,6 +53,17 @@ internal static class LimitedBurnDown
                 JobRequest.For(new Noop(i), keys == 0 ? null : new JobOptions { ConcurrencyKey = "key" + (i % keys), ConcurrencyLimit = 4 }))]);
         }
 
+        if (Environment.GetEnvironmentVariable("LADDER_BENCH_ANALYZE") == "1")
+        {
+            // Statistics taken now (every job waiting with a key, or none with one), as a user's ANALYZE or PRAGMA
+            // optimize would write them: the claims must keep their plans (QueryPlanTests).
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
+            connection.Open();
+            using var analyze = connection.CreateCommand();
+            analyze.CommandText = "ANALYZE;";
+            analyze.ExecuteNonQuery();
+        }
+
         var done = 0;
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Noop>(static (_, _, _) => Task.CompletedTask));

@@ -7,7 +7,8 @@ using Ladder.Jobs.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- quartz [jobs]   (peer (c) alone, a smoke run)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- hangfire-sqlite [jobs]   (the durable peer beside Ladder's default, 10,000 by default)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- limits-burn-down [jobs] [rounds]   (100 keys x limit 4 beside plain, interleaved)
-//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- limits-one <jobs> <slots> <keys>   (one burn-down alone, for a profiler; keys 0 is plain)
+//   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- limits-one <jobs> <slots> <keys>   (one burn-down alone, for a profiler; keys 0 is plain;
+//     LADDER_BENCH_ANALYZE=1 runs ANALYZE on the file after the enqueue, as a user's PRAGMA optimize would)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- next-run [jobs] [rounds]   (an idle claim's next-run statement before / after the skip scan, N jobs an hour ahead)
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- latency [samples]
 //   dotnet run -c Release --project benchmarks/Ladder.Jobs.Benchmarks -- memory [depth...]

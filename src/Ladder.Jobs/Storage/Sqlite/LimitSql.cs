@@ -11,31 +11,35 @@ internal static class LimitSql
         "FROM ladder_rate_limits r WHERE r.scope = 0 AND r.name = @p0;";
 
     // Whether the queue has keyed jobs waiting (one seek of ladder_jobs_fetch_keyed), and whether it has jobs without a
-    // key runnable now (@p1; one seek of ladder_jobs_fetch): a keyed claim reads plain candidates only then.
+    // key runnable now (@p1; one seek of ladder_jobs_fetch): a keyed claim reads plain candidates only then. Every claim
+    // runs it, so it names its indexes: SQLite 3.40 (Debian 12's, which a SQLitePCLRaw provider may load) scans the
+    // whole table here after an ANALYZE taken while every job waited with a key (7 ms a claim at 100,000 rows).
     public const string HasKeyed =
-        "SELECT EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL), " +
-        "EXISTS (SELECT 1 FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p1);";
+        "SELECT EXISTS (SELECT 1 FROM ladder_jobs INDEXED BY ladder_jobs_fetch_keyed WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL), " +
+        "EXISTS (SELECT 1 FROM ladder_jobs INDEXED BY ladder_jobs_fetch WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p1);";
 
     // The walk over the keys with jobs waiting, in key order after @p1 ('' for the first key: a key is never empty), at
     // most @p3 keys: per key, its name, the limit of its first job in claim order, its running jobs (in any queue, through
     // ladder_jobs_running_keys), and the room of its rate limit and when its window reopens, if it has one (@p2 now).
     // One statement for a stretch of keys: each step of the recursion is one seek of ladder_jobs_fetch_keyed (a loose
-    // index scan, one step per key however many jobs it holds); n keeps the walk's order.
+    // index scan, one step per key however many jobs it holds); n keeps the walk's order. CROSS JOIN keeps the walk the
+    // outer loop: after an ANALYZE, SQLite 3.49 joined the other way, a scan of the whole table probing the walk with an
+    // automatic index, on every keyed claim (QueryPlanTests).
     public const string KeyWalk =
         "WITH RECURSIVE walk(n, id, key) AS (" +
         "SELECT * FROM (SELECT 1, id, concurrency_key FROM ladder_jobs WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key > @p1 " +
         "ORDER BY concurrency_key, priority DESC, run_at, id LIMIT 1) " +
-        "UNION ALL SELECT walk.n + 1, j.id, j.concurrency_key FROM walk JOIN ladder_jobs j ON j.id = (SELECT m.id FROM ladder_jobs m " +
+        "UNION ALL SELECT walk.n + 1, j.id, j.concurrency_key FROM walk CROSS JOIN ladder_jobs j ON j.id = (SELECT m.id FROM ladder_jobs m " +
         "WHERE m.queue = @p0 AND m.state IN (0, 1, 4) AND m.concurrency_key > walk.key ORDER BY m.concurrency_key, m.priority DESC, m.run_at, m.id LIMIT 1) " +
         "WHERE walk.n < @p3) " +
         "SELECT w.key, h.concurrency_limit, (SELECT count(*) FROM ladder_jobs r WHERE r.state = 2 AND r.concurrency_key = w.key), " +
         "l.max_starts - (SELECT count(*) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = w.key AND s.at > @p2 - l.window_ms), " +
         "(SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 1 AND s.name = w.key AND s.at > @p2 - l.window_ms) + l.window_ms " +
-        "FROM walk w JOIN ladder_jobs h ON h.id = w.id LEFT JOIN ladder_rate_limits l ON l.scope = 1 AND l.name = w.key ORDER BY w.n;";
+        "FROM walk w CROSS JOIN ladder_jobs h ON h.id = w.id LEFT JOIN ladder_rate_limits l ON l.scope = 1 AND l.name = w.key ORDER BY w.n;";
 
     // The runnable jobs of the keys in @p3 (a JSON array), at most @p2 per key (@p1 now), in no order: the claim sorts them.
     public const string KeyCandidates =
-        "SELECT c.concurrency_key, c.id, c.priority, c.run_at, c.concurrency_limit FROM json_each(@p3) w JOIN ladder_jobs c ON c.id IN " +
+        "SELECT c.concurrency_key, c.id, c.priority, c.run_at, c.concurrency_limit FROM json_each(@p3) w CROSS JOIN ladder_jobs c ON c.id IN " +
         "(SELECT x.id FROM ladder_jobs x WHERE x.queue = @p0 AND x.concurrency_key = w.value AND x.state IN (0, 1, 4) AND x.concurrency_key IS NOT NULL " +
         "AND x.run_at <= @p1 ORDER BY x.priority DESC, x.run_at, x.id LIMIT @p2);";
 
