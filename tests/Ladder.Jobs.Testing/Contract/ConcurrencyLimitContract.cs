@@ -154,6 +154,25 @@ public abstract class ConcurrencyLimitContract : LimitsContractBase
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task Claim_InAQueueWithKeyedJobsWaiting_TakesItsJobsWithoutAKeyOnceRunnable()
+    {
+        var store = await OpenStoreAsync();
+        var keyed = await EnqueueAsync(store, Job("k", 1), Job("k", 1));
+        var later = await EnqueueAsync(store, Job() with { Delay = TimeSpan.FromHours(1) });
+
+        var first = await ClaimAsync(store, 10);
+        var now = await EnqueueAsync(store, Job());
+        var second = await ClaimAsync(store, 10);
+        Time.Advance(TimeSpan.FromHours(1));
+        var third = await ClaimAsync(store, 10);
+
+        first.Jobs.Select(j => j.Id).Should().Equal([keyed[0]], "the key's second job waits for its first, and the job without a key for its hour");
+        second.Jobs.Select(j => j.Id).Should().Equal(now, "a job without a key, runnable now, is claimed while the key's job is held back");
+        third.Jobs.Select(j => j.Id).Should().Equal(later, "the job without a key, an hour later");
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task Claim_AfterAClaimFromRoomyKeys_StillWalksPastAStretchOfFullKeysToTheKeysWithRoom()
     {

@@ -10,13 +10,16 @@ internal static class LimitSql
         "(SELECT min(s.at) FROM ladder_rate_starts s WHERE s.scope = 0 AND s.name = @p0 AND s.at > @p1 - r.window_ms) + r.window_ms " +
         "FROM ladder_rate_limits r WHERE r.scope = 0 AND r.name = @p0;";
 
-    // Whether the queue has keyed jobs waiting (one seek of ladder_jobs_fetch_keyed), and whether it has jobs without a
-    // key runnable now (@p1; one seek of ladder_jobs_fetch): a keyed claim reads plain candidates only then. Every claim
-    // runs it, so it names its indexes: SQLite 3.40 (Debian 12's, which a SQLitePCLRaw provider may load) scans the
-    // whole table here after an ANALYZE taken while every job waited with a key (7 ms a claim at 100,000 rows).
+    // Whether the queue has keyed jobs waiting (one seek of ladder_jobs_fetch_keyed), and, when it has or it has a rate
+    // limit (@p2 = 1), whether it has jobs without a key runnable now (@p1): the limited claim reads plain candidates only
+    // then. The second test reads ladder_jobs_fetch as PlainCandidates' first row would (past jobs of higher priorities
+    // not yet runnable), so a plain queue's claim, which reads them in its own statement, does not run it. Every claim
+    // runs this statement, so it names its indexes: SQLite 3.40 (Debian 12's, which a SQLitePCLRaw provider may load)
+    // scanned the whole table here after an ANALYZE taken while every job waited with a key (7 ms a claim at 100,000 rows).
     public const string HasKeyed =
-        "SELECT EXISTS (SELECT 1 FROM ladder_jobs INDEXED BY ladder_jobs_fetch_keyed WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL), " +
-        "EXISTS (SELECT 1 FROM ladder_jobs INDEXED BY ladder_jobs_fetch WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= @p1);";
+        "SELECT k, CASE WHEN k OR @p2 THEN EXISTS (SELECT 1 FROM ladder_jobs INDEXED BY ladder_jobs_fetch WHERE queue = @p0 AND state IN (0, 1, 4) " +
+        "AND concurrency_key IS NULL AND run_at <= @p1) ELSE 0 END " +
+        "FROM (SELECT EXISTS (SELECT 1 FROM ladder_jobs INDEXED BY ladder_jobs_fetch_keyed WHERE queue = @p0 AND state IN (0, 1, 4) AND concurrency_key IS NOT NULL) AS k);";
 
     // The walk over the keys with jobs waiting, in key order after @p1 ('' for the first key: a key is never empty), at
     // most @p3 keys: per key, its name, the limit of its first job in claim order, its running jobs (in any queue, through

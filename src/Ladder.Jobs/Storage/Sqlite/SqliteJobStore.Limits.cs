@@ -37,7 +37,8 @@ internal sealed partial class SqliteJobStore
         public (int Room, long? ReopensAt)? QueueRate;
         public bool HasKeyed;
 
-        // Jobs without a key runnable at the claim's time: a keyed claim reads plain candidates only then.
+        // Jobs without a key runnable at the claim's time (read only for a queue with keyed jobs or a rate limit, the
+        // claims that read plain candidates apart): ClaimLimited reads them only then.
         public bool HasPlain;
         public long? KeyReopensAt;
         public int HeldBack;
@@ -57,7 +58,7 @@ internal sealed partial class SqliteJobStore
             }
         }
 
-        using (var reader = session.Command(LimitSql.HasKeyed, queue, now).ExecuteReader())
+        using (var reader = session.Command(LimitSql.HasKeyed, queue, now, limits.QueueRate is null ? 0 : 1).ExecuteReader())
         {
             reader.Read();
             limits.HasKeyed = reader.GetInt64(0) != 0;
@@ -170,6 +171,7 @@ internal sealed partial class SqliteJobStore
             var yieldPerKey = Math.Max(_walkYields.GetValueOrDefault(queue, 1.0), MinYieldPerKey);
             var stretch = (int)Math.Min(target + ExtraKeysPerClaim - visited, Math.Ceiling(Math.Max(target - keyed, 1) / yieldPerKey) + KeysPerStretchBeyondWant);
             var read = 0;
+            var visitedBefore = visited;
             var planned = keyed;
             wants.Clear();
             using (var reader = session.Command(LimitSql.KeyWalk, queue, last ?? "", now, stretch).ExecuteReader())
@@ -206,9 +208,10 @@ internal sealed partial class SqliteJobStore
                 }
             }
 
-            if (read > 0)
+            // The yield of the keys this stretch visited (a key read past the walk's end was not visited).
+            if (visited > visitedBefore)
             {
-                _walkYields[queue] = (double)(planned - keyed) / read;
+                _walkYields[queue] = (double)(planned - keyed) / (visited - visitedBefore);
             }
 
             if (!ended && planned < target && read < stretch)
