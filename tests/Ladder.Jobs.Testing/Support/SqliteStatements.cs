@@ -2,10 +2,10 @@ using Ladder.Jobs.Storage.Sqlite;
 
 namespace Ladder.Jobs.Testing;
 
-/// <summary>The SQLite store's statements that run on every claim, outcome or rescue, by name (for plan tests).</summary>
+/// <summary>The SQLite store's statements that run on every claim, outcome or rescue, or a dashboard's poll, by name (for plan tests).</summary>
 public static class SqliteStatements
 {
-    /// <summary>Name and text of each statement; parameters are <c>@p0..@pN</c>.</summary>
+    /// <summary>Name and text of each statement; parameters are <c>@p0..@pN</c> or <c>$name</c>.</summary>
     public static IReadOnlyList<(string Name, string Sql)> Frequent { get; } =
     [
         (nameof(Sql.Claim), Sql.Claim),
@@ -22,5 +22,7 @@ public static class SqliteStatements
         (nameof(LimitSql.KeyCandidates), LimitSql.KeyCandidates),
         (nameof(LimitSql.PlainCandidates), LimitSql.PlainCandidates),
         (nameof(LimitSql.ClaimIds), LimitSql.ClaimIds),
+        (nameof(LimitSql.KeysInUse), LimitSql.KeysInUse),
+        (nameof(SqliteJobStore.JobsPage), SqliteJobStore.JobsPage),
     ];
 }

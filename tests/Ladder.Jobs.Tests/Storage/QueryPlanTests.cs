@@ -7,9 +7,9 @@ namespace Ladder.Jobs.Tests.Storage;
 /// <summary>
 /// The statements of every claim, outcome and rescue seek their indexes whatever statistics the file holds. SQLite's
 /// planner weighs indexes by <c>sqlite_stat1</c>, which only an ANALYZE (or a <c>PRAGMA optimize</c>, which SQLite advises
-/// running now and then) writes: statistics taken while every job waited with a key made the keyed-jobs test of each
+/// running now and then) writes: statistics taken while every job waited with a key made the key walk of each keyed
 /// claim a scan of the whole table, and they stay until the next ANALYZE, when the table may hold a million finished
-/// jobs (7 ms a claim at 100,000 rows, against 8 µs with the index).
+/// jobs (100,000 keyed jobs: 5,598 jobs/s against 41,438).
 /// </summary>
 public sealed partial class QueryPlanTests : TempFolderTests
 {
@@ -52,10 +52,11 @@ public sealed partial class QueryPlanTests : TempFolderTests
         var scans = new List<string>();
         foreach (var (name, sql) in Ladder.Jobs.Testing.SqliteStatements.Frequent)
         {
-            // The table under its own name or an alias ("FROM ladder_jobs j"); a SCAN of a CTE or of json_each is fine.
-            var names = Alias().Matches(sql).Select(m => m.Groups[1].Value).Where(a => a is not ("WHERE" or "SET")).Append("ladder_jobs").ToHashSet();
+            // The table under its own name or an alias ("FROM ladder_jobs j"); a SCAN of a CTE or of json_each is fine. A
+            // full read is a SCAN, a walk of the table by rowid range, or an automatic index (built by reading it all).
+            var names = Alias().Matches(sql).Select(m => m.Groups[1].Value).Where(a => a is not ("WHERE" or "SET" or "INDEXED")).Append("ladder_jobs").ToHashSet();
             var plan = Plan(connection, sql);
-            if (plan.Any(line => names.Any(n => line == "SCAN " + n || line.StartsWith("SCAN " + n + " ", StringComparison.Ordinal))))
+            if (plan.Any(line => names.Any(n => FullRead(line, n))))
             {
                 scans.Add($"{name}: {string.Join(" | ", plan)}");
             }
@@ -63,6 +64,11 @@ public sealed partial class QueryPlanTests : TempFolderTests
 
         scans.Should().BeEmpty("every frequent statement seeks an index of ladder_jobs, whatever the statistics say");
     }
+
+    private static bool FullRead(string line, string table) =>
+        line == "SCAN " + table || line.StartsWith("SCAN " + table + " ", StringComparison.Ordinal) ||
+        (line.StartsWith("SEARCH " + table + " ", StringComparison.Ordinal) && (line.Contains("(rowid>", StringComparison.Ordinal) ||
+            line.Contains("(rowid<", StringComparison.Ordinal) || line.Contains("AUTOMATIC", StringComparison.Ordinal)));
 
     private static List<string> Plan(SqliteConnection connection, string sql)
     {
@@ -91,9 +97,9 @@ public sealed partial class QueryPlanTests : TempFolderTests
         command.ExecuteNonQuery();
     }
 
-    [GeneratedRegex(@"@p\d+")]
+    [GeneratedRegex(@"[@$]\w+")]
     private static partial Regex Parameter();
 
-    [GeneratedRegex(@"ladder_jobs (\w+)")]
+    [GeneratedRegex(@"ladder_jobs\s+(?:AS\s+)?(\w+)")]
     private static partial Regex Alias();
 }
