@@ -264,7 +264,7 @@ internal static class BurnDown
         Console.WriteLine($"| Quartz.NET 4.7 ADO store on SQLite, 4 threads ({note}) | {Harness.Rate(jobs, enqueueElapsed):N0} | {Harness.Rate(done, processElapsed):N0} |");
     }
 
-    private static void Exec(SqliteConnection connection, string sql)
+    internal static void Exec(SqliteConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -59,9 +59,7 @@ internal static class LimitedBurnDown
             // optimize would write them: the claims must keep their plans (QueryPlanTests).
             using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
             connection.Open();
-            using var analyze = connection.CreateCommand();
-            analyze.CommandText = "ANALYZE;";
-            analyze.ExecuteNonQuery();
+            BurnDown.Exec(connection, "ANALYZE;");
         }
 
         var done = 0;

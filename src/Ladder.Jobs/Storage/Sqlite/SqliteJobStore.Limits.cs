@@ -37,8 +37,8 @@ internal sealed partial class SqliteJobStore
         public (int Room, long? ReopensAt)? QueueRate;
         public bool HasKeyed;
 
-        // Jobs without a key runnable at the claim's time (read only for a queue with keyed jobs or a rate limit, the
-        // claims that read plain candidates apart): ClaimLimited reads them only then.
+        // Whether jobs without a key are runnable at the claim's time; read only where ClaimLimited uses it (a queue
+        // with keyed jobs waiting or a rate limit), and ClaimLimited reads plain candidates only when it is true.
         public bool HasPlain;
         public long? KeyReopensAt;
         public int HeldBack;
@@ -80,9 +80,10 @@ internal sealed partial class SqliteJobStore
         }
 
         var candidates = new List<Candidate>();
-        using (var reader = limits.HasPlain ? session.Command(LimitSql.PlainCandidates, queue, now, target).ExecuteReader() : null)
+        if (limits.HasPlain)
         {
-            while (reader?.Read() == true)
+            using var reader = session.Command(LimitSql.PlainCandidates, queue, now, target).ExecuteReader();
+            while (reader.Read())
             {
                 candidates.Add(new Candidate(reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2), null, false));
             }
