@@ -58,12 +58,18 @@ public sealed partial class PostgresJobStore
             try
             {
                 var (keyed, rated) = (false, false);
+                // Sequential scans off in its implicit transaction (Sql.NoSeqScan), as for the claims.
                 await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
-                await using (var command = Command(_sql.NextRunIn, connection))
+                await using (var batch = new NpgsqlBatch(connection))
                 {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand(Sql.NoSeqScan));
+                    var command = new NpgsqlBatchCommand(_sql.NextRunIn);
+                    AddNow(command.Parameters);
                     command.Parameters.Add(P("queue", request.Queue, NpgsqlDbType.Text));
-                    await PrepareAsync(command).ConfigureAwait(false);
-                    await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+                    batch.BatchCommands.Add(command);
+                    await PrepareAsync(batch).ConfigureAwait(false);
+                    await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+                    await reader.NextResultAsync().ConfigureAwait(false); // The setting's row.
                     await reader.ReadAsync().ConfigureAwait(false);
                     nextRun = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
                     keyed = reader.GetBoolean(1);
@@ -262,10 +268,13 @@ public sealed partial class PostgresJobStore
         ThrowIfDisposed();
 
         // One batch, one implicit transaction: the leases this process holds are extended first, by the same clock as
-        // the rescue that follows, so a process never rescues a lease it heartbeats.
+        // the rescue that follows, so a process never rescues a lease it heartbeats. Sequential scans off in it
+        // (Sql.NoSeqScan): no index holds lease_expires_at, and analyzed while most jobs ran, the planner read the
+        // whole table for the expired leases rather than the running rows of jobs_state.
         var (rescued, released, dead) = await RetryingAsync("a rescue", async _ =>
         {
             await using var batch = _dataSource.CreateBatch();
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(Sql.NoSeqScan));
             if (request.Held.Count > 0)
             {
                 var extend = new NpgsqlBatchCommand(_sql.ExtendHeld);
@@ -285,6 +294,7 @@ public sealed partial class PostgresJobStore
             batch.BatchCommands.Add(rescue);
             int counted = 0, uncounted = 0, poisoned = 0;
             await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+            await reader.NextResultAsync().ConfigureAwait(false); // The setting's row; the extension returns none.
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
                 if (reader.GetBoolean(1))

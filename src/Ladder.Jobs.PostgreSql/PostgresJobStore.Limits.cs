@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ladder.Jobs.PostgreSql.Internal;
 using Ladder.Jobs.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -36,16 +37,14 @@ public sealed partial class PostgresJobStore
 
     private async Task ClaimPlainAsync(ClaimRequest request, long token, int limit, int startNow, List<ClaimedJob> jobs)
     {
-        // One round trip, one implicit transaction: bitmap scans off for the claim only (set_config local to it).
-        // Until the table is analyzed after a large enqueue, the planner guesses a couple of claimable rows and may
-        // read every entry of the claimable index into a bitmap and sort it (100+ ms per claim at 60,000 queued
-        // jobs: docs/benchmarks/jobs-postgresql.md, "Through the store"); the index scan in claim order stops at the limit.
+        // One round trip, one implicit transaction: sequential and bitmap scans off for the claim only (set_config local
+        // to it; Sql.NoSeqScan). Until the table is analyzed after a large enqueue, the planner guesses a couple of
+        // claimable rows and may read every entry of the claimable index into a bitmap and sort it (100+ ms per claim at
+        // 60,000 queued jobs: docs/benchmarks/jobs-postgresql.md, "Through the store"); the index scan in claim order
+        // stops at the limit.
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var claim = new NpgsqlBatch(connection);
-        if (!_options.BitmapClaims)
-        {
-            claim.BatchCommands.Add(new NpgsqlBatchCommand("SELECT FROM set_config('enable_bitmapscan', 'off', true)"));
-        }
+        claim.BatchCommands.Add(new NpgsqlBatchCommand(_options.BitmapClaims ? Sql.NoSeqScan : Sql.NoSeqOrBitmapScan));
 
         var command = new NpgsqlBatchCommand(_sql.Claim);
         AddNow(command.Parameters);
@@ -57,10 +56,7 @@ public sealed partial class PostgresJobStore
         claim.BatchCommands.Add(command);
         await PrepareAsync(claim).ConfigureAwait(false);
         await using var reader = await claim.ExecuteReaderAsync().ConfigureAwait(false);
-        if (!_options.BitmapClaims)
-        {
-            await reader.NextResultAsync().ConfigureAwait(false);
-        }
+        await reader.NextResultAsync().ConfigureAwait(false); // The settings' row.
 
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
@@ -83,9 +79,12 @@ public sealed partial class PostgresJobStore
         ClaimRequest request, long token, int target, int startNow, List<ClaimedJob> jobs)
     {
         // Prepared (PrepareAsync): the statement is long, and planning it took longer than running it (33 ms against
-        // 21 ms, measured under load).
+        // 21 ms, measured under load). Sequential and bitmap scans off (Sql.NoSeqScan): analyzed while no job had a key,
+        // the walk read every keyed entry for each key it visited, by a scan of the table or, with that off, a bitmap of
+        // jobs_claimable_keyed (352 ms against 1.1 ms per claim at 100,000 keyed jobs), not one seek per key.
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(Sql.NoSeqOrBitmapScan));
         var lockCommand = new NpgsqlBatchCommand(_limitSql.Lock);
         lockCommand.Parameters.Add(P("lock_key", LimitsLockKey, NpgsqlDbType.Bigint));
         batch.BatchCommands.Add(lockCommand);
@@ -105,6 +104,7 @@ public sealed partial class PostgresJobStore
         batch.BatchCommands.Add(claim);
         await PrepareAsync(batch).ConfigureAwait(false);
         await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+        await reader.NextResultAsync().ConfigureAwait(false); // The settings' row.
         await reader.NextResultAsync().ConfigureAwait(false); // The lock's row.
         (int, bool, bool, TimeSpan?, bool, TimeSpan?) flags = (0, false, false, null, false, null);
         var taken = jobs.Count;

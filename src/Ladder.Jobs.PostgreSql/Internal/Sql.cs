@@ -46,7 +46,11 @@ internal sealed class Sql
 
         FindUnique = S("SELECT j.kind, j.unique_key, j.id FROM {s}.jobs j JOIN unnest(@kind::text[], @unique_key::text[]) AS u(kind, unique_key) ON j.kind = u.kind AND j.unique_key = u.unique_key");
 
-        // One statement selects and leases: SKIP LOCKED rows another claimer holds, never waits for them. The first
+        // One statement selects and leases: SKIP LOCKED rows another claimer holds, never waits for them. The rows taken
+        // are updated through the primary key with the id arrays (`id = ANY`, init plans), not joined to "picked": a
+        // generic plan (the statement is prepared) costs LIMIT @limit as a tenth of the claimable rows, and the join
+        // hashed a sequential scan of the whole table to update 64 rows (28 ms against 0.4 ms at 100,000 waiting jobs);
+        // with statistics that found no claimable row, it looked the 64 up once per row taken (2.9 ms; QueryPlanTests). The first
         // @start_now in claim order have their handlers started by the claim; the rest are claimed ahead. Jobs without a
         // concurrency key of a queue without a rate limit only: the others are claimed by LimitSql.Claim, under its lock.
         // A rate limit set after this statement's snapshot is obeyed from the next claim on.
@@ -59,8 +63,8 @@ internal sealed class Sql
                   AND NOT EXISTS (SELECT 1 FROM {s}.rate_limits WHERE scope = 0 AND name = @queue)
                 ORDER BY priority DESC, run_at, id LIMIT @limit FOR UPDATE SKIP LOCKED) c)
             UPDATE {s}.jobs j SET state = 2, lease_token = @token, lease_expires_at = {now} + @lease, attempts = j.attempts + 1,
-              started_at = {now}, handler_started = picked.n <= @start_now
-            FROM picked WHERE j.id = picked.id
+              started_at = {now}, handler_started = j.id = ANY(ARRAY(SELECT id FROM picked WHERE n <= @start_now))
+            WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
             RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.rescues, j.timeout_ms, j.created_at, j.run_at, j.started_at,
               j.trace_parent, j.priority, j.handler_started, j.rescues_unstarted
             """);
@@ -160,11 +164,15 @@ internal sealed class Sql
         // the rescuer's debounce window, up to NotifyDebounce more. Only a rescue that put jobs back notifies: at most
         // one transaction per host and rescue interval takes NOTIFY's commit lock. "woken" is read by the select list's
         // subquery, which runs once there is a row to return (an unreferenced CTE that is not a write never runs).
+        // The expired rows are found through jobs_state (state 2) and sorted, never in the order of the primary key
+        // ("id + 0": no index holds that order): analyzed while most jobs ran, the planner took every row for running; it
+        // scanned the table, and with sequential scans off (Sql.NoSeqScan) walked the whole primary key for its order
+        // (7.0 and 8.9 ms against 0.1 ms at 100,000 jobs, few running; QueryPlanTests). Only the expired rows are sorted.
         Rescue = S(
             """
             WITH expired AS MATERIALIZED (
               SELECT id, handler_started AS started, attempts, started_at, rescues FROM {s}.jobs
-              WHERE state = 2 AND lease_expires_at < {now} ORDER BY id FOR UPDATE SKIP LOCKED),
+              WHERE state = 2 AND lease_expires_at < {now} ORDER BY id + 0 FOR UPDATE SKIP LOCKED),
             ins AS (
               INSERT INTO {s}.job_attempts(job_id, attempt, outcome, started_at, finished_at, error_type, error_message)
               SELECT id, attempts, CASE WHEN started THEN 'rescued' ELSE 'released' END, started_at, {now}, NULL,
@@ -236,6 +244,20 @@ internal sealed class Sql
         "WITH c AS MATERIALIZED (SELECT * FROM unnest(@id::bigint[], @token::bigint[]) AS c(id, token)), " +
         "l AS MATERIALIZED (SELECT id, state, lease_token FROM {s}.jobs WHERE id = ANY(@id) ORDER BY id FOR UPDATE), " +
         $"m AS MATERIALIZED (SELECT c.id, c.token, l.state FROM c JOIN l ON l.id = c.id AND l.lease_token = c.token WHERE l.state IN ({states})) ";
+
+    /// <summary>
+    /// Sent before a claim, the next-run query and a rescue, in their own transaction (<c>set_config(..., true)</c> is local
+    /// to it): sequential scans off. Their filters all have an index (the claimable, keyed, running-keys, state and primary
+    /// key indexes), but the planner weighs them by the statistics autovacuum took last, maybe while the table held one
+    /// lopsided shape: analyzed while no job had a key, a keyed claim's walk read the whole table for each key it visited
+    /// (352 ms against 1.1 ms per claim at 100,000 keyed jobs); analyzed while every job had one, the next-run query's
+    /// "keyed jobs waiting?" scanned the table on every short plain claim (6.8 ms against 0.04 ms); analyzed while every
+    /// job ran, the rescue scanned it (7.0 ms against 0.1 ms). QueryPlanTests: EXPLAIN under every such shape.
+    /// </summary>
+    public const string NoSeqScan = "SELECT FROM set_config('enable_seqscan', 'off', true)";
+
+    /// <summary><see cref="NoSeqScan"/> with bitmap scans off too (the plain claim: PostgresJobStore.ClaimPlainAsync).</summary>
+    public const string NoSeqOrBitmapScan = "SELECT FROM set_config('enable_seqscan', 'off', true) s, set_config('enable_bitmapscan', 'off', true) b";
 
     public string Schema { get; }
 
