@@ -11,7 +11,8 @@ public sealed partial class JobQueue
     /// <summary>
     /// Adds a schedule, or changes the one of that name. A new schedule, or one whose definition changed, ticks from now
     /// on (its next tick is computed afresh); setting an unchanged definition keeps its next tick. A paused schedule stays
-    /// paused. Schedulers of this process see it at once, those of other processes within
+    /// paused. A schedule declared in code and set here is a run-time schedule from then on (never orphaned) until a host
+    /// that declares it starts. Schedulers of this process see it at once, those of other processes within
     /// <see cref="JobSchedulerOptions.RefreshInterval"/>.
     /// </summary>
     /// <param name="schedule">The schedule.</param>
@@ -41,8 +42,10 @@ public sealed partial class JobQueue
     public Task<bool> PauseScheduleAsync(string name, CancellationToken cancellationToken = default) => SetPausedAsync(name, true, cancellationToken);
 
     /// <summary>
-    /// Resumes a paused schedule. Its next tick is kept: ticks that passed while it was paused are missed ticks, handled
-    /// by its <see cref="JobSchedule.MissedTicks"/> policy (run once to catch up, or skip).
+    /// Resumes a paused schedule. Its next tick is kept: ticks that passed while it was paused are handled as late ticks.
+    /// Those within <see cref="JobSchedulerOptions.MissedTickTolerance"/> of now each fire at the resume, whatever the
+    /// policy; older ones are missed ticks, handled by its <see cref="JobSchedule.MissedTicks"/> policy (run once to
+    /// catch up, or skip).
     /// </summary>
     /// <param name="name">The schedule name.</param>
     /// <param name="cancellationToken">Stops waiting; the write may still commit.</param>

@@ -49,7 +49,7 @@ public sealed class JobSchedule
     /// <param name="timeZone">The zone the expression is read in; <see langword="null"/>: UTC. Daylight-saving transitions: see <c>docs/jobs/schedules.md</c>.</param>
     /// <param name="missedTicks">What a missed tick does. Default: <see cref="MissedTickPolicy.RunOnce"/>.</param>
     /// <returns>The schedule.</returns>
-    /// <exception cref="JobScheduleException">The name, the expression or the job's options are invalid.</exception>
+    /// <exception cref="JobScheduleException">The name, the expression, the zone (not a system time zone of this host) or the job's options are invalid.</exception>
     public static JobSchedule Cron(string name, string cronExpression, JobRequest job, TimeZoneInfo? timeZone = null, MissedTickPolicy missedTicks = MissedTickPolicy.RunOnce)
     {
         ArgumentNullException.ThrowIfNull(cronExpression);
@@ -122,6 +122,14 @@ public sealed class JobSchedule
             {
                 failures.Add(error!);
             }
+
+            // The store keeps the zone by its id, and every host reads the schedule back by that id: a zone made with
+            // TimeZoneInfo.CreateCustomTimeZone (or any id this host cannot find) was stored and then never fired.
+            if (!IsSystemZone(TimeZone))
+            {
+                failures.Add($"The time zone '{TimeZone.Id}' is not a system time zone of this host: a schedule keeps its zone by id " +
+                    "(TimeZoneInfo.FindSystemTimeZoneById), so every host that fires it must know that id.");
+            }
         }
         else if (Interval is not { } interval || interval < MinInterval || interval > MaxInterval || interval.Ticks % TimeSpan.TicksPerMillisecond != 0)
         {
@@ -131,6 +139,18 @@ public sealed class JobSchedule
         if (failures.Count > 0)
         {
             throw new JobScheduleException(Name ?? "", failures);
+        }
+    }
+
+    private static bool IsSystemZone(TimeZoneInfo zone)
+    {
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(zone.Id).HasSameRules(zone);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            return false;
         }
     }
 

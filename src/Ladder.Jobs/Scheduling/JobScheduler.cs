@@ -73,7 +73,7 @@ public sealed partial class JobScheduler : IHostedService, IAsyncDisposable
     /// </summary>
     /// <param name="cancellationToken">Stops the start.</param>
     /// <returns>A task that completes once the declared schedules are stored and the loop runs.</returns>
-    /// <exception cref="InvalidOperationException">Already started.</exception>
+    /// <exception cref="InvalidOperationException">Already started (a start that failed or was cancelled may be tried again).</exception>
     /// <exception cref="ObjectDisposedException">The scheduler or its queue was disposed.</exception>
     /// <exception cref="JobStoreException">The store could not be written.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -87,8 +87,19 @@ public sealed partial class JobScheduler : IHostedService, IAsyncDisposable
             }
         }
 
-        _queue.ThrowIfDisposed();
-        await DeclareAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _queue.ThrowIfDisposed();
+            await DeclareAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Nothing runs yet: a start that failed (cancelled, or a schedule the store refused) may be tried again.
+            // Before, the scheduler stayed marked started with no loop: it never fired, and could not be started.
+            Interlocked.Exchange(ref _started, 0);
+            throw;
+        }
+
         lock (_lifecycle)
         {
             if (_disposed || _stopping.IsCancellationRequested)

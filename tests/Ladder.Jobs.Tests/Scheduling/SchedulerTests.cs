@@ -402,4 +402,45 @@ public sealed class SchedulerTests : TempFolderTests
         options.Schedules.Add(JobSchedule.Every("a", TimeSpan.FromMinutes(2), Tick));
         options.Validate().Should().HaveCount(4);
     }
+
+    [Test]
+    public void ACronInAZoneThisHostCannotFindById_IsRefused_AndASystemZoneByAnyOfItsIds_IsKept()
+    {
+        // Stored by id and read back by id on every host: a custom zone was accepted, then never fired (its scheduler
+        // logged that the zone is not known on this host).
+        var custom = TimeZoneInfo.CreateCustomTimeZone("My/Custom+5", TimeSpan.FromHours(5), "custom", "custom");
+        FluentActions.Invoking(() => JobSchedule.Cron("custom", "*/5 * * * * *", Tick, custom)).Should().Throw<JobScheduleException>()
+            .Which.Failures.Should().ContainSingle().Which.Should().Contain("'My/Custom+5' is not a system time zone");
+
+        // A custom zone that borrows a system zone's id but not its rules would fire by the system zone's.
+        var impostor = TimeZoneInfo.CreateCustomTimeZone("Europe/Berlin", TimeSpan.FromHours(5), "fake", "fake");
+        FluentActions.Invoking(() => JobSchedule.Cron("impostor", "30 2 * * *", Tick, impostor)).Should().Throw<JobScheduleException>();
+
+        JobSchedule.Cron("berlin", "30 2 * * *", Tick, Berlin).TimeZone.Should().Be(Berlin);
+        JobSchedule.Cron("windows-id", "30 2 * * *", Tick, TimeZoneInfo.FindSystemTimeZoneById("W. Europe Standard Time")).TimeZone.HasSameRules(Berlin).Should().BeTrue();
+        JobSchedule.Cron("utc", "30 2 * * *", Tick, TimeZoneInfo.Utc).TimeZone.Should().Be(TimeZoneInfo.Utc);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AStartThatWasCancelled_CanBeTriedAgain_AndThenFires(CancellationToken ct)
+    {
+        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        var queue = Queue(time);
+        var scheduler = Scheduler(queue, JobSchedule.Every("hourly", TimeSpan.FromHours(1), Tick));
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        // Before the fix, the scheduler stayed marked started with no loop: the second start threw "already started".
+        await FluentActions.Awaiting(() => scheduler.StartAsync(cancelled.Token)).Should().ThrowAsync<OperationCanceledException>();
+        await scheduler.StartAsync(ct);
+        await FluentActions.Awaiting(() => scheduler.StartAsync(ct)).Should().ThrowAsync<InvalidOperationException>().WithMessage("*already started*");
+        await scheduler.StopAsync(ct);
+
+        time.SetUtcNow(start.AddHours(1));
+        await scheduler.PassAsync(ct);
+        (await JobsAsync(queue, ct)).Select(TickOf).Should().Equal(start.AddHours(1));
+        (await queue.GetSchedulesAsync(ct)).Single().DeclaredInCode.Should().BeTrue();
+    }
 }
