@@ -19,7 +19,7 @@ public sealed class ActionsTests
         using var response = await host.PostAsync($"/jobs/jobs/{id}/retry", DashboardHost.FormToken(page), ct);
 
         response.StatusCode.Should().Be(HttpStatusCode.SeeOther);
-        response.Headers.Location!.OriginalString.Should().Be($"/jobs/jobs/{id}?done=retried");
+        response.Headers.Location!.OriginalString.Should().StartWith($"/jobs/jobs/{id}?done=retried&n=");
         var job = (await host.Queue.GetJobAsync(id, ct))!.Summary;
         job.State.Should().Be(JobState.Ready);
         job.Attempts.Should().Be(0, "a retry resets the attempts");
@@ -56,16 +56,18 @@ public sealed class ActionsTests
         using (var response = await host.PostAsync($"/jobs/jobs/{id}/cancel", token, ct))
         {
             response.StatusCode.Should().Be(HttpStatusCode.SeeOther);
-            response.Headers.Location!.OriginalString.Should().EndWith("?done=cancelled");
+            response.Headers.Location!.OriginalString.Should().Contain("?done=cancelled&n=");
         }
 
         (await host.Queue.GetJobAsync(id, ct))!.Summary.State.Should().Be(JobState.Cancelled);
+        string location;
         using (var again = await host.PostAsync($"/jobs/jobs/{id}/cancel", token, ct))
         {
-            again.Headers.Location!.OriginalString.Should().EndWith("?done=not-cancelled");
+            location = again.Headers.Location!.OriginalString;
+            location.Should().Contain("?done=not-cancelled&n=");
         }
 
-        (await host.GetPageAsync($"/jobs/jobs/{id}?done=not-cancelled", ct)).Should().Contain("Not cancelled: it had already finished.");
+        (await host.GetPageAsync(location, ct)).Should().Contain("Not cancelled: it had already finished.");
     }
 
     [Test]
@@ -81,7 +83,7 @@ public sealed class ActionsTests
         using var response = await host.PostAsync("/jobs/purge", DashboardHost.FormToken(page), ct, ("state", "dead"), ("age", "0"));
 
         response.StatusCode.Should().Be(HttpStatusCode.SeeOther);
-        response.Headers.Location!.OriginalString.Should().Be("/jobs/?purged=2&state=dead");
+        response.Headers.Location!.OriginalString.Should().StartWith("/jobs/?purged=2&state=dead&n=");
         (await host.Queue.GetJobAsync(dead1, ct)).Should().BeNull();
         (await host.Queue.GetJobAsync(dead2, ct)).Should().BeNull();
         (await host.Queue.GetJobAsync(succeeded, ct)).Should().NotBeNull();
@@ -89,7 +91,7 @@ public sealed class ActionsTests
 
         // By age: the succeeded job finished moments ago, so "older than 1 hour" keeps it.
         using var byAge = await host.PostAsync("/jobs/purge", DashboardHost.FormToken(page), ct, ("state", "succeeded"), ("age", "1h"));
-        byAge.Headers.Location!.OriginalString.Should().Be("/jobs/?purged=0&state=succeeded");
+        byAge.Headers.Location!.OriginalString.Should().StartWith("/jobs/?purged=0&state=succeeded&n=");
         (await host.Queue.GetJobAsync(succeeded, ct)).Should().NotBeNull();
 
         using var notTerminal = await host.PostAsync("/jobs/purge", DashboardHost.FormToken(page), ct, ("state", "ready"), ("age", "0"));
@@ -155,5 +157,26 @@ public sealed class ActionsTests
 
         var start = () => DashboardHost.StartAsync(addAntiforgery: false);
         (await start.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*AddAntiforgery()*");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AnOutcomeInALinkTheDashboardDidNotRedirectTo_IsNotShown(CancellationToken ct)
+    {
+        // Before, the pages showed whatever the query said: a crafted link reported a purge, a pause or a retry that
+        // nobody had done. Only the dashboard's own redirect (its query signed, "n") shows the outcome now.
+        await using var host = await DashboardHost.StartAsync();
+        var id = await host.DeadJobAsync("boom", ct);
+        var page = await host.GetPageAsync("/jobs", ct);
+
+        (await host.GetPageAsync("/jobs/?purged=5&state=dead", ct)).Should().NotContain("Purged 5");
+        (await host.GetPageAsync($"/jobs/jobs/{id}?done=retried", ct)).Should().NotContain("Queued again");
+        (await host.GetPageAsync("/jobs/schedules?done=paused&name=anything", ct)).Should().NotContain("Paused anything");
+
+        using var purge = await host.PostAsync("/jobs/purge", DashboardHost.FormToken(page), ct, ("state", "dead"), ("age", "0"));
+        var signed = purge.Headers.Location!.OriginalString;
+        (await host.GetPageAsync(signed, ct)).Should().Contain("Purged 1 dead jobs.");
+        (await host.GetPageAsync(signed.Replace("purged=1", "purged=9", StringComparison.Ordinal), ct)).Should().NotContain("Purged", "the signature covers the whole query");
+        (await host.GetPageAsync(signed[..^3] + (signed[^3] == 'A' ? "B" : "A") + signed[^2..], ct)).Should().NotContain("Purged", "a damaged signature shows nothing");
     }
 }

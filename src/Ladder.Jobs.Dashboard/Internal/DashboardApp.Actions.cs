@@ -26,14 +26,14 @@ internal sealed partial class DashboardApp
     {
         var retried = await Queue(context).RetryAsync(id, context.RequestAborted).ConfigureAwait(false);
         Log.JobAction(Logger, "retry", id, User(context), Address(context), retried ? "ready again" : "not retried");
-        return SeeOther(context, Link(context, $"jobs/{id}?done={(retried ? "retried" : "not-retried")}"));
+        return SeeOther(context, Link(context, $"jobs/{id}?" + Notices.Sign(context, $"done={(retried ? "retried" : "not-retried")}")));
     }
 
     private async Task<IResult> CancelAsync(HttpContext context, long id)
     {
         var cancelled = await Queue(context).CancelAsync(id, context.RequestAborted).ConfigureAwait(false);
         Log.JobAction(Logger, "cancel", id, User(context), Address(context), cancelled ? "cancelled" : "not cancelled");
-        return SeeOther(context, Link(context, $"jobs/{id}?done={(cancelled ? "cancelled" : "not-cancelled")}"));
+        return SeeOther(context, Link(context, $"jobs/{id}?" + Notices.Sign(context, $"done={(cancelled ? "cancelled" : "not-cancelled")}")));
     }
 
     private async Task<IResult> PurgeAsync(HttpContext context)
@@ -54,8 +54,7 @@ internal sealed partial class DashboardApp
         // gave up would leave the operator not knowing what was done. It is bounded by the table's size.
         var purged = await Queue(context).PurgeAsync(state, age.Age, CancellationToken.None).ConfigureAwait(false);
         Log.Purged(Logger, purged, state, age.Age, User(context), Address(context));
-        return SeeOther(context, 
-            Link(context, $"?purged={purged.ToString(CultureInfo.InvariantCulture)}&state={Format.StateName(state)}"));
+        return SeeOther(context, Link(context, "?" + Notices.Sign(context, $"purged={purged.ToString(CultureInfo.InvariantCulture)}&state={Format.StateName(state)}")));
     }
 
     // 303: the browser follows with a GET whatever the method was.

@@ -41,6 +41,6 @@ internal sealed partial class DashboardApp
             : await queue.ResumeScheduleAsync(name, context.RequestAborted).ConfigureAwait(false);
         var action = paused ? "pause" : "resume";
         Log.ScheduleAction(Logger, action, name, User(context), Address(context), found ? (paused ? "paused" : "resumed") : "no such schedule");
-        return SeeOther(context, Link(context, $"schedules?done={(found ? (paused ? "paused" : "resumed") : "missing")}&name={Uri.EscapeDataString(name)}"));
+        return SeeOther(context, Link(context, "schedules?" + Notices.Sign(context, $"done={(found ? (paused ? "paused" : "resumed") : "missing")}&name={Uri.EscapeDataString(name)}")));
     }
 }

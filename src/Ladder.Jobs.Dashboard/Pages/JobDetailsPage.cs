@@ -22,7 +22,7 @@ internal static class JobDetailsPage
         html.Raw("<h1>").Text("Job #" + job.Id).Raw(" ");
         Layout.StateBadge(html, job.State);
         html.Raw("</h1>");
-        RenderNotice(html, context.Request.Query["done"]);
+        RenderNotice(html, Notices.Verified(context) ? context.Request.Query["done"].ToString() : null);
 
         if (!app.Options.ReadOnly)
         {

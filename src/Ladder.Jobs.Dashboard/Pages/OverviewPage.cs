@@ -9,7 +9,7 @@ internal static class OverviewPage
     public static void Render(Html html, DashboardApp app, HttpContext context, CountsHistory.Reading reading, IReadOnlyList<CountsHistory.Sample> samples)
     {
         html.Element("h1", "Overview");
-        if (int.TryParse(context.Request.Query["purged"], out var purged) && Format.TryParseState(context.Request.Query["state"], out var purgedState))
+        if (Notices.Verified(context) && int.TryParse(context.Request.Query["purged"], out var purged) && Format.TryParseState(context.Request.Query["state"], out var purgedState))
         {
             Layout.Notice(html, $"Purged {Format.Number(purged)} {Format.StateName(purgedState)} jobs.");
         }

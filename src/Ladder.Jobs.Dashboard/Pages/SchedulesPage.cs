@@ -10,13 +10,13 @@ internal static class SchedulesPage
     {
         html.Element("h1", "Schedules");
         var name = context.Request.Query["name"].ToString();
-        switch (context.Request.Query["done"].ToString())
+        switch (Notices.Verified(context) ? context.Request.Query["done"].ToString() : "")
         {
             case "paused":
                 Layout.Notice(html, $"Paused {name}: it enqueues nothing until resumed.");
                 break;
             case "resumed":
-                Layout.Notice(html, $"Resumed {name}: ticks missed while paused follow its missed-tick policy.");
+                Layout.Notice(html, $"Resumed {name}: ticks due within the missed-tick tolerance fire now, older ones follow its missed-tick policy.");
                 break;
             case "missing":
                 Layout.Notice(html, $"No schedule named {name} (removed meanwhile?).", good: false);
