@@ -79,7 +79,8 @@ public sealed partial class PostgresJobStore
         ClaimRequest request, long token, int target, int startNow, List<ClaimedJob> jobs)
     {
         // Prepared (PrepareAsync): the statement is long, and planning it took longer than running it (33 ms against
-        // 21 ms, measured under load). Sequential and bitmap scans off (Sql.NoSeqScan): analyzed while no job had a key,
+        // 21 ms, measured under load). Sequential and bitmap scans off (Sql.NoSeqOrBitmapScan, whatever BitmapClaims says:
+        // that option is the plain claim's): analyzed while no job had a key,
         // the walk read every keyed entry for each key it visited, by a scan of the table or, with that off, a bitmap of
         // jobs_claimable_keyed (352 ms against 1.1 ms per claim at 100,000 keyed jobs), not one seek per key.
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);

@@ -79,7 +79,7 @@ public sealed partial class PostgresJobStoreOptions
     /// </summary>
     internal bool UseContextClock { get; set; }
 
-    /// <summary>Benchmarks only: claims leave the planner free to use bitmap scans (the behaviour before claims turned them off), to measure the difference side by side.</summary>
+    /// <summary>Benchmarks only: plain claims leave the planner free to use bitmap scans (the behaviour before claims turned them off), to measure the difference side by side. The limited claim always turns them off (a stale plan read a bitmap of the whole keyed index).</summary>
     internal bool BitmapClaims { get; set; }
 
     /// <summary>Checks the options.</summary>

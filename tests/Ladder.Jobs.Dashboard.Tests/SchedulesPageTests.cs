@@ -53,6 +53,24 @@ public sealed class SchedulesPageTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task PausingAScheduleWhoseNameNeedsEscaping_ShowsItsNotice_OnTheSignedRedirect(CancellationToken ct)
+    {
+        // The notice's query is signed as sent (the name escaped) and checked against the query as it comes back.
+        await using var host = await DashboardHost.StartAsync();
+        const string name = "a&b ü=?/#";
+        await host.Queue.SetScheduleAsync(JobSchedule.Every(name, TimeSpan.FromHours(1), new JobRequest("digest", "{}")), ct);
+        var token = DashboardHost.FormToken(await host.GetPageAsync("/jobs/schedules", ct));
+
+        using var pause = await host.PostAsync("/jobs/schedules/pause", token, ct, ("name", name));
+
+        pause.StatusCode.Should().Be(HttpStatusCode.SeeOther);
+        var page = await host.GetPageAsync(pause.Headers.Location!.OriginalString, ct);
+        page.Should().Contain("Paused a&amp;b").And.Contain("it enqueues nothing until resumed");
+        (await host.Queue.GetSchedulesAsync(ct)).Single().Paused.Should().BeTrue();
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task PauseAndResume_ThroughTheForms_ChangeTheStore_OnlyWithTheFormsToken(CancellationToken ct)
     {
         await using var host = await DashboardHost.StartAsync();

@@ -128,7 +128,8 @@ public sealed class JobSchedule
             if (!IsSystemZone(TimeZone))
             {
                 failures.Add($"The time zone '{TimeZone.Id}' is not a system time zone of this host: a schedule keeps its zone by id " +
-                    "(TimeZoneInfo.FindSystemTimeZoneById), so every host that fires it must know that id.");
+                    "(TimeZoneInfo.FindSystemTimeZoneById), so every host that fires it must know that id." +
+                    (TimeZone.Id == "Local" ? " TimeZoneInfo.Local has no system id here (TZ unset and /etc/localtime not a link): pass the zone by its id." : ""));
             }
         }
         else if (Interval is not { } interval || interval < MinInterval || interval > MaxInterval || interval.Ticks % TimeSpan.TicksPerMillisecond != 0)
