@@ -42,10 +42,10 @@ public sealed partial class JobQueue
     public Task<bool> PauseScheduleAsync(string name, CancellationToken cancellationToken = default) => SetPausedAsync(name, true, cancellationToken);
 
     /// <summary>
-    /// Resumes a paused schedule. Its next tick is kept: ticks that passed while it was paused are handled as late ticks.
-    /// Those within <see cref="JobSchedulerOptions.MissedTickTolerance"/> of now each fire at the resume, whatever the
-    /// policy; older ones are missed ticks, handled by its <see cref="JobSchedule.MissedTicks"/> policy (run once to
-    /// catch up, or skip).
+    /// Resumes a paused schedule. Ticks that passed while it was paused are missed ticks, handled at once by its
+    /// <see cref="JobSchedule.MissedTicks"/> policy: one job to catch up, labelled with the first of them
+    /// (<see cref="MissedTickPolicy.RunOnce"/>), or none (<see cref="MissedTickPolicy.Skip"/>); either way its next tick
+    /// is then the first one after now.
     /// </summary>
     /// <param name="name">The schedule name.</param>
     /// <param name="cancellationToken">Stops waiting; the write may still commit.</param>
@@ -61,10 +61,35 @@ public sealed partial class JobQueue
         var found = await _store.SetSchedulePausedAsync(name, paused, cancellationToken).ConfigureAwait(false);
         if (found && !paused)
         {
+            await ApplyMissedTicksOfPauseAsync(name, cancellationToken).ConfigureAwait(false);
             SchedulesChanged?.Invoke();
         }
 
         return found;
+    }
+
+    // At a resume, the ticks that passed while the schedule was paused are missed ticks, whatever the scheduler's
+    // tolerance (which is for schedulers running late, not for a pause): the policy's one catch-up job, or none, and the
+    // next tick after now, in one fire (the compare-and-set every scheduler's fire makes). Before, the row kept its old
+    // next tick, and every tick within the tolerance fired at the resume: a 2 s schedule paused for 30 s enqueued 15
+    // jobs, with Skip too. A scheduler that fires the row in the instant between the resume and this fire wins the
+    // compare-and-set, and this fire writes nothing.
+    private async Task ApplyMissedTicksOfPauseAsync(string name, CancellationToken cancellationToken)
+    {
+        var row = (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.Name == name);
+        var now = Time.GetUtcNow();
+        if (row is not { Paused: false, Orphaned: false, NextTick: { } tick } || tick >= now || ScheduleSpec.Parse(row.Spec, out _) is not { } spec)
+        {
+            return;
+        }
+
+        var job = spec.Missed == MissedTickPolicy.RunOnce ? spec.NewJob(name, tick, Settings.DefaultMaxAttempts) : null;
+        var next = spec.AtOrAfter(now + TimeSpan.FromMilliseconds(1), tick);
+        var fired = await _store.FireScheduleAsync(new ScheduleFire(name, row.Version, tick, next, job, job is null ? null : tick)).ConfigureAwait(false);
+        if (fired is { Advanced: true, Job: { } enqueued } && job is not null)
+        {
+            AfterEnqueueCommitted([job], [enqueued]); // Wakes this process's processors, as a scheduler's fire does.
+        }
     }
 
     /// <summary>Removes a schedule: it enqueues nothing more. Jobs it enqueued stay. A schedule still declared in code comes back when its host starts again.</summary>

@@ -16,7 +16,7 @@ internal static class SchedulesPage
                 Layout.Notice(html, $"Paused {name}: it enqueues nothing until resumed.");
                 break;
             case "resumed":
-                Layout.Notice(html, $"Resumed {name}: ticks due within the missed-tick tolerance fire now, older ones follow its missed-tick policy.");
+                Layout.Notice(html, $"Resumed {name}: ticks missed while paused follow its missed-tick policy (one catch-up job, or none).");
                 break;
             case "missing":
                 Layout.Notice(html, $"No schedule named {name} (removed meanwhile?).", good: false);

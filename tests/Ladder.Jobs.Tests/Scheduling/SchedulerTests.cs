@@ -215,6 +215,40 @@ public sealed class SchedulerTests : TempFolderTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task AResume_TreatsTheTicksPassedWhilePausedAsMissed_WhateverTheTolerance([Values] MissedTickPolicy policy, CancellationToken ct)
+    {
+        // Before, the row kept its old next tick and every tick within the tolerance fired at the resume: a 10 s
+        // schedule paused for 35 s (tolerance 1 min) enqueued 3 jobs, with Skip too.
+        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        var queue = Queue(time);
+        var scheduler = Scheduler(queue);
+        await queue.SetScheduleAsync(JobSchedule.Every("fast", TimeSpan.FromSeconds(10), Tick, policy), ct);
+        (await queue.PauseScheduleAsync("fast", ct)).Should().BeTrue();
+        time.Advance(TimeSpan.FromSeconds(35));
+
+        (await queue.ResumeScheduleAsync("fast", ct)).Should().BeTrue();
+        var next = await scheduler.PassAsync(ct);
+
+        var ticks = (await JobsAsync(queue, ct)).Select(TickOf).ToList();
+        if (policy == MissedTickPolicy.RunOnce)
+        {
+            ticks.Should().Equal([start.AddSeconds(10)], "one job catches up, labelled with the first missed tick");
+        }
+        else
+        {
+            ticks.Should().BeEmpty("skipped");
+        }
+
+        next.Should().Be(start.AddSeconds(40), "the next tick is the first after now, on the grid");
+        (await queue.GetSchedulesAsync(ct)).Single().NextTick.Should().Be(start.AddSeconds(40));
+        time.SetUtcNow(start.AddSeconds(40));
+        await scheduler.PassAsync(ct);
+        (await JobsAsync(queue, ct)).Select(TickOf).Should().EndWith(start.AddSeconds(40)).And.HaveCount(policy == MissedTickPolicy.RunOnce ? 2 : 1);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task AChangedDefinition_TicksAfresh_AndAnUnchangedOneKeepsItsNextTick(CancellationToken ct)
     {
         var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
