@@ -58,11 +58,24 @@ public sealed partial class JobQueue
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ThrowIfDisposed();
+        // Only a schedule that was paused has ticks of a pause: resuming an active one must not treat its late tick (a
+        // busy scheduler) as missed.
+        var wasPaused = !paused && (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).Any(r => r.Name == name && r.Paused);
         var found = await _store.SetSchedulePausedAsync(name, paused, cancellationToken).ConfigureAwait(false);
         if (found && !paused)
         {
-            await ApplyMissedTicksOfPauseAsync(name, cancellationToken).ConfigureAwait(false);
-            SchedulesChanged?.Invoke();
+            try
+            {
+                if (wasPaused)
+                {
+                    // Not the caller's token: the row is active now, and its missed ticks must be settled.
+                    await ApplyMissedTicksOfPauseAsync(name, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                SchedulesChanged?.Invoke();
+            }
         }
 
         return found;
@@ -73,11 +86,16 @@ public sealed partial class JobQueue
     // next tick after now, in one fire (the compare-and-set every scheduler's fire makes). Before, the row kept its old
     // next tick, and every tick within the tolerance fired at the resume: a 2 s schedule paused for 30 s enqueued 15
     // jobs, with Skip too. A scheduler that fires the row in the instant between the resume and this fire wins the
-    // compare-and-set, and this fire writes nothing.
+    // compare-and-set, and this fire writes nothing: that scheduler then fires the late ticks within its tolerance, as
+    // before (the window is one read and one write wide). A store error here leaves the row active with its old next
+    // tick (the resume throws; a pause and a resume settle it).
     private async Task ApplyMissedTicksOfPauseAsync(string name, CancellationToken cancellationToken)
     {
         var row = (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.Name == name);
-        var now = Time.GetUtcNow();
+
+        // Whole milliseconds, as ticks are: "the first tick after now" must not pass over a tick less than 1 ms ahead.
+        var clock = Time.GetUtcNow();
+        var now = new DateTimeOffset(clock.UtcTicks - clock.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
         if (row is not { Paused: false, Orphaned: false, NextTick: { } tick } || tick >= now || ScheduleSpec.Parse(row.Spec, out _) is not { } spec)
         {
             return;

@@ -217,8 +217,8 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task AResume_TreatsTheTicksPassedWhilePausedAsMissed_WhateverTheTolerance([Values] MissedTickPolicy policy, CancellationToken ct)
     {
-        // Before, the row kept its old next tick and every tick within the tolerance fired at the resume: a 10 s
-        // schedule paused for 35 s (tolerance 1 min) enqueued 3 jobs, with Skip too.
+        // Before, the row kept its old next tick and every tick within the tolerance fired after the resume, pass by
+        // pass: a 10 s schedule paused for 35 s (tolerance 1 min) enqueued 3 jobs, with Skip too.
         var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
         var time = new FakeTimeProvider(start);
         var queue = Queue(time);
@@ -245,6 +245,25 @@ public sealed class SchedulerTests : TempFolderTests
         time.SetUtcNow(start.AddSeconds(40));
         await scheduler.PassAsync(ct);
         (await JobsAsync(queue, ct)).Select(TickOf).Should().EndWith(start.AddSeconds(40)).And.HaveCount(policy == MissedTickPolicy.RunOnce ? 2 : 1);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AResumeOfAScheduleThatWasNotPaused_LeavesItsLateTickToFire(CancellationToken ct)
+    {
+        // A tick late within the tolerance (a busy scheduler) is on time, not a tick of a pause: an "ensure resumed" call
+        // must not skip it.
+        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        var queue = Queue(time);
+        var scheduler = Scheduler(queue);
+        await queue.SetScheduleAsync(JobSchedule.Every("daily", TimeSpan.FromDays(1), Tick, MissedTickPolicy.Skip), ct);
+        time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(5));
+
+        (await queue.ResumeScheduleAsync("daily", ct)).Should().BeTrue();
+        await scheduler.PassAsync(ct);
+
+        (await JobsAsync(queue, ct)).Select(TickOf).Should().Equal(start.AddDays(1));
     }
 
     [Test]
