@@ -38,7 +38,7 @@ public sealed partial class PostgresJobStore
     private async Task ClaimPlainAsync(ClaimRequest request, long token, int limit, int startNow, List<ClaimedJob> jobs)
     {
         // One round trip, one implicit transaction: sequential and bitmap scans off for the claim only (set_config local
-        // to it; Sql.NoSeqScan). Until the table is analyzed after a large enqueue, the planner guesses a couple of
+        // to it; Sql.NoSeqOrBitmapScan). Until the table is analyzed after a large enqueue, the planner guesses a couple of
         // claimable rows and may read every entry of the claimable index into a bitmap and sort it (100+ ms per claim at
         // 60,000 queued jobs: docs/benchmarks/jobs-postgresql.md, "Through the store"); the index scan in claim order
         // stops at the limit.

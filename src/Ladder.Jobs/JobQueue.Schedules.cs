@@ -59,17 +59,17 @@ public sealed partial class JobQueue
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ThrowIfDisposed();
         // Only a schedule that was paused has ticks of a pause: resuming an active one must not treat its late tick (a
-        // busy scheduler) as missed.
-        var wasPaused = !paused && (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).Any(r => r.Name == name && r.Paused);
+        // busy scheduler) as missed. The row read here serves the fire after the unpause, which changes neither its
+        // version nor its next tick: the fire's compare-and-set finds out if anything else did.
+        var pausedRow = paused ? null : (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.Name == name && r.Paused);
         var found = await _store.SetSchedulePausedAsync(name, paused, cancellationToken).ConfigureAwait(false);
         if (found && !paused)
         {
             try
             {
-                if (wasPaused)
+                if (pausedRow is not null)
                 {
-                    // Not the caller's token: the row is active now, and its missed ticks must be settled.
-                    await ApplyMissedTicksOfPauseAsync(name, CancellationToken.None).ConfigureAwait(false);
+                    await ApplyMissedTicksOfPauseAsync(pausedRow).ConfigureAwait(false);
                 }
             }
             finally
@@ -83,27 +83,24 @@ public sealed partial class JobQueue
 
     // At a resume, the ticks that passed while the schedule was paused are missed ticks, whatever the scheduler's
     // tolerance (which is for schedulers running late, not for a pause): the policy's one catch-up job, or none, and the
-    // next tick after now, in one fire (the compare-and-set every scheduler's fire makes). Before, the row kept its old
-    // next tick, and every tick within the tolerance fired at the resume: a 2 s schedule paused for 30 s enqueued 15
-    // jobs, with Skip too. A scheduler that fires the row in the instant between the resume and this fire wins the
-    // compare-and-set, and this fire writes nothing: that scheduler then fires the late ticks within its tolerance, as
-    // before (the window is one read and one write wide). A store error here leaves the row active with its old next
-    // tick (the resume throws; a pause and a resume settle it).
-    private async Task ApplyMissedTicksOfPauseAsync(string name, CancellationToken cancellationToken)
+    // next tick after now (ScheduleSpec.AfterPause), in one fire (the compare-and-set every scheduler's fire makes; not
+    // cancellable: the row is active now, and its missed ticks must be settled). Before, the row kept its old next tick,
+    // and every tick within the tolerance fired at the resume: a 2 s schedule paused for 30 s enqueued 15 jobs, with
+    // Skip too. A scheduler that fires the row in the instant between the resume and this fire wins the compare-and-set,
+    // and this fire writes nothing: that scheduler then fires the late ticks within its tolerance, as before (the window
+    // is one write wide). A store error here leaves the row active with its old next tick (the resume throws; a pause
+    // and a resume settle it).
+    private async Task ApplyMissedTicksOfPauseAsync(ScheduleRow row)
     {
-        var row = (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.Name == name);
-
-        // Whole milliseconds, as ticks are: "the first tick after now" must not pass over a tick less than 1 ms ahead.
-        var clock = Time.GetUtcNow();
-        var now = new DateTimeOffset(clock.UtcTicks - clock.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
-        if (row is not { Paused: false, Orphaned: false, NextTick: { } tick } || tick >= now || ScheduleSpec.Parse(row.Spec, out _) is not { } spec)
+        if (row is not { Orphaned: false, NextTick: { } tick } || ScheduleSpec.Parse(row.Spec, out _) is not { } spec ||
+            spec.AfterPause(tick, Time.GetUtcNow()) is not { } decided)
         {
             return;
         }
 
-        var job = spec.Missed == MissedTickPolicy.RunOnce ? spec.NewJob(name, tick, Settings.DefaultMaxAttempts) : null;
-        var next = spec.AtOrAfter(now + TimeSpan.FromMilliseconds(1), tick);
-        var fired = await _store.FireScheduleAsync(new ScheduleFire(name, row.Version, tick, next, job, job is null ? null : tick)).ConfigureAwait(false);
+        var (jobTick, next) = decided;
+        var job = jobTick is { } jt ? spec.NewJob(row.Name, jt, Settings.DefaultMaxAttempts) : null;
+        var fired = await _store.FireScheduleAsync(new ScheduleFire(row.Name, row.Version, tick, next, job, jobTick)).ConfigureAwait(false);
         if (fired is { Advanced: true, Job: { } enqueued } && job is not null)
         {
             AfterEnqueueCommitted([job], [enqueued]); // Wakes this process's processors, as a scheduler's fire does.

@@ -155,6 +155,17 @@ internal sealed record ScheduleSpec(
         return Missed == MissedTickPolicy.RunOnce ? (tick, onTime, true) : (null, onTime, true);
     }
 
+    /// <summary>
+    /// What a resume does with a row whose next tick is <paramref name="tick"/>: null when that tick has not passed;
+    /// otherwise every tick that passed while paused is missed, whatever the tolerance: the policy's one job (labelled
+    /// with the first of them) or none, and the first tick after now (whole milliseconds, as ticks are).
+    /// </summary>
+    public (DateTimeOffset? JobTick, DateTimeOffset? Next)? AfterPause(DateTimeOffset tick, DateTimeOffset now)
+    {
+        var at = Ms(now);
+        return tick >= at ? null : (Missed == MissedTickPolicy.RunOnce ? tick : null, AtOrAfter(at + TimeSpan.FromMilliseconds(1), tick));
+    }
+
     public NewJob NewJob(string name, DateTimeOffset tick, int defaultMaxAttempts) => new(
         Queue ?? "default", Kind, Payload, Priority, RunAt: null, TimeSpan.Zero, MaxAttempts ?? defaultMaxAttempts,
         TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, UniqueKey(name, tick), TraceParent: null);

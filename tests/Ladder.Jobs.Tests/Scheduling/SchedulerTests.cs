@@ -31,6 +31,14 @@ public sealed class SchedulerTests : TempFolderTests
         return queue;
     }
 
+    /// <summary>A queue on a fake clock at 2026-06-01 08:00 UTC, the start most tests tick from.</summary>
+    private (DateTimeOffset Start, FakeTimeProvider Time, JobQueue Queue) ClockedQueue()
+    {
+        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        return (start, time, Queue(time));
+    }
+
     private JobScheduler Scheduler(JobQueue queue, params JobSchedule[] declared) => Scheduler(queue, new JobSchedulerOptions(), declared);
 
     private JobScheduler Scheduler(JobQueue queue, JobSchedulerOptions options, params JobSchedule[] declared)
@@ -86,9 +94,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(120_000)]
     public async Task AnInterval_OverTwoWeeks_EnqueuesOneJobPerTick_OnItsGrid(CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue, JobSchedule.Every("hourly", TimeSpan.FromHours(1), Tick));
         await scheduler.StartAsync(ct);
         await scheduler.StopAsync(ct); // Stored; the test drives the passes itself.
@@ -137,9 +143,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task TicksMissedWhileEveryHostWasDown_FollowThePolicy(MissedTickPolicy policy, int catchUpJobs, CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue, JobSchedule.Every("hourly", TimeSpan.FromHours(1), Tick, policy));
         await scheduler.StartAsync(ct);
         await scheduler.StopAsync(ct);
@@ -165,9 +169,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task ATickALittleLate_FiresAsItIs_AndOneWithinTheToleranceAfterAnOutage_FiresInsteadOfTheMissedOnes(CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue, JobSchedule.Every("minutely", TimeSpan.FromMinutes(1), Tick, MissedTickPolicy.RunOnce));
         await scheduler.StartAsync(ct);
         await scheduler.StopAsync(ct);
@@ -184,9 +186,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task PauseResumeAndRemove_AtRunTime_AreListedWithNextAndLastTick(CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue);
         var set = await queue.SetScheduleAsync(JobSchedule.Every("report", TimeSpan.FromMinutes(10), new JobRequest("report", """{"full":true}""", new JobOptions { Queue = "reports", Priority = 3 })), ct);
         set.Should().Be(new ScheduleInfo("report", null, TimeSpan.FromMinutes(10), "UTC", "report", "reports", MissedTickPolicy.RunOnce, start.AddMinutes(10), null, null, false, false, false, null));
@@ -219,9 +219,7 @@ public sealed class SchedulerTests : TempFolderTests
     {
         // Before, the row kept its old next tick and every tick within the tolerance fired after the resume, pass by
         // pass: a 10 s schedule paused for 35 s (tolerance 1 min) enqueued 3 jobs, with Skip too.
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue);
         await queue.SetScheduleAsync(JobSchedule.Every("fast", TimeSpan.FromSeconds(10), Tick, policy), ct);
         (await queue.PauseScheduleAsync("fast", ct)).Should().BeTrue();
@@ -253,9 +251,7 @@ public sealed class SchedulerTests : TempFolderTests
     {
         // A tick late within the tolerance (a busy scheduler) is on time, not a tick of a pause: an "ensure resumed" call
         // must not skip it.
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue);
         await queue.SetScheduleAsync(JobSchedule.Every("daily", TimeSpan.FromDays(1), Tick, MissedTickPolicy.Skip), ct);
         time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(5));
@@ -270,9 +266,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task AChangedDefinition_TicksAfresh_AndAnUnchangedOneKeepsItsNextTick(CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         await queue.SetScheduleAsync(JobSchedule.Every("s", TimeSpan.FromHours(1), Tick), ct);
         time.Advance(TimeSpan.FromMinutes(20));
         (await queue.SetScheduleAsync(JobSchedule.Every("s", TimeSpan.FromHours(1), Tick), ct)).NextTick.Should().Be(start.AddHours(1));
@@ -408,9 +402,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task ASchedule_SetAtRunTime_WakesTheSleepingLoop_WhichFiresItOnTime(CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue, new JobSchedulerOptions { RefreshInterval = TimeSpan.FromDays(1) });
         await scheduler.StartAsync(ct);
         await scheduler.WaitForWaitsAsync(1, ct);
@@ -428,9 +420,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task AStoredDefinitionThatCannotBeRead_IsListedWithItsError_AndNeverFires(CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         await queue.Store.UpsertScheduleAsync(new ScheduleUpsert("future", """{"v":99}""", false, start), ct);
         await queue.Store.UpsertScheduleAsync(new ScheduleUpsert("garbage", "not json", false, start), ct);
         var scheduler = Scheduler(queue);
@@ -478,9 +468,7 @@ public sealed class SchedulerTests : TempFolderTests
     [CancelAfter(60_000)]
     public async Task AStartThatWasCancelled_CanBeTriedAgain_AndThenFires(CancellationToken ct)
     {
-        var start = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
-        var time = new FakeTimeProvider(start);
-        var queue = Queue(time);
+        var (start, time, queue) = ClockedQueue();
         var scheduler = Scheduler(queue, JobSchedule.Every("hourly", TimeSpan.FromHours(1), Tick));
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
