@@ -70,7 +70,13 @@ public sealed partial class ClusterCommandTests
             start.Environment[MarkerVariable] = cluster._marker;
             process.OutputDataReceived += (_, e) => cluster.OnLine(e.Data);
             process.ErrorDataReceived += (_, e) => cluster.OnLine(e.Data);
-            process.Exited += (_, _) => cluster._ready.TrySetException(new InvalidOperationException($"cluster exited before it was ready:\n{cluster.Output}"));
+            process.Exited += (_, _) =>
+            {
+                // The output still being read is drained first, so the message carries the host's own error (it ended
+                // at "Hosting failed to start" before).
+                process.WaitForExit();
+                cluster._ready.TrySetException(new InvalidOperationException($"cluster exited before it was ready:\n{cluster.Output}"));
+            };
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
@@ -196,7 +202,10 @@ public sealed partial class ClusterCommandTests
         {
             for (var attempt = 0; ; attempt++)
             {
-                var first = Random.Shared.Next(20_000, 60_000);
+                // Below Linux's ephemeral range (32768-60999 by default), which the OS hands out to outgoing connections
+                // and to the port-0 listeners of the PostgreSQL test servers other test projects start meanwhile: a
+                // port probed free there was taken before the host bound it (a CI run's host "failed to start").
+                var first = Random.Shared.Next(20_000, 32_000 - count);
                 if (Enumerable.Range(first, count).All(IsFree) || attempt > 50)
                 {
                     return first;
