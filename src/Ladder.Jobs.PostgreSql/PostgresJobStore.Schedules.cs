@@ -88,8 +88,11 @@ public sealed partial class PostgresJobStore
         {
             await using var connection = await _dataSource.OpenConnectionAsync(_closing.Token).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(_closing.Token).ConfigureAwait(false);
+            // A resume's fire (ScheduleFire.Resume) matches a paused row and unpauses it in the same write.
             await using (var advance = new NpgsqlCommand(
-                S("UPDATE {s}.schedules SET next_tick = @next WHERE name = @name AND version = @version AND next_tick = @tick AND NOT paused AND NOT orphaned"),
+                fire.Resume
+                    ? S("UPDATE {s}.schedules SET next_tick = @next, paused = false WHERE name = @name AND version = @version AND next_tick = @tick AND paused AND NOT orphaned")
+                    : S("UPDATE {s}.schedules SET next_tick = @next WHERE name = @name AND version = @version AND next_tick = @tick AND NOT paused AND NOT orphaned"),
                 connection, transaction))
             {
                 advance.Parameters.Add(P("name", fire.Name, NpgsqlDbType.Text));

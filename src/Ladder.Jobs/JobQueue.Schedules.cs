@@ -58,24 +58,25 @@ public sealed partial class JobQueue
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ThrowIfDisposed();
-        // Only a schedule that was paused has ticks of a pause: resuming an active one must not treat its late tick (a
-        // busy scheduler) as missed. The row read here serves the fire after the unpause, which changes neither its
-        // version nor its next tick: the fire's compare-and-set finds out if anything else did.
-        var pausedRow = paused ? null : (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.Name == name && r.Paused);
-        var found = await _store.SetSchedulePausedAsync(name, paused, cancellationToken).ConfigureAwait(false);
-        if (found && !paused)
+        if (paused)
         {
-            try
+            return await _store.SetSchedulePausedAsync(name, true, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Only a schedule that was paused has ticks of a pause: resuming an active one must not treat its late tick (a
+        // busy scheduler) as missed, so it is a plain unpause (which changes nothing).
+        var found = true;
+        try
+        {
+            var pausedRow = (await _store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.Name == name && r.Paused);
+            if (pausedRow is null || !await ResumeWithMissedTicksAsync(pausedRow).ConfigureAwait(false))
             {
-                if (pausedRow is not null)
-                {
-                    await ApplyMissedTicksOfPauseAsync(pausedRow).ConfigureAwait(false);
-                }
+                found = await _store.SetSchedulePausedAsync(name, false, cancellationToken).ConfigureAwait(false);
             }
-            finally
-            {
-                SchedulesChanged?.Invoke();
-            }
+        }
+        finally
+        {
+            SchedulesChanged?.Invoke(); // Whatever the outcome: the local scheduler reads the rows again.
         }
 
         return found;
@@ -83,28 +84,30 @@ public sealed partial class JobQueue
 
     // At a resume, the ticks that passed while the schedule was paused are missed ticks, whatever the scheduler's
     // tolerance (which is for schedulers running late, not for a pause): the policy's one catch-up job, or none, and the
-    // next tick after now (ScheduleSpec.AfterPause), in one fire (the compare-and-set every scheduler's fire makes; not
-    // cancellable: the row is active now, and its missed ticks must be settled). Before, the row kept its old next tick,
-    // and every tick within the tolerance fired at the resume: a 2 s schedule paused for 30 s enqueued 15 jobs, with
-    // Skip too. A scheduler that fires the row in the instant between the resume and this fire wins the compare-and-set,
-    // and this fire writes nothing: that scheduler then fires the late ticks within its tolerance, as before (the window
-    // is one write wide). A store error here leaves the row active with its old next tick (the resume throws; a pause
-    // and a resume settle it).
-    private async Task ApplyMissedTicksOfPauseAsync(ScheduleRow row)
+    // next tick after now (ScheduleSpec.AfterPause), in the fire that unpauses the row (ScheduleFire.Resume: the
+    // compare-and-set every scheduler's fire makes, on the paused row as read, with the unpause in the same write; not
+    // cancellable, as a scheduler's fire is not). So no scheduler sees the row active with the ticks of its pause ahead.
+    // Before, the row kept its old next tick and every tick within the tolerance fired at the resume: a 2 s schedule
+    // paused for 30 s enqueued 15 jobs, with Skip too; and until the fire and the unpause were one write, a scheduler
+    // firing the row between them did the same. False: nothing to settle (no tick passed, an orphan, an unreadable
+    // spec), or the row changed since it was read (resumed, changed, removed meanwhile): the caller unpauses it plainly.
+    private async Task<bool> ResumeWithMissedTicksAsync(ScheduleRow row)
     {
         if (row is not { Orphaned: false, NextTick: { } tick } || ScheduleSpec.Parse(row.Spec, out _) is not { } spec ||
             spec.AfterPause(tick, Time.GetUtcNow()) is not { } decided)
         {
-            return;
+            return false;
         }
 
         var (jobTick, next) = decided;
         var job = jobTick is { } jt ? spec.NewJob(row.Name, jt, Settings.DefaultMaxAttempts) : null;
-        var fired = await _store.FireScheduleAsync(new ScheduleFire(row.Name, row.Version, tick, next, job, jobTick)).ConfigureAwait(false);
+        var fired = await _store.FireScheduleAsync(new ScheduleFire(row.Name, row.Version, tick, next, job, jobTick) { Resume = true }).ConfigureAwait(false);
         if (fired is { Advanced: true, Job: { } enqueued } && job is not null)
         {
             AfterEnqueueCommitted([job], [enqueued]); // Wakes this process's processors, as a scheduler's fire does.
         }
+
+        return fired.Advanced;
     }
 
     /// <summary>Removes a schedule: it enqueues nothing more. Jobs it enqueued stay. A schedule still declared in code comes back when its host starts again.</summary>

@@ -101,7 +101,14 @@ public sealed record DueSchedules(IReadOnlyList<ScheduleRow> Due, DateTimeOffset
 /// <param name="NextTick">The row's new next tick; <see langword="null"/>: none will come.</param>
 /// <param name="Job">The tick's job, or <see langword="null"/> to advance without one (a missed tick skipped).</param>
 /// <param name="JobTick">The tick the job stands for (recorded as the row's last tick); set when <paramref name="Job"/> is.</param>
-public sealed record ScheduleFire(string Name, long Version, DateTimeOffset Tick, DateTimeOffset? NextTick, NewJob? Job, DateTimeOffset? JobTick);
+public sealed record ScheduleFire(string Name, long Version, DateTimeOffset Tick, DateTimeOffset? NextTick, NewJob? Job, DateTimeOffset? JobTick)
+{
+    /// <summary>
+    /// The fire of a resume: the compare-and-set matches a <em>paused</em> row (not an active one) and unpauses it in the
+    /// same write, so no scheduler sees the row active with the ticks of its pause still ahead of it.
+    /// </summary>
+    public bool Resume { get; init; }
+}
 
 /// <summary>What a fire did.</summary>
 /// <param name="Advanced">Whether the compare-and-set matched (the tick is this caller's).</param>

@@ -99,6 +99,38 @@ public abstract class ScheduleContract : JobStoreContract
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Fire_OfAResume_MatchesOnlyThePausedRow_AndUnpausesItInTheSameWrite(CancellationToken ct)
+    {
+        // A resume settles the ticks of its pause in the write that unpauses the row: no scheduler sees it active with
+        // those ticks still ahead (before, the unpause and the fire were two writes).
+        var store = await StoreAsync();
+        await store.UpsertScheduleAsync(new ScheduleUpsert("a", "s", true, T0), ct);
+        (await store.FireScheduleAsync(new ScheduleFire("a", 1, T0, T0.AddMinutes(1), null, null) { Resume = true })).Advanced
+            .Should().BeFalse("an active row is no resume's");
+        await store.SetSchedulePausedAsync("a", true, ct);
+        (await store.FireScheduleAsync(new ScheduleFire("a", 2, T0, T0.AddMinutes(1), null, null) { Resume = true })).Advanced
+            .Should().BeFalse("a stale version");
+        (await store.FireScheduleAsync(new ScheduleFire("a", 1, T0.AddMinutes(-1), T0.AddMinutes(1), null, null) { Resume = true })).Advanced
+            .Should().BeFalse("a stale next tick");
+        (await store.GetSchedulesAsync(ct)).Single().Should().Be(new ScheduleRow("a", "s", true, true, false, T0, null, null, 1));
+
+        var resumed = await store.FireScheduleAsync(new ScheduleFire("a", 1, T0, T0.AddMinutes(5), Job("a", T0), T0) { Resume = true });
+
+        resumed.Advanced.Should().BeTrue();
+        resumed.Job!.Value.Inserted.Should().BeTrue();
+        (await store.GetSchedulesAsync(ct)).Single().Should().Be(new ScheduleRow("a", "s", true, false, false, T0.AddMinutes(5), T0, resumed.Job.Value.JobId, 1));
+        (await store.FireScheduleAsync(new ScheduleFire("a", 1, T0.AddMinutes(5), T0.AddMinutes(6), null, null) { Resume = true })).Advanced
+            .Should().BeFalse("the row is active again: a second resume's fire finds nothing to settle");
+        (await store.GetCountsAsync(null, ct)).Sum(c => c.Count).Should().Be(1);
+
+        // A resume's fire without a job (the Skip policy) unpauses and advances, and records no job.
+        await store.SetSchedulePausedAsync("a", true, ct);
+        (await store.FireScheduleAsync(new ScheduleFire("a", 1, T0.AddMinutes(5), T0.AddMinutes(6), null, null) { Resume = true })).Should().Be(new ScheduleFireResult(true, null));
+        (await store.GetSchedulesAsync(ct)).Single().Should().Be(new ScheduleRow("a", "s", true, false, false, T0.AddMinutes(6), T0, resumed.Job.Value.JobId, 1));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Fire_OfATickWhoseJobExists_ReturnsThatJob_TheUniqueKeyIsTheSecondFence(CancellationToken ct)
     {
         var store = await StoreAsync();

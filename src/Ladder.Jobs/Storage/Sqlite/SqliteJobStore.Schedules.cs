@@ -18,6 +18,10 @@ internal sealed partial class SqliteJobStore
     private const string AdvanceSchedule =
         "UPDATE ladder_schedules SET next_tick = @p3 WHERE name = @p0 AND version = @p1 AND next_tick = @p2 AND paused = 0 AND orphaned = 0;";
 
+    // A resume's fire (ScheduleFire.Resume): the same fence on a paused row, which it unpauses in the same write.
+    private const string ResumeSchedule =
+        "UPDATE ladder_schedules SET next_tick = @p3, paused = 0 WHERE name = @p0 AND version = @p1 AND next_tick = @p2 AND paused = 1 AND orphaned = 0;";
+
     private const string RecordScheduleJob = "UPDATE ladder_schedules SET last_tick = @p1, last_job_id = @p2 WHERE name = @p0;";
 
     public override Task<ScheduleRow> UpsertScheduleAsync(ScheduleUpsert upsert, CancellationToken cancellationToken)
@@ -69,7 +73,7 @@ internal sealed partial class SqliteJobStore
         return OpenWriter.Run(
             session =>
             {
-                if (session.Execute(AdvanceSchedule, fire.Name, fire.Version, Ms(fire.Tick), Ms(fire.NextTick)) != 1)
+                if (session.Execute(fire.Resume ? ResumeSchedule : AdvanceSchedule, fire.Name, fire.Version, Ms(fire.Tick), Ms(fire.NextTick)) != 1)
                 {
                     return new ScheduleFireResult(false, null);
                 }
