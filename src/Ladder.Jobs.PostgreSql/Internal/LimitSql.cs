@@ -21,9 +21,13 @@ internal sealed class LimitSql
         // many jobs each key holds), round robin: from after @cursor (the last key the previous claim visited), wrapping
         // once, at most @max_keys, and no further once the keys visited can start @target jobs (got: the sum of each key's
         // free slots up to its runnable jobs, 0 for a rate-limited key: 100 keys with limit 4 and a claim of 68 visit 17
-        // keys, not 100); each with the limit of
-        // its first job in claim order, its running jobs (in any queue, through jobs_running_keys) and its rate room. Candidates: each key's first jobs in claim order up to its free
-        // slots and room, and the jobs without a key, merged in claim order: the first @start_now start at once, the rest
+        // keys, not 100); each with the limit of its first job in claim order, its running jobs (in any queue, through
+        // jobs_running_keys) and its rate room. Candidates: each key's first jobs in claim order up to its free slots and
+        // room, and the jobs without a key, merged in claim order. A key without a rate limit has them read once, by the
+        // walk (ids, prios, runs: the rows it counts), not again by "cand": a second seek per key, past the dead entries
+        // at the head of the key's range until a vacuum (keyed / plain at 16 slots, 6 pairs: median 72.9 % against 69.6 %;
+        // docs/benchmarks/jobs-postgresql.md). A rate-limited key's, up to its room, are read by "cand". The first
+        // @start_now start at once, the rest
         // (up to @target) are claimed ahead, except jobs of a rate-limited key; a rate-limited queue takes only
         // @start_now, and no more than its room. The last row (id NULL) carries: keys held back, whether keyed jobs wait,
         // whether the queue has a rate limit, when its window reopens if it has no room, the last key visited, and
@@ -49,10 +53,11 @@ internal sealed class LimitSql
         Claim = S(
             """
             WITH RECURSIVE clock AS MATERIALIZED (SELECT clock_timestamp() AS t),
-            walk(k, lim, n, wrapped, running, got) AS (
-              SELECT @cursor::text, 0, 0, false, 0::bigint, 0::bigint
+            walk(k, lim, n, wrapped, running, got, ids, prios, runs) AS (
+              SELECT @cursor::text, 0, 0, false, 0::bigint, 0::bigint, NULL::bigint[], NULL::integer[], NULL::timestamptz[]
               UNION ALL
-              SELECT x.concurrency_key, x.concurrency_limit, walk.n + 1, x.w, t.running, walk.got + t.take FROM walk, LATERAL (
+              SELECT x.concurrency_key, x.concurrency_limit, walk.n + 1, x.w, t.running, walk.got + coalesce(cardinality(e.ids), 0),
+                e.ids, e.prios, e.runs FROM walk, LATERAL (
                 SELECT * FROM (
                   (SELECT j.concurrency_key, j.concurrency_limit, walk.wrapped AS w FROM {s}.jobs j
                    WHERE j.queue = @queue AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL AND j.concurrency_key > walk.k
@@ -63,14 +68,16 @@ internal sealed class LimitSql
                    ORDER BY j.concurrency_key, j.priority DESC, j.run_at, j.id LIMIT 1)
                   LIMIT 1) y
                 WHERE NOT ((y.w OR @walk_passed) AND y.concurrency_key > coalesce(@walk_end, @cursor))) x
-              CROSS JOIN LATERAL (SELECT t.running, CASE WHEN EXISTS (SELECT 1 FROM {s}.rate_limits l WHERE l.scope = 1 AND l.name = x.concurrency_key) THEN 0
-                ELSE (SELECT count(*) FROM (SELECT 1 FROM {s}.jobs a WHERE a.queue = @queue AND a.concurrency_key = x.concurrency_key
-                  AND a.state IN (0, 1, 4) AND a.run_at <= {now} LIMIT greatest(0, x.concurrency_limit - t.running)) z) END AS take
-                FROM (SELECT count(*) AS running FROM {s}.jobs r WHERE r.state = 2 AND r.concurrency_key = x.concurrency_key) t) t
+              CROSS JOIN LATERAL (SELECT count(*) AS running FROM {s}.jobs r WHERE r.state = 2 AND r.concurrency_key = x.concurrency_key) t
+              CROSS JOIN LATERAL (SELECT array_agg(z.id) AS ids, array_agg(z.priority) AS prios, array_agg(z.run_at) AS runs FROM (
+                  SELECT a.id, a.priority, a.run_at FROM {s}.jobs a WHERE a.queue = @queue AND a.concurrency_key = x.concurrency_key
+                    AND a.state IN (0, 1, 4) AND a.run_at <= {now}
+                  ORDER BY a.priority DESC, a.run_at, a.id LIMIT greatest(0, x.concurrency_limit - t.running)) z
+                WHERE NOT EXISTS (SELECT 1 FROM {s}.rate_limits l WHERE l.scope = 1 AND l.name = x.concurrency_key)) e
               WHERE walk.n < @max_keys AND (walk.n = 0 OR walk.got < @target)),
             keys AS (SELECT * FROM walk WHERE n > 0),
             kstate AS MATERIALIZED (
-              SELECT keys.k, keys.lim, keys.n, keys.running, kr.room FROM keys
+              SELECT keys.k, keys.lim, keys.n, keys.running, keys.ids, keys.prios, keys.runs, kr.room FROM keys
               LEFT JOIN LATERAL (
                 SELECT l.max_starts - (SELECT count(*) FROM {s}.rate_starts x
                   WHERE x.scope = 1 AND x.name = keys.k AND x.at > {now} - l.window_ms * interval '1 millisecond') AS room
@@ -83,10 +90,13 @@ internal sealed class LimitSql
               FROM {s}.rate_limits l WHERE l.scope = 0 AND l.name = @queue),
             cand AS (
               SELECT c.id, c.priority, c.run_at, f.room IS NOT NULL AS key_rated, f.k FROM kstate f CROSS JOIN LATERAL (
-                SELECT j.id, j.priority, j.run_at FROM {s}.jobs j
-                WHERE j.queue = @queue AND j.concurrency_key = f.k AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL AND j.run_at <= {now}
-                ORDER BY j.priority DESC, j.run_at, j.id
-                LIMIT greatest(0, least(@target::bigint, f.lim - f.running, coalesce(f.room, @target::bigint)))) c
+                (SELECT u.id, u.priority, u.run_at FROM unnest(f.ids, f.prios, f.runs) AS u(id, priority, run_at) WHERE f.room IS NULL LIMIT @target)
+                UNION ALL
+                (SELECT j.id, j.priority, j.run_at FROM {s}.jobs j
+                 WHERE f.room IS NOT NULL AND j.queue = @queue AND j.concurrency_key = f.k AND j.state IN (0, 1, 4) AND j.concurrency_key IS NOT NULL
+                   AND j.run_at <= {now}
+                 ORDER BY j.priority DESC, j.run_at, j.id
+                 LIMIT greatest(0, least(@target::bigint, f.lim - f.running, f.room)))) c
               UNION ALL
               (SELECT id, priority, run_at, false, NULL FROM {s}.jobs
                WHERE queue = @queue AND state IN (0, 1, 4) AND concurrency_key IS NULL AND run_at <= {now}
