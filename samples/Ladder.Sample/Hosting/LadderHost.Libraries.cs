@@ -75,6 +75,7 @@ internal static partial class LadderHost
         services.AddSingleton<LeaderboardLoadObserver>();
         services.AddSingleton<LadderViews>();
 
+        services.AddSingleton<ReplayStatusObserver>();
         services.AddSingleton<ReplayIntake>();
         services.AddSingleton<JobLines>();
         services.AddSingleton<PlayerPages>();

@@ -13,7 +13,7 @@ namespace Ladder.Sample.Hosting;
 /// Accepts replay uploads (Ladder.Jobs): the bytes are stored and the parse job is enqueued, keyed by the replay's
 /// SHA-256, in one database transaction (SQLite or PostgreSQL): both commit or neither does, and the same file twice is one job.
 /// </summary>
-internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IOptions<LadderOptions> options)
+internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IOptions<LadderOptions> options, ReplayStatusObserver observer)
 {
     public const string Queue = "replays";
 
@@ -50,11 +50,17 @@ internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IO
         return new UploadResponse(hash, matchId, job.JobId, Duplicate: !stored || !job.Inserted);
     }
 
+    /// <remarks>
+    /// The job is read before the match. The handler commits the match's result before the queue records the job's
+    /// success, so in this order a succeeded job always comes with its completed match. Read the other way round, a
+    /// job finishing between the two reads was reported succeeded beside a match still "created".
+    /// </remarks>
     public async Task<ReplayStatus> GetStatusAsync(string hash, CancellationToken ct)
     {
         var replay = await db.TryGetReplayAsync(hash, ct) ?? throw LadderProblemException.NotFound($"There is no replay {hash}.");
-        var match = await db.TryGetMatchAsync(replay.MatchId, ct);
         var job = replay.JobId is { } id ? await queue.GetJobAsync(id, ct) : null;
+        await observer.BetweenReadsAsync(ct);
+        var match = await db.TryGetMatchAsync(replay.MatchId, ct);
         return new ReplayStatus(
             hash, replay.MatchId, replay.JobId, job is null ? "purged" : StateName(job.Summary.State), job?.Summary.Attempts ?? 0, Runs(job),
             Reason(job?.Summary.LastError), match?.State ?? "missing");
