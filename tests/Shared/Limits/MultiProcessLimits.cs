@@ -129,7 +129,7 @@ public abstract class MultiProcessLimits
 
         // The guarantee is on claims (a claim is the start, by the store's clock). A handler starts a little after its
         // claim commits, later on a busy machine, so the handlers' own start times may bunch the claims of two windows:
-        // measured here at load 30+ up to 74 in a second (docs/jobs/concurrency.md); the bound is two windows' worth.
+        // measured here up to 74 in a second at load 0.7 and at load 30+ (docs/jobs/concurrency.md); the bound is two windows' worth.
         byHandlers.Should().BeLessThanOrEqualTo(2 * PerSecond);
         rate.Should().BeLessThanOrEqualTo(PerSecond * 1.1, "past the first window, starts keep to the rate");
     }
