@@ -100,11 +100,16 @@ internal static class Sql
         "WHERE id = @p0 AND state IN (4, 5, 6) AND (lease_expires_at IS NULL OR lease_expires_at < @p1) RETURNING queue;";
 
     // Retention deletes in small batches (one write transaction each) so claims and completions never wait long.
+    // A purge's candidates, read on a reader connection ($state, $cutoff, $limit); the writer deletes those still finished
+    // in that state before the cutoff (@p2 the candidates' ids as a JSON array), by primary key.
+    public const string PurgeCandidates =
+        "SELECT id FROM ladder_jobs WHERE state = $state AND finished_at < $cutoff ORDER BY id LIMIT $limit;";
+
     public const string PurgeAttemptsBatch =
-        "DELETE FROM ladder_job_attempts WHERE job_id IN (SELECT id FROM ladder_jobs WHERE state = @p0 AND finished_at < @p1 ORDER BY id LIMIT @p2);";
+        "DELETE FROM ladder_job_attempts WHERE job_id IN (SELECT id FROM ladder_jobs WHERE id IN (SELECT value FROM json_each(@p2)) AND state = @p0 AND finished_at < @p1);";
 
     public const string PurgeBatch =
-        "DELETE FROM ladder_jobs WHERE id IN (SELECT id FROM ladder_jobs WHERE state = @p0 AND finished_at < @p1 ORDER BY id LIMIT @p2);";
+        "DELETE FROM ladder_jobs WHERE id IN (SELECT value FROM json_each(@p2)) AND state = @p0 AND finished_at < @p1;";
 
     /// <summary>
     /// A stored per-attempt timeout, validated where it is read: a row written by another writer may hold any value, and
