@@ -230,9 +230,15 @@ public sealed partial class PostgresJobStore
         ThrowIfDisposed();
         return OnceAsync<IReadOnlyList<ConcurrencyKeyUsage>>("read the concurrency keys", async () =>
         {
-            await using var command = Command(_limitSql.KeysInUse);
+            // Sequential scans off in its implicit transaction (Sql.NoSeqScan): analyzed while every job waited with a
+            // key, the planner read the whole table for the few keyed jobs still in use.
+            await using var batch = _dataSource.CreateBatch();
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(Sql.NoSeqScan));
+            var command = new NpgsqlBatchCommand(_limitSql.KeysInUse);
             command.Parameters.Add(P("limit", limit, NpgsqlDbType.Integer));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            batch.BatchCommands.Add(command);
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false); // The settings' row.
             var keys = new List<ConcurrencyKeyUsage>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {

@@ -83,6 +83,23 @@ public sealed partial class QueryPlanTests
         reads.Should().BeEmpty($"a dashboard's poll seeks an index of the jobs table ({shape})");
     }
 
+    /// <summary>
+    /// The keys page reads the keyed jobs waiting or running, not the table: with 100,000 jobs nearly all succeeded (100
+    /// keyed jobs in use), it read every row (7-18 ms) for the 100, whatever shape the statistics were taken in.
+    /// </summary>
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task KeysInUse_WhenNearlyAllJobsHaveFinished_ReadsOnlyTheKeyedJobsInUse([Values] Shape analyzed, CancellationToken ct)
+    {
+        var schema = await ShapeAsync(analyzed, Shape.NearlyAllSucceeded, ct);
+        await using var dataSource = NpgsqlDataSource.Create(_database);
+
+        var plan = await ExplainAsync(dataSource, PostgresStatements.KeysInUse(schema), PlanKind.Custom, analyze: true, ct);
+        TestContext.Out.WriteLine($"analyzed {analyzed}, holds {Shape.NearlyAllSucceeded}: {plan[^1]}");
+
+        FullReads(plan, Rows / 100).Should().BeEmpty($"the keys page seeks the indexes of the jobs in use (analyzed: {analyzed}):{Environment.NewLine}{string.Join(Environment.NewLine, plan)}");
+    }
+
     // Analyzed while the table held one shape; then (autovacuum off for it) emptied and filled with another, unanalyzed.
     private async Task<string> ShapeAsync(Shape analyzed, Shape holds, CancellationToken ct)
     {

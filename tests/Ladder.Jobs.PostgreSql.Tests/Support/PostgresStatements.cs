@@ -86,15 +86,19 @@ internal static partial class PostgresStatements
             new(nameof(Sql.Rescue), sql.Rescue, false, P(("max_rescues", "int", "10"), ("channel", "text", $"'{schema}'"), ("notify", "boolean", "false")), Sql.NoSeqScan),
 
             // The dashboard's polls: a page of running jobs of the queue, a job and its attempts. Not here: the counts by
-            // queue and state and the keys in use (LimitSql.KeysInUse), which read every job (every keyed job in use) by
-            // design; nor the purge, a retention batch, which reads every finished row when none is old enough (no index
-            // holds finished_at).
+            // queue and state, which read every job by design; the keys in use (KeysInUse below), which read every keyed
+            // job in use, so more than any bound when most are; nor the purge, a retention batch, which reads every
+            // finished row when none is old enough (no index holds finished_at).
             new(nameof(Sql.Page), sql.Page, false, P(
                 ("state", "smallint", "2"), ("after", "bigint", "0"), ("queue", "text", q), ("kind", "text", "NULL"), ("unique_key", "text", "NULL"), ("limit", "int", "51")), Poll: true),
             new(nameof(Sql.Job), sql.Job, false, P(("id", "bigint", "997")), Poll: true),
             new(nameof(Sql.Attempts), sql.Attempts, false, P(("id", "bigint", "997")), Poll: true),
         ];
     }
+
+    /// <summary>The dashboard's keys page (LimitSql.KeysInUse): the keys of the jobs waiting or running, 100 at most.</summary>
+    public static Statement KeysInUse(string schema) =>
+        new(nameof(LimitSql.KeysInUse), new LimitSql(schema, contextClock: false).KeysInUse, false, P(("limit", "int", "100")), Sql.NoSeqScan);
 
     private static Dictionary<string, (string Type, string Value)> P(params (string Name, string Type, string Value)[] parameters) =>
         parameters.ToDictionary(p => p.Name, p => (p.Type, p.Value), StringComparer.Ordinal);
