@@ -2,10 +2,6 @@ using Ladder.IntegrationTests.Support;
 using Ladder.Sample.Domain;
 using Ladder.Sample.Hosting;
 using Ladder.Sample.Replays;
-using Ladder.Sample.Simulate;
-using Ladder.Workers;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ladder.IntegrationTests.Scenarios;
@@ -25,22 +21,10 @@ public sealed class ReplayStatusRaceTests
     public async Task StatusRead_WhileTheJobFinishesOnAnotherHost_NeverPairsASucceededJobWithAnUnplayedMatch(CancellationToken ct)
     {
         using var folder = new TempFolder();
-        var gate = new HoldOneStatusRead();
-        await using var app = await LadderHost.BuildAsync(
-            ["--urls", "http://127.0.0.1:0", "--data", folder.Path, "--Ladder:DemoData=false", "--Ladder:WorkerCount=1", "--Ladder:ProcessJobs=false"],
-            builder =>
-            {
-                builder.Services.AddSingleton<ReplayStatusObserver>(gate);
-                builder.Services.PostConfigure<WorkerPoolOptions>(static o =>
-                {
-                    o.WorkerPath = SampleHostProcess.HostAssembly;
-                    o.Arguments.Clear();
-                    o.Arguments.Add(WorkerHost.WorkerSwitch);
-                });
-            });
-        await app.StartAsync(ct);
-        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
-        var client = new LadderClient(http);
+        var gate = new HoldOnce();
+        await using var app = await InProcessHost.StartAsync(
+            folder.Path, ["--Ladder:ProcessJobs=false"], services => services.AddSingleton<ReplayStatusObserver>(new Held(gate)), ct);
+        var client = app.Client;
         var (a, b) = (await LadderWorld.PlayerAsync(client, "SE", ct), await LadderWorld.PlayerAsync(client, "SE", ct));
         var (match, spec) = await LadderWorld.MatchAsync(client, a, Race.Protoss, b, Race.Terran, 0, ct);
         var upload = await client.UploadReplayAsync(match.Id, ReplayGenerator.Create(spec), ct);
@@ -69,25 +53,8 @@ public sealed class ReplayStatusRaceTests
         await app.StopAsync(ct);
     }
 
-    private sealed class HoldOneStatusRead : ReplayStatusObserver
+    private sealed class Held(HoldOnce gate) : ReplayStatusObserver
     {
-        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _armed;
-
-        public Task Reached => _reached.Task;
-
-        public void Arm() => Volatile.Write(ref _armed, 1);
-
-        public void Release() => _release.TrySetResult();
-
-        public override async ValueTask BetweenReadsAsync(CancellationToken cancellationToken)
-        {
-            if (Interlocked.Exchange(ref _armed, 0) == 1)
-            {
-                _reached.TrySetResult();
-                await _release.Task.WaitAsync(cancellationToken);
-            }
-        }
+        public override ValueTask BetweenReadsAsync(CancellationToken cancellationToken) => gate.HoldAsync(cancellationToken);
     }
 }

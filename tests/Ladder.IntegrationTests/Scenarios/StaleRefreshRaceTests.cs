@@ -1,10 +1,6 @@
 using Ladder.IntegrationTests.Support;
 using Ladder.Sample.Domain;
 using Ladder.Sample.Hosting;
-using Ladder.Sample.Simulate;
-using Ladder.Workers;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ladder.IntegrationTests.Scenarios;
@@ -23,24 +19,10 @@ public sealed class StaleRefreshRaceTests
     public async Task LeaderboardLoad_RunningWhileARatingChangeCommits_IsNeverServedAfterTheChange(CancellationToken ct)
     {
         using var folder = new TempFolder();
-        var gate = new HoldOneLoad();
-        await using var app = await LadderHost.BuildAsync(
-            ["--urls", "http://127.0.0.1:0", "--data", folder.Path, "--Ladder:DemoData=false", "--Ladder:WorkerCount=1"],
-            builder =>
-            {
-                builder.Services.AddSingleton<LeaderboardLoadObserver>(gate);
-
-                // In-process the entry assembly is the test host: point the pool at the sample's own executable.
-                builder.Services.PostConfigure<WorkerPoolOptions>(static o =>
-                {
-                    o.WorkerPath = SampleHostProcess.HostAssembly;
-                    o.Arguments.Clear();
-                    o.Arguments.Add(WorkerHost.WorkerSwitch);
-                });
-            });
-        await app.StartAsync(ct);
-        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
-        var client = new LadderClient(http);
+        var gate = new HoldOnce();
+        await using var app = await InProcessHost.StartAsync(
+            folder.Path, [], services => services.AddSingleton<LeaderboardLoadObserver>(new Held(gate)), ct);
+        var client = app.Client;
         var (a, b) = (await LadderWorld.PlayerAsync(client, "KR", ct), await LadderWorld.PlayerAsync(client, "KR", ct));
         var (first, _) = await LadderWorld.MatchAsync(client, a, Race.Terran, b, Race.Zerg, 0, ct);
         await client.ReportAsync(first.Id, a.Id, ct);
@@ -73,25 +55,8 @@ public sealed class StaleRefreshRaceTests
         await app.StopAsync(ct);
     }
 
-    private sealed class HoldOneLoad : LeaderboardLoadObserver
+    private sealed class Held(HoldOnce gate) : LeaderboardLoadObserver
     {
-        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _armed;
-
-        public Task Reached => _reached.Task;
-
-        public void Arm() => Volatile.Write(ref _armed, 1);
-
-        public void Release() => _release.TrySetResult();
-
-        public override async ValueTask AfterReadAsync(CancellationToken cancellationToken)
-        {
-            if (Interlocked.Exchange(ref _armed, 0) == 1)
-            {
-                _reached.TrySetResult();
-                await _release.Task.WaitAsync(cancellationToken);
-            }
-        }
+        public override ValueTask AfterReadAsync(CancellationToken cancellationToken) => gate.HoldAsync(cancellationToken);
     }
 }
