@@ -73,6 +73,25 @@ public sealed partial class PostgresJobStore
     }
 
     /// <inheritdoc />
+    /// <remarks>An index-only scan of <c>jobs_state</c> (state, id), when the visibility map is set (autovacuum does that).</remarks>
+    public override async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        return await OnceAsync("count jobs", async () =>
+        {
+            var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
+            await using var command = _dataSource.CreateCommand(_sql.StateTotals);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                totals[(JobState)reader.GetInt16(0)] = reader.GetInt64(1);
+            }
+
+            return (IReadOnlyDictionary<JobState, long>)totals;
+        }).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public override async Task<JobPage> GetJobsAsync(JobQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

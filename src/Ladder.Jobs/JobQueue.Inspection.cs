@@ -29,6 +29,11 @@ public sealed partial class JobQueue
     public async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(string? queue = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        if (queue is null)
+        {
+            return await _store.GetTotalsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
         foreach (var count in await _store.GetCountsAsync(queue, cancellationToken).ConfigureAwait(false))
         {

@@ -216,6 +216,7 @@ internal sealed class Sql
             """);
 
         Counts = S("SELECT queue, state, count(*) FROM {s}.jobs WHERE (@queue::text IS NULL OR queue = @queue) GROUP BY queue, state ORDER BY queue COLLATE \"C\", state");
+        StateTotals = S("SELECT state, count(*) FROM {s}.jobs GROUP BY state");
 
         const string SummaryColumns = "id, queue, kind, state, priority, attempts, max_attempts, rescues, unique_key, created_at, run_at, started_at, finished_at, last_error";
         Page = S(
@@ -301,6 +302,8 @@ internal sealed class Sql
     public string Purge { get; }
 
     public string Counts { get; }
+
+    public string StateTotals { get; }
 
     public string Page { get; }
 

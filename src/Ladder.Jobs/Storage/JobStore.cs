@@ -187,6 +187,24 @@ public abstract partial class JobStore : IAsyncDisposable
     /// <returns>One entry per non-empty (queue, state), by queue then state.</returns>
     public abstract Task<IReadOnlyList<QueueStateCount>> GetCountsAsync(string? queue, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Totals by state over every queue, without waiting for writes: what a health check and a dashboard's totals read,
+    /// often. The default sums <see cref="GetCountsAsync"/>; a store overrides it with a read that needs no queue: the
+    /// grouping by (queue, state) sorts every job, and a retention of a day may keep a million finished ones.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>Every state, with 0 for a state no job is in.</returns>
+    public virtual async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(CancellationToken cancellationToken)
+    {
+        var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
+        foreach (var count in await GetCountsAsync(null, cancellationToken).ConfigureAwait(false))
+        {
+            totals[count.State] += count.Count;
+        }
+
+        return totals;
+    }
+
     /// <summary>Pages through jobs in a state by ascending id, filtered as the query says (validated by the queue).</summary>
     /// <param name="query">The state, the filters and the page.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

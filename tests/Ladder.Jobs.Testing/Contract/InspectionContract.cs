@@ -33,6 +33,34 @@ public abstract class InspectionContract : JobStoreContract
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task StoreTotals_EqualTheCountsSummedOverQueues_WithEveryStateListed(CancellationToken ct)
+    {
+        await using var queue = await Open();
+        await queue.EnqueueBatchAsync([.. Enumerable.Range(0, 6).Select(i => JobRequest.For(new Echo(i), new JobOptions { Queue = i % 2 == 0 ? "a" : "b" }))], ct);
+        await queue.EnqueueAsync(new Echo(6), new JobOptions { Queue = "b", Delay = TimeSpan.FromHours(1) }, ct);
+        var fromA = (await queue.ClaimAsync("a", 3)).Jobs;
+        await queue.CompleteAsync(fromA[0]);
+        await queue.FailAsync(fromA[1], new InvalidOperationException("dead"), permanent: true);
+        await queue.FailAsync(fromA[2], new InvalidOperationException("again"), permanent: false);
+        var fromB = (await queue.ClaimAsync("b", 2)).Jobs;
+        await queue.CancelAsync((await queue.GetJobsAsync(JobState.Ready, "b", cancellationToken: ct)).Jobs.Single().Id, ct);
+
+        var totals = await queue.Store.GetTotalsAsync(ct);
+
+        var summed = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
+        foreach (var count in await queue.GetCountsAsync(ct))
+        {
+            summed[count.State] += count.Count;
+        }
+
+        totals.Should().Equal(summed);
+        fromB.Should().HaveCount(2);
+        (totals[JobState.Running], totals[JobState.Succeeded], totals[JobState.Dead], totals[JobState.Failed], totals[JobState.Cancelled], totals[JobState.Scheduled], totals[JobState.Ready])
+            .Should().Be((2L, 1L, 1L, 1L, 1L, 1L, 0L));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task GetJobs_PagesThroughAStateByAscendingId(CancellationToken ct)
     {
         await using var queue = await Open();

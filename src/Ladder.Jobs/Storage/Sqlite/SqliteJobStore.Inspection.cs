@@ -86,6 +86,26 @@ internal sealed partial class SqliteJobStore
         return counts;
     }
 
+    // The totals by state read only the state index (state, id), in its order: at a million jobs about 0.07 s here,
+    // where the grouping by (queue, state) reads every row and sorts it (about 0.95 s). INDEXED BY: whatever an ANALYZE
+    // wrote, no statistics make it read the table.
+    internal const string StateTotals = "SELECT state, count(*) FROM ladder_jobs INDEXED BY ladder_jobs_state GROUP BY state;";
+
+    public override async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(CancellationToken cancellationToken)
+    {
+        var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = StateTotals;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            totals[(JobState)reader.GetInt32(0)] = reader.GetInt64(1);
+        }
+
+        return totals;
+    }
+
     public override async Task<JobPage> GetJobsAsync(JobQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
