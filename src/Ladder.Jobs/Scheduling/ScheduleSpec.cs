@@ -137,7 +137,8 @@ internal sealed record ScheduleSpec(
     /// <summary>
     /// What a scheduler does with a due row whose next tick is <paramref name="tick"/>: the tick its job stands for (or
     /// none: skipped) and the row's next tick. A tick at most <paramref name="tolerance"/> late fires as it is; an older
-    /// one was missed, and a tick within the tolerance fires in its stead, or else the policy decides.
+    /// one was missed, and the latest tick due, if it is within the tolerance, fires in the stead of all, or else the
+    /// policy decides.
     /// </summary>
     public (DateTimeOffset? JobTick, DateTimeOffset? Next, bool Missed) Decide(DateTimeOffset tick, DateTimeOffset now, TimeSpan tolerance)
     {
@@ -149,10 +150,33 @@ internal sealed record ScheduleSpec(
         var onTime = AtOrAfter(now - tolerance, tick);
         if (onTime is { } t && t <= now)
         {
-            return (t, After(t), true);
+            // The latest tick due, not the first within the tolerance: every tick after it is ahead of now, so an outage
+            // costs one fire whatever the interval. Firing the first, each later one within the tolerance fired pass after
+            // pass: a 3 s schedule down 3.5 min enqueued 21 jobs as its scheduler started, with Skip too.
+            var latest = LatestAtOrBefore(now, t);
+            return (latest, After(latest), true);
         }
 
         return Missed == MissedTickPolicy.RunOnce ? (tick, onTime, true) : (null, onTime, true);
+    }
+
+    // The last tick at or before now, from a tick at or before it: interval ticks by arithmetic on the grid; cron ticks
+    // one by one, at most the tolerance's worth of them.
+    private DateTimeOffset LatestAtOrBefore(DateTimeOffset now, DateTimeOffset from)
+    {
+        if (_cron is null)
+        {
+            var interval = IntervalSpan.Ticks;
+            return from + TimeSpan.FromTicks((now - from).Ticks / interval * interval);
+        }
+
+        var latest = from;
+        while (After(latest) is { } next && next <= now)
+        {
+            latest = next;
+        }
+
+        return latest;
     }
 
     /// <summary>

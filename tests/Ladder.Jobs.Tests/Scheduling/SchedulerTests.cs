@@ -184,6 +184,36 @@ public sealed class SchedulerTests : TempFolderTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task AfterAnOutage_AScheduleFasterThanTheTolerance_FiresOnlyItsLatestTick([Values] MissedTickPolicy policy, [Values] bool cron, CancellationToken ct)
+    {
+        // Before, the first tick within the tolerance fired in the stead of the missed ones, and then every later tick
+        // within it, pass after pass: a 3 s schedule down 3.5 min enqueued 21 jobs as its scheduler started (Skip too).
+        var (start, time, queue) = ClockedQueue();
+        var schedule = cron
+            ? JobSchedule.Cron("fast", "*/3 * * * * *", Tick, missedTicks: policy)
+            : JobSchedule.Every("fast", TimeSpan.FromSeconds(3), Tick, policy);
+        var scheduler = Scheduler(queue, schedule);
+        await scheduler.StartAsync(ct);
+        await scheduler.StopAsync(ct);
+
+        var now = start.AddMinutes(3).AddSeconds(31.5);
+        time.SetUtcNow(now);
+        var passes = 0;
+        DateTimeOffset? next;
+        do
+        {
+            next = await scheduler.PassAsync(ct);
+            passes++;
+        }
+        while (next <= now && passes < 100);
+
+        (await JobsAsync(queue, ct)).Select(TickOf).Should().Equal([start.AddMinutes(3).AddSeconds(30)], "the latest tick due fires, once, in the stead of every earlier one");
+        next.Should().Be(start.AddMinutes(3).AddSeconds(33));
+        passes.Should().Be(1, "an outage costs one fire");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task PauseResumeAndRemove_AtRunTime_AreListedWithNextAndLastTick(CancellationToken ct)
     {
         var (start, time, queue) = ClockedQueue();
