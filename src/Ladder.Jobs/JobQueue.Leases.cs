@@ -65,7 +65,11 @@ public sealed partial class JobQueue
     internal Task<bool> ReleaseCancelledAsync(ClaimedJob job) => _store.ReleaseCancelledAsync(job.Lease);
 
     /// <summary>Records a failed attempt: dead when <paramref name="permanent"/> or out of attempts, else retried after a backoff.</summary>
-    internal async Task<FailOutcome> FailAsync(ClaimedJob job, Exception error, bool permanent)
+    internal async Task<FailOutcome> FailAsync(ClaimedJob job, Exception error, bool permanent) =>
+        (await FailWithDelayAsync(job, error, permanent).ConfigureAwait(false)).Outcome;
+
+    /// <summary>Fails the attempt; also returns the retry's delay (jittered, so only known here), for the log of a retry.</summary>
+    internal async Task<(FailOutcome Outcome, TimeSpan RetryDelay)> FailWithDelayAsync(ClaimedJob job, Exception error, bool permanent)
     {
         var dead = permanent || job.Attempt >= job.MaxAttempts;
         var delay = dead ? TimeSpan.Zero : Backoff.Delay(job.Attempt, Settings.RetryBaseDelay, Settings.RetryMaxDelay);
@@ -81,7 +85,7 @@ public sealed partial class JobQueue
             SignalFinished();
         }
 
-        return outcome;
+        return (outcome, delay);
     }
 
     /// <summary>

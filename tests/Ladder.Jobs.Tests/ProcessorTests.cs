@@ -1,6 +1,7 @@
 using Ladder.Jobs.Tests.Support;
 using Reports = Ladder.Jobs.Testing.Reports;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Ladder.Jobs.Tests;
 
@@ -80,5 +81,31 @@ public sealed class ProcessorTests : TempFolderTests
         var enlist = () => queue.Enlist(transaction);
 
         enlist.Should().Throw<ArgumentException>().WithMessage("*same file*");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AFailedAttempt_LogsWhenItsRetryRuns_NotWhenItFailed(CancellationToken ct)
+    {
+        // Event 3005 logged the time of the failure as "retry at": a retry an hour later read as an immediate one.
+        var logs = new Scheduling.RecordingLogs();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        await using var queue = JobQueue.Open(TestOptions.For(Folder.File("jobs.db"), static o =>
+        {
+            o.RetryBaseDelay = TimeSpan.FromHours(1);
+            o.RetryMaxDelay = TimeSpan.FromHours(1);
+        }), TimeProvider.System, factory);
+        var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { MaxAttempts = 3 }, ct)).JobId;
+        await using var processor = new JobProcessor(queue, new JobHandlerRegistry().Add<Echo>(static (_, _, _) => throw new InvalidOperationException("not yet")));
+        using var reports = new Reports(processor);
+        await processor.StartAsync(ct);
+        await reports.UntilAsync(id, JobOutcome.Retrying, ct);
+        await processor.StopAsync(ct);
+
+        var job = (await queue.GetJobAsync(id, ct))!.Summary;
+        var logged = logs.Entries.Where(static e => e.Id == 3005).Select(static e => e.Message).Should().ContainSingle().Subject;
+        var retryAt = DateTimeOffset.Parse(logged[(logged.LastIndexOf("retry at ", StringComparison.Ordinal) + "retry at ".Length)..], System.Globalization.CultureInfo.InvariantCulture);
+        (job.State, job.RunAt > job.StartedAt!.Value.AddMinutes(29)).Should().Be((JobState.Failed, true), "the retry waits at least half the delay");
+        (retryAt - job.RunAt).Duration().Should().BeLessThan(TimeSpan.FromMinutes(1), "the log says when the store will run it (both by the system clock here)");
     }
 }

@@ -402,14 +402,15 @@ public sealed partial class JobProcessor
             }
 
             var permanent = error is JobPermanentFailureException or JobPayloadException;
-            var outcome = await _queue.FailAsync(job, error, permanent).ConfigureAwait(false);
+            var (outcome, retryDelay) = await _queue.FailWithDelayAsync(job, error, permanent).ConfigureAwait(false);
             JobsTelemetry.Failed.Add(1, tags);
             switch (outcome)
             {
                 case FailOutcome.Retrying:
                     reported = JobOutcome.Retrying;
                     JobsTelemetry.Retried.Add(1, tags);
-                    Log.JobRetrying(_logger, job.Id, job.Kind, job.Attempt, _time.GetUtcNow(), error);
+                    // The retry's time by this process's clock: the store sets it by its own (PostgreSQL: the database's).
+                    Log.JobRetrying(_logger, job.Id, job.Kind, job.Attempt, _time.GetUtcNow() + retryDelay, error);
                     break;
                 case FailOutcome.Dead:
                     reported = JobOutcome.Dead;
