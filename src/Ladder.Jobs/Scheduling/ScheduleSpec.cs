@@ -88,6 +88,8 @@ internal sealed record ScheduleSpec(
         return spec;
     }
 
+    private static readonly DateTime NeverBefore = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
     /// <summary>Parses 5 fields, 6 (seconds first) or a macro (<c>@daily</c>); null and a message naming the problem otherwise.</summary>
     public static CronExpression? ParseCron(string cron, out string? error)
     {
@@ -98,9 +100,25 @@ internal sealed record ScheduleSpec(
             return null;
         }
 
-        if (!CronExpression.TryParse(cron, fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard, out var expression))
+        CronExpression expression;
+        try
         {
-            error = $"The cron expression '{cron}' is not valid.";
+            expression = CronExpression.Parse(cron, fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+        }
+        catch (CronFormatException e)
+        {
+            // Cronos names the field and the rule ("Minutes: Value must be a number between 0 and 59 (all inclusive).").
+            const string Generic = "The given cron expression has an invalid format.";
+            var reason = e.Message.StartsWith(Generic, StringComparison.Ordinal) ? e.Message[Generic.Length..].Trim() : e.Message;
+            error = $"The cron expression '{cron}' is not valid: {(reason.Length > 0 ? reason : "unknown format")}";
+            return null;
+        }
+
+        // No date matches it (day 30 of February, 31 of April): it would be listed active and never fire. Cron has no
+        // year, so one with no occurrence after a fixed instant has none after any.
+        if (expression.GetNextOccurrence(NeverBefore, inclusive: true) is null)
+        {
+            error = $"The cron expression '{cron}' matches no date (such as day 30 of February): it would never fire.";
             return null;
         }
 

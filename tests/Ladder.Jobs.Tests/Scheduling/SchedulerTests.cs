@@ -464,7 +464,12 @@ public sealed class SchedulerTests : TempFolderTests
     public void InvalidDefinitions_AreRefused_WithEveryProblemNamed()
     {
         FluentActions.Invoking(() => JobSchedule.Cron("x", "* * * *", Tick)).Should().Throw<JobScheduleException>().WithMessage("*5 fields*");
-        FluentActions.Invoking(() => JobSchedule.Cron("x", "61 * * * *", Tick)).Should().Throw<JobScheduleException>().WithMessage("*not valid*");
+        FluentActions.Invoking(() => JobSchedule.Cron("x", "61 * * * *", Tick)).Should().Throw<JobScheduleException>()
+            .Which.Failures.Should().Equal("The cron expression '61 * * * *' is not valid: Minutes: Value must be a number between 0 and 59 (all inclusive).");
+        FluentActions.Invoking(() => JobSchedule.Cron("x", "@bogus", Tick)).Should().Throw<JobScheduleException>().WithMessage("*'@bogus' is not valid: Macro:*");
+        // Accepted before: listed as active with no next tick, never firing.
+        FluentActions.Invoking(() => JobSchedule.Cron("x", "0 0 30 2 *", Tick)).Should().Throw<JobScheduleException>().WithMessage("*matches no date*never fire*");
+        JobSchedule.Cron("leap", "0 0 29 2 *", Tick).CronExpression.Should().Be("0 0 29 2 *");
         FluentActions.Invoking(() => JobSchedule.Every(" x", TimeSpan.FromMilliseconds(500), new JobRequest("k", "{}", new JobOptions { UniqueKey = "u", Delay = TimeSpan.FromSeconds(1) })))
             .Should().Throw<JobScheduleException>().Which.Failures.Should().HaveCount(4);
         JobSchedule.Cron("six", "*/10 * * * * *", Tick).CronExpression.Should().Be("*/10 * * * * *");
