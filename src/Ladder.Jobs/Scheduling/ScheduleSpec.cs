@@ -105,6 +105,12 @@ internal sealed record ScheduleSpec(
         {
             expression = CronExpression.Parse(cron, fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
         }
+        catch (MissingSeedException)
+        {
+            // 'H' fields (a hashed minute, say) need a seed per schedule, which no host would agree on.
+            error = $"The cron expression '{cron}' is not valid: 'H' (hashed) fields are not supported; name the minute, hour or day.";
+            return null;
+        }
         catch (CronFormatException e)
         {
             // Cronos names the field and the rule ("Minutes: Value must be a number between 0 and 59 (all inclusive).").

@@ -467,6 +467,7 @@ public sealed class SchedulerTests : TempFolderTests
         FluentActions.Invoking(() => JobSchedule.Cron("x", "61 * * * *", Tick)).Should().Throw<JobScheduleException>()
             .Which.Failures.Should().Equal("The cron expression '61 * * * *' is not valid: Minutes: Value must be a number between 0 and 59 (all inclusive).");
         FluentActions.Invoking(() => JobSchedule.Cron("x", "@bogus", Tick)).Should().Throw<JobScheduleException>().WithMessage("*'@bogus' is not valid: Macro:*");
+        FluentActions.Invoking(() => JobSchedule.Cron("x", "H * * * *", Tick)).Should().Throw<JobScheduleException>().WithMessage("*'H' (hashed) fields are not supported*");
         // Accepted before: listed as active with no next tick, never firing.
         FluentActions.Invoking(() => JobSchedule.Cron("x", "0 0 30 2 *", Tick)).Should().Throw<JobScheduleException>().WithMessage("*matches no date*never fire*");
         JobSchedule.Cron("leap", "0 0 29 2 *", Tick).CronExpression.Should().Be("0 0 29 2 *");
