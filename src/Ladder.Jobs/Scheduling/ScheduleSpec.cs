@@ -74,7 +74,18 @@ internal sealed record ScheduleSpec(
 
         if (spec.Cron is { } cron)
         {
-            spec._cron = ParseCron(cron, out error);
+            try
+            {
+                spec._cron = ParseCron(cron, out error);
+            }
+#pragma warning disable CA1031 // A stored row may hold anything: whatever the parser throws makes it unreadable, never a failed pass.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                error = $"The stored cron expression '{cron}' cannot be read: {e.Message}";
+                return null;
+            }
+
             return spec._cron is null ? null : spec;
         }
 
