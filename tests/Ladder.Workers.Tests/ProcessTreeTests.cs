@@ -1,4 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using Ladder.Workers.Processes;
+using Ladder.Workers.Protocol;
 
 namespace Ladder.Workers.Tests;
 
@@ -23,6 +27,66 @@ public sealed class ProcessTreeTests
         }
         finally
         {
+            File.Delete(pidFile);
+        }
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task AWorkerWhosePoolIsGone_KillsWhatItsHandlersStartedInItsGroup_AndExits(CancellationToken ct)
+    {
+        // A killed pool cannot kill the worker's group: the worker ends at the end of its stdin, and a process its handler
+        // had started, in its group, ran on (found by a black-box try: a pool killed with SIGKILL left 'sleep 1000'
+        // running). Here the worker is started as the pool starts it (setsid, piped stdio), and its stdin is closed as a
+        // dying pool's is.
+        ProcessTree.UsesProcessGroups.Should().BeTrue("the test machine has setsid");
+        var pidFile = Path.Combine(Path.GetTempPath(), $"ladder-pool-gone-{Guid.NewGuid():N}.pid");
+        var info = new ProcessStartInfo(ProcessTree.SetsidPath!)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in Support.TestWorkerPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? [DotnetHost.Path, Support.TestWorkerPath, WorkerHost.WorkerSwitch] : (string[])[Support.TestWorkerPath, WorkerHost.WorkerSwitch])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var worker = Process.Start(info)!;
+        var stderr = worker.StandardError.ReadToEndAsync(ct);
+        try
+        {
+            var stdin = worker.StandardInput.BaseStream;
+            var stdout = worker.StandardOutput.BaseStream;
+            FrameIO.Read(stdout, 1 << 20)!.Value.Type.Should().Be(FrameType.Hello);
+            var request = JsonSerializer.SerializeToUtf8Bytes(new GrandchildRequest(pidFile, 0), JsonSerializerOptions.Web);
+            FrameIO.Write(stdin, FrameType.Call, 1, Messages.CallPrefix("grandchild"), request, 1 << 20);
+            stdin.Flush();
+            FrameIO.Read(stdout, 1 << 20)!.Value.Type.Should().Be(FrameType.Result, "the handler started its child and returned");
+            var grandchild = int.Parse(await File.ReadAllTextAsync(pidFile, ct), CultureInfo.InvariantCulture);
+            Support.LiveMembersOfGroup(worker.Id).Should().Contain(grandchild, "a handler's child is in the worker's group");
+
+            worker.StandardInput.Close();
+            await worker.WaitForExitAsync(ct);
+
+            worker.ExitCode.Should().Be(0);
+            (await Support.WaitUntilDeadAsync(grandchild, TimeSpan.FromSeconds(10))).Should().BeTrue("the worker killed its group's other members before it exited");
+            Support.LiveMembersOfGroup(worker.Id).Should().BeEmpty();
+            (await stderr).Should().Contain("the pool is gone; killed 1 process(es)");
+        }
+        finally
+        {
+            if (!worker.HasExited)
+            {
+                worker.Kill(entireProcessTree: true);
+            }
+
+            if (File.Exists(pidFile) && int.TryParse(await File.ReadAllTextAsync(pidFile, CancellationToken.None), out var left) && Support.IsAlive(left))
+            {
+                using var orphan = Process.GetProcessById(left);
+                orphan.Kill();
+            }
+
             File.Delete(pidFile);
         }
     }

@@ -11,9 +11,17 @@ public sealed partial class WorkerHost
     /// The worker's loop, on dedicated threads with plain blocking reads: a worker process has nothing else to do, and
     /// a blocking read of a pipe wakes faster than the console stream's async emulation.
     /// </summary>
-    internal Task<int> RunAsync(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken)
+    /// <param name="input">The pool's frames.</param>
+    /// <param name="output">Our frames.</param>
+    /// <param name="maxFrame">The largest frame body read or written.</param>
+    /// <param name="cancellationToken">Stops the loop.</param>
+    /// <param name="endsItsGroup">
+    /// Whether input that ends without a shutdown frame (the pool's process is gone: killed, crashed) also kills what the
+    /// handlers started in this process's group before the loop returns. Only for the process's own stdin.
+    /// </param>
+    internal Task<int> RunAsync(Stream input, Stream output, int maxFrame, CancellationToken cancellationToken, bool endsItsGroup = false)
     {
-        var session = new Session(this, input, output, maxFrame);
+        var session = new Session(this, input, output, maxFrame, endsItsGroup);
         var thread = new Thread(static s => ((Session)s!).Start()) { IsBackground = true, Name = "ladder-worker" };
         thread.Start(session);
         return session.RunAsync(cancellationToken);
@@ -26,7 +34,7 @@ public sealed partial class WorkerHost
     /// a call only after the previous one answered, so the other thread is always back (or on its way) to take over.
     /// </summary>
 #pragma warning disable CA1001 // _current is disposed when the session ends, not by the owner of the session.
-    private sealed class Session(WorkerHost host, Stream input, Stream output, int maxFrame)
+    private sealed class Session(WorkerHost host, Stream input, Stream output, int maxFrame, bool endsItsGroup)
 #pragma warning restore CA1001
     {
         private readonly Lock _writeLock = new();
@@ -36,6 +44,7 @@ public sealed partial class WorkerHost
         private CancellationTokenSource? _current;
         private long _currentId = -1;
         private int _stopped;
+        private int _poolGone;
 
         public async Task<int> RunAsync(CancellationToken cancellationToken)
         {
@@ -43,7 +52,19 @@ public sealed partial class WorkerHost
             using var stop = cancellationToken.Register(static s => ((Stream)s!).Dispose(), input);
             try
             {
-                return await _exit.Task.ConfigureAwait(false);
+                var code = await _exit.Task.ConfigureAwait(false);
+                if (endsItsGroup && Volatile.Read(ref _poolGone) == 1 && !cancellationToken.IsCancellationRequested)
+                {
+                    // The pool kills this group when it sees us exit; a pool that is gone cannot. What the handlers
+                    // started (they inherit our group) would outlive both: a killed pool left a handler's child running.
+                    var killed = Processes.ProcessTree.KillOtherMembersOfOwnGroup();
+                    if (killed > 0)
+                    {
+                        await Console.Error.WriteLineAsync($"ladder-worker: the pool is gone; killed {killed} process(es) of this worker's group").ConfigureAwait(false);
+                    }
+                }
+
+                return code;
             }
             finally
             {
@@ -102,8 +123,14 @@ public sealed partial class WorkerHost
             {
                 while (true)
                 {
-                    // End of stdin: the pool is gone (or closed us); never outlive it.
-                    if (FrameIO.Read(input, maxFrame) is not { } frame || frame.Type == FrameType.Shutdown)
+                    // End of stdin: the pool is gone (the pool closes it only after our exit); never outlive it.
+                    if (FrameIO.Read(input, maxFrame) is not { } frame)
+                    {
+                        Volatile.Write(ref _poolGone, 1);
+                        return Stop(0);
+                    }
+
+                    if (frame.Type == FrameType.Shutdown)
                     {
                         return Stop(0);
                     }
@@ -151,9 +178,14 @@ public sealed partial class WorkerHost
                 Console.Error.WriteLine($"ladder-worker: protocol error: {ex.Message}");
                 return Stop(ExitProtocolError);
             }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            catch (IOException)
             {
+                Volatile.Write(ref _poolGone, 1);
                 return Stop(0);
+            }
+            catch (ObjectDisposedException)
+            {
+                return Stop(0); // The host was stopped (its token closes stdin).
             }
         }
 

@@ -123,7 +123,7 @@ public sealed partial class WorkerHost
         var max = int.TryParse(Environment.GetEnvironmentVariable(MaxFrameVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m > 0
             ? m
             : 16 * 1024 * 1024;
-        return RunAsync(stdin, stdout, max, cancellationToken);
+        return RunAsync(stdin, stdout, max, cancellationToken, endsItsGroup: true);
     }
 
     private WorkerHost Add(string operation, Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>> handler)

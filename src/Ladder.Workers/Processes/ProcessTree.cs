@@ -59,6 +59,84 @@ internal static partial class ProcessTree
         return null;
     }
 
+    /// <summary>
+    /// In a worker whose pool is gone: kills every other live process of the group this process leads (what its handlers
+    /// started; the pool started it through <c>setsid</c>, so it leads a group of its own). Nothing when it leads none:
+    /// started some other way, its group is not its own. Linux only (it reads <c>/proc</c>). Never throws.
+    /// </summary>
+    /// <returns>How many processes were sent SIGKILL.</returns>
+    public static int KillOtherMembersOfOwnGroup()
+    {
+        var self = Environment.ProcessId;
+        if (!OperatingSystem.IsLinux() || SysGetProcessGroup() != self)
+        {
+            return 0;
+        }
+
+        var killed = new HashSet<int>();
+        // Again while new ones turn up: a member may fork between the listing and its kill.
+        for (var round = 0; round < 3; round++)
+        {
+            var before = killed.Count;
+            foreach (var pid in LiveMembers(self))
+            {
+                if (killed.Add(pid))
+                {
+                    _ = SysKill(pid, SigKill);
+                }
+            }
+
+            if (killed.Count == before)
+            {
+                break;
+            }
+        }
+
+        return killed.Count;
+    }
+
+    private static List<int> LiveMembers(int group)
+    {
+        var members = new List<int>();
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) || pid == group)
+                {
+                    continue;
+                }
+
+                string stat;
+                try
+                {
+                    stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue; // Gone meanwhile, or not ours to read.
+                }
+
+                // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so the fields start after the last ')'.
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ', 4);
+                if (fields.Length >= 3 && fields[0] is not ("Z" or "X") &&
+                    int.TryParse(fields[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pgrp) && pgrp == group)
+                {
+                    members.Add(pid);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No /proc to read: nothing more can be done.
+        }
+
+        return members;
+    }
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "getpgrp")]
+    private static partial int SysGetProcessGroup();
 }
