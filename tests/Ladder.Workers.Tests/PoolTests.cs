@@ -34,7 +34,7 @@ public sealed class PoolTests
         var queued = pool.SleepAsync("sleep", 60_000, Support.Generous, hold.Token);
 
         var error = (await FluentActions.Awaiting(() => pool.SleepAsync("sleep", 1, Support.Generous, ct)).Should().ThrowAsync<WorkerPoolFullException>()).Which;
-        error.QueueCapacity.Should().Be(1);
+        (error.QueueCapacity, error.Operation).Should().Be((1, "sleep"), "every WorkerException names its operation (it was null)");
         await hold.CancelAsync();
         await FluentActions.Awaiting(() => running).Should().ThrowAsync<OperationCanceledException>();
         await FluentActions.Awaiting(() => queued).Should().ThrowAsync<OperationCanceledException>();
@@ -132,7 +132,9 @@ public sealed class PoolTests
         var error = (await FluentActions.Awaiting(() => pool.WhenReadyAsync(ct)).Should().ThrowAsync<WorkerPoolUnavailableException>()).Which;
         error.InnerException.Should().BeOfType<WorkerStartException>().Which.Message.Should().Contain("exited with code 3");
         error.RetryAfter.Should().Be(TimeSpan.FromMinutes(1));
-        await FluentActions.Awaiting(() => pool.CallAsync("noop", 1)).Should().ThrowAsync<WorkerPoolUnavailableException>();
+        var refused = (await FluentActions.Awaiting(() => pool.CallAsync("noop", 1)).Should().ThrowAsync<WorkerPoolUnavailableException>()).Which;
+        (refused.Operation, refused.RetryAfter).Should().Be(("noop", TimeSpan.FromMinutes(1)), "a call's error names its operation (it was null)");
+        error.Operation.Should().BeNull("WhenReadyAsync is no call");
         var stats = pool.GetStats();
         stats.BreakerOpen.Should().BeTrue();
         stats.SpawnFailures.Should().Be(3, "three workers were started (two plus the spare), and no more");

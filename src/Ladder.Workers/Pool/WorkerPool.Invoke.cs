@@ -263,20 +263,32 @@ public sealed partial class WorkerPool
     private async ValueTask<TResult> WithinQueueWaitAsync<TResult>(
         string operation, TimeSpan maxQueueWait, TimeSpan left, Func<WorkerPool, CancellationToken, ValueTask<TResult>> wait, CancellationToken cancellationToken)
     {
-        if (left == Timeout.InfiniteTimeSpan)
-        {
-            return await wait(this, cancellationToken).ConfigureAwait(false);
-        }
-
-        using var bound = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         try
         {
-            return await wait(this, linked.Token).ConfigureAwait(false);
+            if (left == Timeout.InfiniteTimeSpan)
+            {
+                return await wait(this, cancellationToken).ConfigureAwait(false);
+            }
+
+            using var bound = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
+            try
+            {
+                return await wait(this, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new WorkerQueueTimeoutException(operation, maxQueueWait, _lastStartError);
+            }
         }
-        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (WorkerPoolFullException e) when (e.Operation is null)
         {
-            throw new WorkerQueueTimeoutException(operation, maxQueueWait, _lastStartError);
+            // Made where the operation is not known (the admission, the breaker): every WorkerException names it.
+            throw new WorkerPoolFullException(e.QueueCapacity) { Operation = operation };
+        }
+        catch (WorkerPoolUnavailableException e) when (e.Operation is null)
+        {
+            throw new WorkerPoolUnavailableException(e.Message, e.InnerException) { Operation = operation, RetryAfter = e.RetryAfter };
         }
     }
 
