@@ -20,8 +20,24 @@ public sealed partial class PostgresBackplane
     /// </summary>
     /// <param name="cancellationToken">Stops between batches.</param>
     /// <returns>How many rows were deleted.</returns>
+    /// <exception cref="PostgresBackplaneSchemaException">The database user may not prune (<c>42501</c>: it needs
+    /// <c>DELETE</c> on the log and <c>UPDATE</c> on its state table), or the tables are gone.</exception>
     /// <exception cref="NpgsqlException">The database failed.</exception>
     public async Task<int> PruneAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await PruneCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
+        {
+            // A node may publish and read with fewer privileges than pruning takes; say which ones, as the start does.
+            throw new PostgresBackplaneSchemaException(_sql.QualifiedName, ex.SqlState,
+                $"The change log {_sql.QualifiedName} cannot be pruned ({ex.SqlState}: {ex.MessageText}). Pruning needs DELETE on it and UPDATE on {_sql.QualifiedName}_state (docs/caching/postgresql.md, \"Errors\"); or leave pruning to a node that has them and set PruneInterval to Timeout.InfiniteTimeSpan here.", ex);
+        }
+    }
+
+    private async Task<int> PruneCoreAsync(CancellationToken cancellationToken)
     {
         var total = 0;
         var settled = await SettledThroughAsync(cancellationToken).ConfigureAwait(false);

@@ -88,4 +88,41 @@ public sealed class PermissionTests
         error.SqlState.Should().Be("42501");
         error.Message.Should().Contain("USAGE on the sequence");
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ARoleWithoutThePrunePrivileges_StartsPublishesAndReads_AndItsPruneIsToldWhatItNeeds(CancellationToken ct)
+    {
+        // Found by a black-box try: such a role's PruneAsync threw Npgsql's own PostgresException (42501).
+        var db = await Server.NewDatabaseAsync();
+        var database = new NpgsqlConnectionStringBuilder(db).Database!;
+        var role = $"app_{Guid.NewGuid():N}"[..20];
+        await Server.Instance.ExecuteAsync($"CREATE ROLE {role} LOGIN", cancellationToken: ct);
+        await using (var owner = await TestNode.StartAsync(db, "owner", ct))
+        {
+        }
+
+        await Server.Instance.ExecuteAsync(
+            $"""
+            GRANT USAGE ON SCHEMA ladder TO {role};
+            GRANT SELECT, INSERT ON ladder.cache_changes TO {role};
+            GRANT SELECT ON ladder.cache_changes_state TO {role};
+            GRANT USAGE ON ALL SEQUENCES IN SCHEMA ladder TO {role};
+            """, database, ct);
+        var limited = new NpgsqlConnectionStringBuilder(db) { Username = role }.ConnectionString;
+        await using var writer = await TestNode.StartAsync(limited, "writer", ct, o => o.RetentionMaxRows = 1);
+        await using var reader = await TestNode.StartAsync(limited, "reader", ct);
+        writer.Publish(Marked("a"));
+        await writer.Backplane.FlushAsync(ct);
+        var second = await writer.PublishInTransactionAsync(ct, Marked("b"));
+        await reader.Backplane.WaitForSequenceAsync(second, TimeSpan.FromSeconds(30), ct);
+        reader.Subscriber.Keys.Should().Equal("a", "b");
+
+        var prune = () => writer.Backplane.PruneAsync(ct);
+
+        var error = (await prune.Should().ThrowAsync<PostgresBackplaneSchemaException>()).Which;
+        (error.SqlState, error.Table).Should().Be(("42501", "ladder.cache_changes"));
+        error.Message.Should().Contain("Pruning needs DELETE on it and UPDATE on ladder.cache_changes_state");
+        error.InnerException.Should().BeOfType<PostgresException>();
+    }
 }
