@@ -32,12 +32,12 @@ public sealed class ProcessTreeTests
     }
 
     [Test, CancelAfter(60_000)]
-    public async Task AWorkerWhosePoolIsGone_KillsWhatItsHandlersStartedInItsGroup_AndExits(CancellationToken ct)
+    public async Task AWorkerWhosePoolIsGone_EndsItsGroup_WithWhatItsHandlersStarted([Values] bool cutInsideAFrame, CancellationToken ct)
     {
         // A killed pool cannot kill the worker's group: the worker ends at the end of its stdin, and a process its handler
         // had started, in its group, ran on (found by a black-box try: a pool killed with SIGKILL left 'sleep 1000'
         // running). Here the worker is started as the pool starts it (setsid, piped stdio), and its stdin is closed as a
-        // dying pool's is.
+        // dying pool's is: at the end of a frame, or inside one (a pool killed while it wrote a large call).
         ProcessTree.UsesProcessGroups.Should().BeTrue("the test machine has setsid");
         var pidFile = Path.Combine(Path.GetTempPath(), $"ladder-pool-gone-{Guid.NewGuid():N}.pid");
         var info = new ProcessStartInfo(ProcessTree.SetsidPath!)
@@ -66,13 +66,19 @@ public sealed class ProcessTreeTests
             var grandchild = int.Parse(await File.ReadAllTextAsync(pidFile, ct), CultureInfo.InvariantCulture);
             Support.LiveMembersOfGroup(worker.Id).Should().Contain(grandchild, "a handler's child is in the worker's group");
 
+            if (cutInsideAFrame)
+            {
+                stdin.Write([200, 0, 0, 0, (byte)FrameType.Call]);
+                stdin.Flush();
+            }
+
             worker.StandardInput.Close();
             await worker.WaitForExitAsync(ct);
 
-            worker.ExitCode.Should().Be(0);
-            (await Support.WaitUntilDeadAsync(grandchild, TimeSpan.FromSeconds(10))).Should().BeTrue("the worker killed its group's other members before it exited");
+            worker.ExitCode.Should().Be(128 + 9, "the worker ends its group with SIGKILL, itself included");
+            (await Support.WaitUntilDeadAsync(grandchild, TimeSpan.FromSeconds(10))).Should().BeTrue("the worker ended its group, its handler's child with it");
             Support.LiveMembersOfGroup(worker.Id).Should().BeEmpty();
-            (await stderr).Should().Contain("the pool is gone; killed 1 process(es)");
+            (await stderr).Should().Contain("the pool is gone; ending this worker's process group (1 other process(es))");
         }
         finally
         {

@@ -57,10 +57,13 @@ public sealed partial class WorkerHost
                 {
                     // The pool kills this group when it sees us exit; a pool that is gone cannot. What the handlers
                     // started (they inherit our group) would outlive both: a killed pool left a handler's child running.
-                    var killed = Processes.ProcessTree.KillOtherMembersOfOwnGroup();
-                    if (killed > 0)
+                    // So the worker ends its group itself, itself included: a kill of its own group id, which no other
+                    // process can hold while it lives (a kill by pid, of each member found, could hit a reused pid).
+                    if (Processes.ProcessTree.OtherMembersOfOwnGroup() is var others and > 0)
                     {
-                        await Console.Error.WriteLineAsync($"ladder-worker: the pool is gone; killed {killed} process(es) of this worker's group").ConfigureAwait(false);
+                        await Console.Error.WriteLineAsync($"ladder-worker: the pool is gone; ending this worker's process group ({others} other process(es))").ConfigureAwait(false);
+                        await Console.Error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                        Processes.ProcessTree.KillOwnGroup();
                     }
                 }
 
@@ -175,6 +178,12 @@ public sealed partial class WorkerHost
             }
             catch (ProtocolViolationException ex)
             {
+                if (ex.Truncated)
+                {
+                    // A frame cut short: the pool died while it wrote a large one. As gone as at a clean end.
+                    Volatile.Write(ref _poolGone, 1);
+                }
+
                 Console.Error.WriteLine($"ladder-worker: protocol error: {ex.Message}");
                 return Stop(ExitProtocolError);
             }

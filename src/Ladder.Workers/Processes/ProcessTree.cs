@@ -60,40 +60,19 @@ internal static partial class ProcessTree
     }
 
     /// <summary>
-    /// In a worker whose pool is gone: kills every other live process of the group this process leads (what its handlers
-    /// started; the pool started it through <c>setsid</c>, so it leads a group of its own). Nothing when it leads none:
-    /// started some other way, its group is not its own. Linux only (it reads <c>/proc</c>). Never throws.
+    /// In a worker whose pool is gone: how many other live processes are in the group it leads (what its handlers
+    /// started). 0 unless this process leads its session and its group, as a worker the pool started through
+    /// <c>setsid</c> does: a group leader in a shell's pipeline leads a group of its shell's session, with its siblings in
+    /// it. Linux only (it reads <c>/proc</c>). Never throws.
     /// </summary>
-    /// <returns>How many processes were sent SIGKILL.</returns>
-    public static int KillOtherMembersOfOwnGroup()
+    public static int OtherMembersOfOwnGroup()
     {
         var self = Environment.ProcessId;
-        if (!OperatingSystem.IsLinux() || SysGetProcessGroup() != self)
-        {
-            return 0;
-        }
-
-        var killed = new HashSet<int>();
-        // Again while new ones turn up: a member may fork between the listing and its kill.
-        for (var round = 0; round < 3; round++)
-        {
-            var before = killed.Count;
-            foreach (var pid in LiveMembers(self))
-            {
-                if (killed.Add(pid))
-                {
-                    _ = SysKill(pid, SigKill);
-                }
-            }
-
-            if (killed.Count == before)
-            {
-                break;
-            }
-        }
-
-        return killed.Count;
+        return OperatingSystem.IsLinux() && SysGetProcessGroup() == self && SysGetSession(0) == self ? LiveMembers(self).Count : 0;
     }
+
+    /// <summary>SIGKILL to this process's own group, this process included (see <see cref="OtherMembersOfOwnGroup"/>).</summary>
+    public static void KillOwnGroup() => _ = SysKill(-Environment.ProcessId, SigKill);
 
     private static List<int> LiveMembers(int group)
     {
@@ -139,4 +118,7 @@ internal static partial class ProcessTree
 
     [LibraryImport("libc", EntryPoint = "getpgrp")]
     private static partial int SysGetProcessGroup();
+
+    [LibraryImport("libc", EntryPoint = "getsid")]
+    private static partial int SysGetSession(int pid);
 }

@@ -72,21 +72,21 @@ internal static class FrameIO
 
         if (got < LengthSize)
         {
-            throw new ProtocolViolationException("the stream ended inside a frame header");
+            throw new ProtocolViolationException("the stream ended inside a frame header", truncated: true);
         }
 
         var body = BodyLength(header, maxBody);
 
         if (stream.ReadAtLeast(header.Slice(LengthSize, BodyHeaderSize), BodyHeaderSize, throwOnEndOfStream: false) < BodyHeaderSize)
         {
-            throw new ProtocolViolationException("the stream ended inside a frame");
+            throw new ProtocolViolationException("the stream ended inside a frame", truncated: true);
         }
 
         var (type, callId) = TypeAndCall(header);
         var data = body == BodyHeaderSize ? [] : new byte[body - BodyHeaderSize];
         if (data.Length > 0 && stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
         {
-            throw new ProtocolViolationException("the stream ended inside a frame");
+            throw new ProtocolViolationException("the stream ended inside a frame", truncated: true);
         }
 
         return new Frame(type, callId, data);
