@@ -11,23 +11,13 @@ public sealed class PermissionTests
     [CancelAfter(60_000)]
     public async Task ALimitedRole_OnTheOwnersChangeLog_WithTheDocumentedGrants_StartsPublishesAndPrunes(CancellationToken ct)
     {
-        var db = await Server.NewDatabaseAsync();
-        var database = new NpgsqlConnectionStringBuilder(db).Database!;
-        var role = $"app_{Guid.NewGuid():N}"[..20];
-        await Server.Instance.ExecuteAsync($"CREATE ROLE {role} LOGIN", cancellationToken: ct);
-        await using (var owner = await TestNode.StartAsync(db, "owner", ct))
-        {
-            // The owner (the server's superuser) created the schema and the tables on its start.
-        }
-
-        await Server.Instance.ExecuteAsync(
-            $"""
+        var limited = await LimitedRoleOnTheOwnersLogAsync(
+            """
             GRANT USAGE ON SCHEMA ladder TO {role};
             GRANT SELECT, INSERT, DELETE ON ladder.cache_changes TO {role};
             GRANT SELECT, UPDATE ON ladder.cache_changes_state TO {role};
             GRANT USAGE ON ALL SEQUENCES IN SCHEMA ladder TO {role};
-            """, database, ct);
-        var limited = new NpgsqlConnectionStringBuilder(db) { Username = role }.ConnectionString;
+            """, ct);
 
         await using var writer = await TestNode.StartAsync(limited, "writer", ct, o => o.RetentionMaxRows = 1);
         await using var reader = await TestNode.StartAsync(limited, "reader", ct);
@@ -65,21 +55,13 @@ public sealed class PermissionTests
     [CancelAfter(60_000)]
     public async Task ARoleMissingTheSequenceGrant_IsToldAtStartWhatItNeeds(CancellationToken ct)
     {
-        var db = await Server.NewDatabaseAsync();
-        var database = new NpgsqlConnectionStringBuilder(db).Database!;
-        var role = $"app_{Guid.NewGuid():N}"[..20];
-        await Server.Instance.ExecuteAsync($"CREATE ROLE {role} LOGIN", cancellationToken: ct);
-        await using (var owner = await TestNode.StartAsync(db, "owner", ct))
-        {
-        }
-
-        await Server.Instance.ExecuteAsync(
-            $"""
+        var limited = await LimitedRoleOnTheOwnersLogAsync(
+            """
             GRANT USAGE ON SCHEMA ladder TO {role};
             GRANT SELECT, INSERT, DELETE ON ladder.cache_changes TO {role};
             GRANT SELECT, UPDATE ON ladder.cache_changes_state TO {role};
-            """, database, ct);
-        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(db) { Username = role }.ConnectionString);
+            """, ct);
+        await using var dataSource = NpgsqlDataSource.Create(limited);
         await using var backplane = new PostgresBackplane(dataSource, new PostgresBackplaneOptions { PruneInterval = Timeout.InfiniteTimeSpan });
 
         var start = () => backplane.StartAsync(ct);
@@ -94,22 +76,13 @@ public sealed class PermissionTests
     public async Task ARoleWithoutThePrunePrivileges_StartsPublishesAndReads_AndItsPruneIsToldWhatItNeeds(CancellationToken ct)
     {
         // Found by a black-box try: such a role's PruneAsync threw Npgsql's own PostgresException (42501).
-        var db = await Server.NewDatabaseAsync();
-        var database = new NpgsqlConnectionStringBuilder(db).Database!;
-        var role = $"app_{Guid.NewGuid():N}"[..20];
-        await Server.Instance.ExecuteAsync($"CREATE ROLE {role} LOGIN", cancellationToken: ct);
-        await using (var owner = await TestNode.StartAsync(db, "owner", ct))
-        {
-        }
-
-        await Server.Instance.ExecuteAsync(
-            $"""
+        var limited = await LimitedRoleOnTheOwnersLogAsync(
+            """
             GRANT USAGE ON SCHEMA ladder TO {role};
             GRANT SELECT, INSERT ON ladder.cache_changes TO {role};
             GRANT SELECT ON ladder.cache_changes_state TO {role};
             GRANT USAGE ON ALL SEQUENCES IN SCHEMA ladder TO {role};
-            """, database, ct);
-        var limited = new NpgsqlConnectionStringBuilder(db) { Username = role }.ConnectionString;
+            """, ct);
         await using var writer = await TestNode.StartAsync(limited, "writer", ct, o => o.RetentionMaxRows = 1);
         await using var reader = await TestNode.StartAsync(limited, "reader", ct);
         writer.Publish(Marked("a"));
@@ -124,5 +97,22 @@ public sealed class PermissionTests
         (error.SqlState, error.Table).Should().Be(("42501", "ladder.cache_changes"));
         error.Message.Should().Contain("Pruning needs DELETE on it and UPDATE on ladder.cache_changes_state");
         error.InnerException.Should().BeOfType<PostgresException>();
+    }
+
+    /// <summary>
+    /// A login role on a new database whose change log an owner (the server's superuser) created on its start, given
+    /// <paramref name="grants"/> (<c>{role}</c> stands for its name); returns the role's connection string.
+    /// </summary>
+    private static async Task<string> LimitedRoleOnTheOwnersLogAsync(string grants, CancellationToken ct)
+    {
+        var db = await Server.NewDatabaseAsync();
+        var role = $"app_{Guid.NewGuid():N}"[..20];
+        await Server.Instance.ExecuteAsync($"CREATE ROLE {role} LOGIN", cancellationToken: ct);
+        await using (var owner = await TestNode.StartAsync(db, "owner", ct))
+        {
+        }
+
+        await Server.Instance.ExecuteAsync(grants.Replace("{role}", role, StringComparison.Ordinal), new NpgsqlConnectionStringBuilder(db).Database!, ct);
+        return new NpgsqlConnectionStringBuilder(db) { Username = role }.ConnectionString;
     }
 }
