@@ -5,7 +5,7 @@ namespace Ladder.Workers;
 
 public sealed partial class WorkerPool
 {
-    private async Task<WorkerProcess> AcquireAsync(CancellationToken cancellationToken)
+    private async Task<WorkerProcess> AcquireAsync(string operation, CancellationToken cancellationToken)
     {
         AddWaiting(1);
         try
@@ -26,7 +26,7 @@ public sealed partial class WorkerPool
                 {
                     if (_breakerOpen && _active == 0)
                     {
-                        throw Unavailable();
+                        throw Unavailable(operation);
                     }
 
                     wake = _wake.Token;

@@ -303,7 +303,8 @@ public sealed partial class WorkerPool
         EnsureCapacity();
     }
 
-    private WorkerPoolUnavailableException Unavailable()
+    // operation: the call refused; null for WhenReadyAsync, which is no call.
+    private WorkerPoolUnavailableException Unavailable(string? operation = null)
     {
         var retryAfter = TimeSpan.FromSeconds(Math.Max(0, _breakerRetryAt - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
         return new WorkerPoolUnavailableException(
@@ -311,6 +312,7 @@ public sealed partial class WorkerPool
             _lastStartError)
         {
             RetryAfter = retryAfter,
+            Operation = operation,
         };
     }
 

@@ -110,9 +110,9 @@ public sealed partial class WorkerPool
         var behavior = options?.TimeoutBehavior ?? _options.TimeoutBehavior;
 
         var admitStarted = _time.GetTimestamp();
-        await WithinQueueWaitAsync(operation, maxQueueWait, maxQueueWait, static async (pool, token) =>
+        await WithinQueueWaitAsync(operation, maxQueueWait, maxQueueWait, static async (pool, operation, token) =>
         {
-            await pool.AdmitAsync(token).ConfigureAwait(false);
+            await pool.AdmitAsync(operation, token).ConfigureAwait(false);
             return true;
         }, cancellationToken).ConfigureAwait(false);
         var admitWait = _time.GetElapsedTime(admitStarted);
@@ -135,7 +135,7 @@ public sealed partial class WorkerPool
                 var waitStarted = _time.GetTimestamp();
                 var left = maxQueueWait == Timeout.InfiniteTimeSpan ? maxQueueWait : maxQueueWait - queueWait;
                 var worker = await WithinQueueWaitAsync(
-                    operation, maxQueueWait, left, static (pool, token) => new ValueTask<WorkerProcess>(pool.AcquireAsync(token)), cancellationToken).ConfigureAwait(false);
+                    operation, maxQueueWait, left, static (pool, operation, token) => new ValueTask<WorkerProcess>(pool.AcquireAsync(operation, token)), cancellationToken).ConfigureAwait(false);
                 var waited = _time.GetElapsedTime(waitStarted);
                 queueWait += waited;
                 try
@@ -261,44 +261,32 @@ public sealed partial class WorkerPool
     /// caller's cancel stays an <see cref="OperationCanceledException"/>.
     /// </summary>
     private async ValueTask<TResult> WithinQueueWaitAsync<TResult>(
-        string operation, TimeSpan maxQueueWait, TimeSpan left, Func<WorkerPool, CancellationToken, ValueTask<TResult>> wait, CancellationToken cancellationToken)
+        string operation, TimeSpan maxQueueWait, TimeSpan left, Func<WorkerPool, string, CancellationToken, ValueTask<TResult>> wait, CancellationToken cancellationToken)
     {
+        if (left == Timeout.InfiniteTimeSpan)
+        {
+            return await wait(this, operation, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var bound = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         try
         {
-            if (left == Timeout.InfiniteTimeSpan)
-            {
-                return await wait(this, cancellationToken).ConfigureAwait(false);
-            }
-
-            using var bound = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
-            try
-            {
-                return await wait(this, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new WorkerQueueTimeoutException(operation, maxQueueWait, _lastStartError);
-            }
+            return await wait(this, operation, linked.Token).ConfigureAwait(false);
         }
-        catch (WorkerPoolFullException e) when (e.Operation is null)
+        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            // Made where the operation is not known (the admission, the breaker): every WorkerException names it.
-            throw new WorkerPoolFullException(e.QueueCapacity) { Operation = operation };
-        }
-        catch (WorkerPoolUnavailableException e) when (e.Operation is null)
-        {
-            throw new WorkerPoolUnavailableException(e.Message, e.InnerException) { Operation = operation, RetryAfter = e.RetryAfter };
+            throw new WorkerQueueTimeoutException(operation, maxQueueWait, _lastStartError);
         }
     }
 
-    private async ValueTask AdmitAsync(CancellationToken cancellationToken)
+    private async ValueTask AdmitAsync(string operation, CancellationToken cancellationToken)
     {
         if (_options.QueueFullMode == WorkerQueueFullMode.FailFast)
         {
             if (!_admission.Wait(0, CancellationToken.None))
             {
-                throw new WorkerPoolFullException(_options.QueueCapacity);
+                throw new WorkerPoolFullException(_options.QueueCapacity) { Operation = operation };
             }
 
             return;
