@@ -29,18 +29,9 @@ public sealed partial class JobQueue
     public async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(string? queue = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        if (queue is null)
-        {
-            return await _store.GetTotalsAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
-        foreach (var count in await _store.GetCountsAsync(queue, cancellationToken).ConfigureAwait(false))
-        {
-            totals[count.State] += count.Count;
-        }
-
-        return totals;
+        return queue is null
+            ? await _store.GetTotalsAsync(cancellationToken).ConfigureAwait(false)
+            : JobTotals.Sum(await _store.GetCountsAsync(queue, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>

@@ -194,16 +194,8 @@ public abstract partial class JobStore : IAsyncDisposable
     /// </summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>Every state, with 0 for a state no job is in.</returns>
-    public virtual async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(CancellationToken cancellationToken)
-    {
-        var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
-        foreach (var count in await GetCountsAsync(null, cancellationToken).ConfigureAwait(false))
-        {
-            totals[count.State] += count.Count;
-        }
-
-        return totals;
-    }
+    public virtual async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(CancellationToken cancellationToken) =>
+        JobTotals.Sum(await GetCountsAsync(null, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Pages through jobs in a state by ascending id, filtered as the query says (validated by the queue).</summary>
     /// <param name="query">The state, the filters and the page.</param>

@@ -93,7 +93,7 @@ internal sealed partial class SqliteJobStore
 
     public override async Task<IReadOnlyDictionary<JobState, long>> GetTotalsAsync(CancellationToken cancellationToken)
     {
-        var totals = Enum.GetValues<JobState>().ToDictionary(static s => s, static _ => 0L);
+        var totals = JobTotals.Zero();
         await using var connection = OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = StateTotals;
