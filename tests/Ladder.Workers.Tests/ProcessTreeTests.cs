@@ -40,18 +40,9 @@ public sealed class ProcessTreeTests
         // dying pool's is: at the end of a frame, or inside one (a pool killed while it wrote a large call).
         ProcessTree.UsesProcessGroups.Should().BeTrue("the test machine has setsid");
         var pidFile = Path.Combine(Path.GetTempPath(), $"ladder-pool-gone-{Guid.NewGuid():N}.pid");
-        var info = new ProcessStartInfo(ProcessTree.SetsidPath!)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in Support.TestWorkerPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? [DotnetHost.Path, Support.TestWorkerPath, WorkerHost.WorkerSwitch] : (string[])[Support.TestWorkerPath, WorkerHost.WorkerSwitch])
-        {
-            info.ArgumentList.Add(argument);
-        }
-
+        // The pool's own start info: setsid, the host, the worker, its switch, piped stdio, its environment.
+        var info = WorkerProcess.CreateStartInfo(Support.Options());
+        info.FileName.Should().Be(ProcessTree.SetsidPath);
         using var worker = Process.Start(info)!;
         var stderr = worker.StandardError.ReadToEndAsync(ct);
         try

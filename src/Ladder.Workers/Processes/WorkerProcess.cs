@@ -311,7 +311,7 @@ internal sealed partial class WorkerProcess
         FrameIO.ReturnFrame(frame);
     }
 
-    private static ProcessStartInfo CreateStartInfo(WorkerPoolOptions options)
+    internal static ProcessStartInfo CreateStartInfo(WorkerPoolOptions options)
     {
         var path = options.WorkerPath!;
         var info = new ProcessStartInfo
