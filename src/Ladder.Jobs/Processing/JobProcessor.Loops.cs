@@ -347,7 +347,7 @@ public sealed partial class JobProcessor
             entry.Release();
             if (given)
             {
-                JobReported?.Invoke(entry.Job.Id, JobOutcome.GivenBack);
+                JobReported?.Invoke(entry.Job, JobOutcome.GivenBack);
             }
         }
     }

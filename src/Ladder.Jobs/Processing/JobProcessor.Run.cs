@@ -8,8 +8,13 @@ namespace Ladder.Jobs;
 /// <summary>Running one attempt and reporting its outcome.</summary>
 public sealed partial class JobProcessor
 {
-    /// <summary>Raised after an attempt's outcome is committed (or found lost): job id and outcome.</summary>
-    internal event Action<long, JobOutcome>? JobReported;
+    /// <summary>
+    /// Raised after an attempt's outcome is committed (or found lost): the run as claimed, and its outcome. Not in the
+    /// order of the commits: a job retried at once may be claimed, run and reported again before this is raised for
+    /// the attempt before (tests and diagnostics order a job's reports by <see cref="ClaimedJob.Attempt"/> and
+    /// <see cref="ClaimedJob.StartedAt"/>).
+    /// </summary>
+    internal event Action<ClaimedJob, JobOutcome>? JobReported;
 
     /// <summary>Raised as a job rescued before starts waiting for its start mark to commit: job id (tests and diagnostics).</summary>
     internal event Action<long>? AwaitingStartMark;
@@ -49,7 +54,7 @@ public sealed partial class JobProcessor
             {
                 // Nothing reported it: its lease is no longer heartbeated, so it expires and the job is rescued.
                 entry.Release();
-                JobReported?.Invoke(entry.Job.Id, JobOutcome.LeaseLost);
+                JobReported?.Invoke(entry.Job, JobOutcome.LeaseLost);
             }
         }
     }
@@ -278,7 +283,7 @@ public sealed partial class JobProcessor
         finally
         {
             entry.Release();
-            JobReported?.Invoke(entry.Job.Id, JobOutcome.LeaseLost);
+            JobReported?.Invoke(entry.Job, JobOutcome.LeaseLost);
         }
     }
 
@@ -430,7 +435,7 @@ public sealed partial class JobProcessor
         finally
         {
             entry.Release();
-            JobReported?.Invoke(job.Id, reported);
+            JobReported?.Invoke(job, reported);
         }
     }
 }

@@ -91,7 +91,7 @@ public abstract class ProcessorContract : JobStoreContract
 
         var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { MaxAttempts = 3 }, ct)).JobId;
 
-        (await reports.UntilAsync(id, JobOutcome.Dead, ct)).Should().Equal(JobOutcome.Retrying, JobOutcome.Retrying, JobOutcome.Dead);
+        (await reports.OfJobAsync(id, 3, ct)).Should().Equal(JobOutcome.Retrying, JobOutcome.Retrying, JobOutcome.Dead);
         runs.Should().Be(3);
         (await queue.GetJobAsync(id, ct))!.Attempts.Select(a => a.ErrorMessage).Should().Equal("attempt 1", "attempt 2", "attempt 3");
 
@@ -136,7 +136,7 @@ public abstract class ProcessorContract : JobStoreContract
 
         var id = (await queue.EnqueueAsync(new JobRequest("from-a-later-deploy", "{}", new JobOptions { MaxAttempts = 2 }), ct)).JobId;
 
-        (await reports.UntilAsync(id, JobOutcome.Dead, ct)).Should().Equal(JobOutcome.Retrying, JobOutcome.Dead);
+        (await reports.OfJobAsync(id, 2, ct)).Should().Equal(JobOutcome.Retrying, JobOutcome.Dead);
         (await queue.GetJobAsync(id, ct))!.Summary.LastError.Should().Be("Ladder.Jobs.UnknownJobKindException: No handler is registered for job kind 'from-a-later-deploy'.");
     }
 
@@ -220,7 +220,7 @@ public abstract class ProcessorContract : JobStoreContract
 
         var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { MaxAttempts = 1 }, ct)).JobId;
 
-        (await reports.UntilAsync(id, JobOutcome.Succeeded, ct)).Should().Equal(JobOutcome.Snoozed, JobOutcome.Succeeded);
+        (await reports.OfJobAsync(id, 2, ct)).Should().Equal(JobOutcome.Snoozed, JobOutcome.Succeeded);
         attempts.Should().Equal(1, 1);
     }
 

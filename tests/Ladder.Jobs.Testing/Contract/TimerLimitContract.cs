@@ -66,7 +66,7 @@ public abstract class TimerLimitContract : JobStoreContract
 
         var id = (await queue.EnqueueAsync(new Echo(1), new JobOptions { MaxAttempts = 2 }, ct)).JobId;
 
-        (await reports.UntilAsync(id, JobOutcome.Dead, ct)).Should().Equal(JobOutcome.Retrying, JobOutcome.Dead);
+        (await reports.OfJobAsync(id, 2, ct)).Should().Equal(JobOutcome.Retrying, JobOutcome.Dead);
         (await queue.GetJobAsync(id, ct))!.Summary.LastError.Should().Contain(nameof(ObjectDisposedException));
         processor.HeldJobs.Should().Be(0);
     }

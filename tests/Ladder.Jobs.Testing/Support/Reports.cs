@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Ladder.Jobs.Storage;
 
 namespace Ladder.Jobs.Testing;
 
@@ -7,7 +8,7 @@ namespace Ladder.Jobs.Testing;
 internal sealed class Reports : IDisposable
 {
     private readonly JobProcessor _processor;
-    private readonly Channel<(long Id, JobOutcome Outcome)> _channel = Channel.CreateUnbounded<(long, JobOutcome)>();
+    private readonly Channel<Report> _channel = Channel.CreateUnbounded<Report>();
     private readonly ConcurrentQueue<(long Id, JobOutcome Outcome)> _all = new();
 
     public Reports(JobProcessor processor)
@@ -18,10 +19,13 @@ internal sealed class Reports : IDisposable
 
     public IReadOnlyCollection<(long Id, JobOutcome Outcome)> All => _all;
 
-    public async Task<(long Id, JobOutcome Outcome)> NextAsync(CancellationToken cancellationToken) =>
-        await _channel.Reader.ReadAsync(cancellationToken);
+    public async Task<(long Id, JobOutcome Outcome)> NextAsync(CancellationToken cancellationToken)
+    {
+        var report = await _channel.Reader.ReadAsync(cancellationToken);
+        return (report.Id, report.Outcome);
+    }
 
-    /// <summary>Waits until <paramref name="outcome"/> was reported for <paramref name="id"/>; returns every report seen meanwhile.</summary>
+    /// <summary>Waits until <paramref name="outcome"/> was reported for <paramref name="id"/>; returns every report seen meanwhile, as they came.</summary>
     public async Task<List<JobOutcome>> UntilAsync(long id, JobOutcome outcome, CancellationToken cancellationToken)
     {
         var seen = new List<JobOutcome>();
@@ -39,6 +43,26 @@ internal sealed class Reports : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits for <paramref name="count"/> reports for <paramref name="id"/>; returns them in the order of the runs they
+    /// report (attempt, then claim time). They may come in another order: a job retried at once can be claimed, run and
+    /// reported again before the report of the attempt before is raised.
+    /// </summary>
+    public async Task<List<JobOutcome>> OfJobAsync(long id, int count, CancellationToken cancellationToken)
+    {
+        var seen = new List<Report>();
+        while (seen.Count < count)
+        {
+            var report = await _channel.Reader.ReadAsync(cancellationToken);
+            if (report.Id == id)
+            {
+                seen.Add(report);
+            }
+        }
+
+        return [.. seen.OrderBy(static r => r.Attempt).ThenBy(static r => r.StartedAt).Select(static r => r.Outcome)];
+    }
+
     public async Task CountAsync(JobOutcome outcome, int count, CancellationToken cancellationToken)
     {
         var n = 0;
@@ -51,11 +75,13 @@ internal sealed class Reports : IDisposable
         }
     }
 
-    private void OnReported(long id, JobOutcome outcome)
+    private void OnReported(ClaimedJob job, JobOutcome outcome)
     {
-        _all.Enqueue((id, outcome));
-        _channel.Writer.TryWrite((id, outcome));
+        _all.Enqueue((job.Id, outcome));
+        _channel.Writer.TryWrite(new Report(job.Id, outcome, job.Attempt, job.StartedAt));
     }
 
     public void Dispose() => _processor.JobReported -= OnReported;
+
+    private sealed record Report(long Id, JobOutcome Outcome, int Attempt, DateTimeOffset StartedAt);
 }
