@@ -1,4 +1,7 @@
 using Ladder.Jobs.Dashboard.Internal;
+using Ladder.Jobs.Dashboard.Pages;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Ladder.Jobs.Dashboard.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
@@ -59,5 +62,53 @@ public sealed class CountsHistoryTests
 
         readings.Distinct().Should().ContainSingle("twenty viewers at once cost one count query");
         history.Samples().Should().ContainSingle();
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ASlowRead_IsReusedForNineTimesAsLongAsItTook_SoCountingNeverTakesMoreThanATenthOfTheTime(CancellationToken ct)
+    {
+        using var folder = new TempFolder();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var queue = JobQueue.Open(new LadderJobsOptions { Path = folder.File("jobs.db") }, time);
+        var history = new CountsHistory(capacity: 10, Poll, time);
+        await queue.EnqueueAsync(new Echo("a"), cancellationToken: ct);
+
+        // The read takes 3 s by the clock it is timed with: every reading of the clock moves it on by 3 s.
+        time.AutoAdvanceAmount = TimeSpan.FromSeconds(3);
+        var slow = await history.ReadAsync(queue, ct);
+        time.AutoAdvanceAmount = TimeSpan.Zero;
+        slow.Took.Should().BeGreaterThan(Poll / 2, "the fake clock moved on while it counted");
+        slow.ReusedFor.Should().Be(slow.Took * CountsHistory.ReuseFactor);
+
+        // Past half a poll interval, and past a whole one, the slow reading still serves.
+        time.SetUtcNow(slow.At + slow.ReusedFor - TimeSpan.FromMilliseconds(1));
+        (await history.ReadAsync(queue, ct)).Should().BeSameAs(slow);
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var next = await history.ReadAsync(queue, ct);
+        next.Should().NotBeSameAs(slow);
+        next.Took.Should().Be(TimeSpan.Zero);
+        next.ReusedFor.Should().Be(Poll / 2, "a quick read is reused for half a poll interval, as before");
+        history.Samples().Should().HaveCount(2, "each reading a poll interval apart is a sample");
+    }
+
+    [Test]
+    public void TheOverview_SaysWhenASlowCountWasRead_AndHowOftenItIsReadAgain()
+    {
+        var app = new DashboardApp(new LadderJobsDashboardOptions { ReadOnly = true }, "/jobs", new ServiceCollection().BuildServiceProvider());
+        var at = new DateTimeOffset(2026, 12, 1, 12, 0, 3, TimeSpan.Zero);
+        var totals = new long[CountsHistory.AllStates.Count];
+
+        string Render(TimeSpan took, TimeSpan reusedFor)
+        {
+            var html = new Html();
+            OverviewPage.Render(html, app, new DefaultHttpContext(), new CountsHistory.Reading(at, [], totals, took, reusedFor), []);
+            return html.ToString();
+        }
+
+        Render(TimeSpan.FromMilliseconds(1070), TimeSpan.FromMilliseconds(9630)).Should()
+            .Contain("Counted at 2026-12-01 12:00:03Z in 1.1 s; with this many jobs the counts are read again at most every 9.6 s.");
+        Render(TimeSpan.FromMilliseconds(3), Poll / 2).Should().NotContain("Counted at", "a quick count is read at every poll");
     }
 }

@@ -144,6 +144,8 @@ public sealed class PagesTests
         json.RootElement.GetProperty("totals").GetProperty("ready").GetInt64().Should().Be(1);
         json.RootElement.GetProperty("queues")[0].GetProperty("queue").GetString().Should().Be("idle");
         json.RootElement.GetProperty("samples").GetArrayLength().Should().Be(1);
+        json.RootElement.GetProperty("countedInMs").GetDouble().Should().BeGreaterThanOrEqualTo(0);
+        json.RootElement.GetProperty("reusedForMs").GetDouble().Should().BeGreaterThanOrEqualTo(2500, "half the default poll interval at least");
 
         var page = await host.GetPageAsync("/jobs", ct);
         var css = System.Text.RegularExpressions.Regex.Match(page, "href=\"(/jobs/assets/dashboard\\.css\\?v=[0-9a-f]+)\"").Groups[1].Value;

@@ -20,6 +20,8 @@ internal sealed partial class DashboardApp
             new
             {
                 at = reading.At,
+                countedInMs = reading.Took.TotalMilliseconds,
+                reusedForMs = reading.ReusedFor.TotalMilliseconds,
                 totals = Totals(reading.Totals),
                 queues = reading.Counts,
                 samples = History.Samples().Select(static s => new { at = s.At, totals = Totals(s.Totals) }),

@@ -22,7 +22,17 @@ internal static class OverviewPage
             html.Element("span", Format.StateName(state), "label").Element("span", Format.Number(reading.Totals[i]), "count").Raw("</a>");
         }
 
-        html.Raw("</section><section><h2>Counts over time</h2>");
+        html.Raw("</section>");
+        if (reading.ReusedFor > app.Options.PollInterval)
+        {
+            // Many jobs: the count is slow, so it is read less often than the page polls (CountsHistory.ReuseFactor).
+            html.Element(
+                "p",
+                $"Counted at {Format.Time(reading.At)} in {Format.Duration(reading.Took)}; with this many jobs the counts are read again at most every {Format.Duration(reading.ReusedFor)}.",
+                "note counts-age");
+        }
+
+        html.Raw("<section><h2>Counts over time</h2>");
         Chart.Render(html, samples);
         html.Raw("</section><section><h2>Queues</h2>");
         RenderQueues(html, app, context, reading.Counts);
