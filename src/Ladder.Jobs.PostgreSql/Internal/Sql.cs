@@ -149,8 +149,12 @@ internal sealed class Sql
 
         // Also a run cancelled while it ran (state 6 keeps its lease): its handler may ignore its token, and its lease,
         // heartbeated until the handler really ends, keeps a retry from running the job a second time at once.
+        // Never earlier than it is: a heartbeat that read its time early (context clock: the caller's reading, taken
+        // before the statement waited for its connection, its prepare or the row's lock) may land after a later one,
+        // and set an expiry that had passed already; a retry then ran the job again while its handler still ran
+        // (CancelRunningContract on CI). With now() the same holds for two transactions of one host that overlap.
         Heartbeat = S(LockedLeases("2, 6") +
-            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM m " +
+            "UPDATE {s}.jobs j SET lease_expires_at = GREATEST(j.lease_expires_at, {now} + @lease) FROM m " +
             "WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token RETURNING m.id, m.token, m.state");
 
         // The handler of a run cancelled while it ran has ended: its lease no longer holds back a retry.
@@ -193,7 +197,7 @@ internal sealed class Sql
             """);
 
         ExtendHeld = S(LockedLeases("2, 6") +
-            "UPDATE {s}.jobs j SET lease_expires_at = {now} + @lease FROM m WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token");
+            "UPDATE {s}.jobs j SET lease_expires_at = GREATEST(j.lease_expires_at, {now} + @lease) FROM m WHERE j.id = m.id AND j.id = ANY(@id) AND j.lease_token = m.token");
 
         // A running job keeps its lease when cancelled: its handler (maybe on another host, told only at its next
         // heartbeat) may still run, heartbeated, until it ends, so a retry must wait for it or the job would run twice at once.

@@ -109,6 +109,27 @@ public abstract class LeaseContract : JobStoreContract
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Heartbeat_NeverShortensALease_SoOneThatReadItsTimeEarlyAndLandsLateDoesNotLoseIt()
+    {
+        // Two heartbeats of one run in flight (the processor's loop and another caller): the one that read its time
+        // first may land last. A 1 s lease at 20 s stands for one that read 0:00:21 - 0:00:30 and landed after one that
+        // read 0:00:20 + 30 s: the later expiry stays.
+        await using var queue = await Open();
+        await queue.EnqueueAsync(new Echo(1));
+        var claimed = (await queue.ClaimAsync("default", 1)).Jobs.Single();
+
+        _time.Advance(TimeSpan.FromSeconds(20));
+        (await queue.Store.HeartbeatAsync([claimed.Lease], TimeSpan.FromSeconds(30))).Should().BeEmpty();
+        (await queue.Store.HeartbeatAsync([claimed.Lease], TimeSpan.FromSeconds(1))).Should().BeEmpty();
+        _time.Advance(TimeSpan.FromSeconds(20));
+
+        (await queue.RescueExpiredAsync()).Should().Be((0, 0), "the lease holds until 0:00:50");
+        _time.Advance(TimeSpan.FromSeconds(11));
+        (await queue.RescueExpiredAsync()).Should().Be((1, 0));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task RescuedJob_LateCompletionOfItsOldRun_CannotOverwriteItsNewRun()
     {
         await using var queue = await Open();

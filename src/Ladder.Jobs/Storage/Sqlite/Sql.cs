@@ -60,8 +60,10 @@ internal static class Sql
 
     // Also a run cancelled while it ran (state 6 keeps its lease token): its handler may ignore its token, and its lease,
     // heartbeated until the handler really ends, keeps a retry from running the job a second time at once.
+    // Never earlier than it is: of two extensions of one lease (a heartbeat, a rescue's), the later expiry stays.
     public const string Heartbeat =
-        "UPDATE ladder_jobs SET lease_expires_at = @p2 WHERE id = @p0 AND state IN (2, 6) AND lease_token = @p1 RETURNING state;";
+        "UPDATE ladder_jobs SET lease_expires_at = CASE WHEN lease_expires_at > @p2 THEN lease_expires_at ELSE @p2 END " +
+        "WHERE id = @p0 AND state IN (2, 6) AND lease_token = @p1 RETURNING state;";
 
     // The handler of a run cancelled while it ran has ended: its lease no longer holds back a retry.
     public const string ReleaseCancelled =
