@@ -139,8 +139,9 @@ public abstract partial class JobStore : IAsyncDisposable
 
     /// <summary>
     /// Extends the leases of running jobs, and of jobs cancelled while they ran, by <paramref name="leaseDuration"/>
-    /// from now. Returns the runs whose lease was lost (rescued, or finished elsewhere) and those cancelled (their lease
-    /// is extended all the same, until their handler ends).
+    /// from now, never to earlier than a lease expires already (two extensions may land out of order). Returns the runs
+    /// whose lease was lost (rescued, or finished elsewhere) and those cancelled (their lease is extended all the same,
+    /// until their handler ends).
     /// </summary>
     /// <param name="leases">The runs held.</param>
     /// <param name="leaseDuration">The new lease, from now.</param>
