@@ -55,9 +55,14 @@ public sealed partial class PostgresBackplane
             }
             catch (Exception ex)
             {
-                SetListening(false);
                 attempt++;
                 var delay = Backoff(attempt);
+
+                // The backoff's timer exists before anyone can see the listener down (its flag, its log): a clock moved
+                // on at that sign moves this wait too. Made after them, a test that advanced its fake clock as soon as it
+                // saw the log could leave the timer on a clock nobody moved again.
+                var backoff = Task.Delay(delay, _time, token);
+                SetListening(false);
                 if (ex is PostgresBackplaneSchemaException schema)
                 {
                     Log.SchemaFailed(_logger, schema, _sql.QualifiedName, delay);
@@ -69,7 +74,7 @@ public sealed partial class PostgresBackplane
 
                 try
                 {
-                    await Task.Delay(delay, _time, token).ConfigureAwait(false);
+                    await backoff.ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
