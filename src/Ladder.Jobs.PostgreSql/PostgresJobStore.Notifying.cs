@@ -197,7 +197,6 @@ public sealed partial class PostgresJobStore
                 IsListening = true;
                 ListenerConnects++;
                 Log.Listening(_logger, _sql.Channel);
-                _firstListen?.TrySetResult();
 
                 // Listening first, then the wake-up: a job committed while no connection listened (before this
                 // connect, or while it was down) is found by the claims this starts, never stranded until a poll.
@@ -205,6 +204,9 @@ public sealed partial class PostgresJobStore
                 {
                     Context.JobsAvailable(queue);
                 }
+
+                // Then the open returns: a caller that subscribes to the wake-ups after it never sees the start's.
+                _firstListen?.TrySetResult();
 
                 attempt = 0;
                 while (true)

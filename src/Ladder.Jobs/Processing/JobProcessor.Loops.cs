@@ -109,11 +109,26 @@ public sealed partial class JobProcessor
     // fetcher, saves a thread-pool hop between the commit and the handler start (the latency goal): the channel
     // runs its reader's continuation on the pool, so no handler ever runs on the writer thread. The fetcher awaits
     // this claim before it completes the channel on stop, so the write never meets a completed channel.
+    // Every run of the batch is registered before the first is dispatched: once a handler starts, the runs held
+    // (HeldJobs, a heartbeat's snapshot) include the whole claim, not only the runs registered before it (microseconds).
     private void RegisterAndDispatch(ClaimBatch claimed, QueueWorker worker)
     {
-        foreach (var job in claimed.Jobs)
+        var jobs = claimed.Jobs;
+        if (jobs.Count == 1)
         {
-            worker.Dispatch.Writer.TryWrite(new RunningJob(job, worker, _running, _interruptToken));
+            worker.Dispatch.Writer.TryWrite(new RunningJob(jobs[0], worker, _running, _interruptToken));
+            return;
+        }
+
+        var runs = new RunningJob[jobs.Count];
+        for (var i = 0; i < runs.Length; i++)
+        {
+            runs[i] = new RunningJob(jobs[i], worker, _running, _interruptToken);
+        }
+
+        foreach (var run in runs)
+        {
+            worker.Dispatch.Writer.TryWrite(run);
         }
     }
 
