@@ -1,8 +1,8 @@
 using Ladder.Jobs.Dashboard.Internal;
 using Ladder.Jobs.Dashboard.Pages;
+using Ladder.Jobs.Dashboard.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Ladder.Jobs.Dashboard.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Ladder.Jobs.Dashboard.Tests;
@@ -17,10 +17,8 @@ public sealed class CountsHistoryTests
     [CancelAfter(60_000)]
     public async Task Samples_AreTakenWhenRead_AtMostOnePerPollInterval_AndTheRingIsBounded(CancellationToken ct)
     {
-        using var folder = new TempFolder();
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var queue = JobQueue.Open(new LadderJobsOptions { Path = folder.File("jobs.db") }, time);
-        var history = new CountsHistory(capacity: 3, Poll, time);
+        await using var subject = new Subject(capacity: 3);
+        var (time, queue, history) = (subject.Time, subject.Queue, subject.History);
 
         history.Samples().Should().BeEmpty("nothing is sampled before someone looks");
         await queue.EnqueueAsync(new Echo("a"), new JobOptions { Queue = "idle" }, ct);
@@ -53,10 +51,8 @@ public sealed class CountsHistoryTests
     [CancelAfter(60_000)]
     public async Task ViewersArrivingTogether_ShareOneRead(CancellationToken ct)
     {
-        using var folder = new TempFolder();
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var queue = JobQueue.Open(new LadderJobsOptions { Path = folder.File("jobs.db") }, time);
-        var history = new CountsHistory(capacity: 10, Poll, time);
+        await using var subject = new Subject(capacity: 10);
+        var (time, queue, history) = (subject.Time, subject.Queue, subject.History);
 
         var readings = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => history.ReadAsync(queue, ct)));
 
@@ -68,10 +64,8 @@ public sealed class CountsHistoryTests
     [CancelAfter(60_000)]
     public async Task ASlowRead_IsReusedForNineTimesAsLongAsItTook_SoCountingNeverTakesMoreThanATenthOfTheTime(CancellationToken ct)
     {
-        using var folder = new TempFolder();
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var queue = JobQueue.Open(new LadderJobsOptions { Path = folder.File("jobs.db") }, time);
-        var history = new CountsHistory(capacity: 10, Poll, time);
+        await using var subject = new Subject(capacity: 10);
+        var (time, queue, history) = (subject.Time, subject.Queue, subject.History);
         await queue.EnqueueAsync(new Echo("a"), cancellationToken: ct);
 
         // The read takes 3 s by the clock it is timed with: every reading of the clock moves it on by 3 s.
@@ -110,5 +104,30 @@ public sealed class CountsHistoryTests
         Render(TimeSpan.FromMilliseconds(1070), TimeSpan.FromMilliseconds(9630)).Should()
             .Contain("Counted at 2026-12-01 12:00:03Z in 1.1 s; with this many jobs the counts are read again at most every 9.6 s.");
         Render(TimeSpan.FromMilliseconds(3), Poll / 2).Should().NotContain("Counted at", "a quick count is read at every poll");
+    }
+
+    /// <summary>A history over a queue on a fresh SQLite file, both on one fake clock.</summary>
+    private sealed class Subject : IAsyncDisposable
+    {
+        private readonly TempFolder _folder = new();
+
+        public Subject(int capacity)
+        {
+            Time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+            Queue = JobQueue.Open(new LadderJobsOptions { Path = _folder.File("jobs.db") }, Time);
+            History = new CountsHistory(capacity, Poll, Time);
+        }
+
+        public FakeTimeProvider Time { get; }
+
+        public JobQueue Queue { get; }
+
+        public CountsHistory History { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Queue.DisposeAsync();
+            _folder.Dispose();
+        }
     }
 }

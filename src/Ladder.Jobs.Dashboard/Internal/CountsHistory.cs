@@ -61,7 +61,7 @@ internal sealed class CountsHistory(int capacity, TimeSpan pollInterval, TimePro
             totals[Array.IndexOf(States, c.State)] += c.Count;
         }
 
-        var reading = new Reading(now, counts, totals, took, TimeSpan.FromTicks(Math.Max(pollInterval.Ticks / 2, Math.Min(took.Ticks, TimeSpan.MaxValue.Ticks / ReuseFactor) * ReuseFactor)));
+        var reading = new Reading(now, counts, totals, took, ReuseFor(took));
         lock (_ring)
         {
             var newest = _count == 0 ? (DateTimeOffset?)null : _ring[(_next - 1 + _ring.Length) % _ring.Length].At;
@@ -93,6 +93,13 @@ internal sealed class CountsHistory(int capacity, TimeSpan pollInterval, TimePro
 
             return samples;
         }
+    }
+
+    // Half a poll interval, or ReuseFactor times the read if longer (a read that took longer than a day is capped there).
+    private TimeSpan ReuseFor(TimeSpan took)
+    {
+        var scaled = took < TimeSpan.FromDays(1) ? took * ReuseFactor : TimeSpan.FromDays(ReuseFactor);
+        return scaled > pollInterval / 2 ? scaled : pollInterval / 2;
     }
 
     private Reading? Fresh(Reading? last) => last is not null && time.GetUtcNow() - last.At < last.ReusedFor ? last : null;

@@ -113,17 +113,10 @@ public sealed partial class JobProcessor
     // (HeldJobs, a heartbeat's snapshot) include the whole claim, not only the runs registered before it (microseconds).
     private void RegisterAndDispatch(ClaimBatch claimed, QueueWorker worker)
     {
-        var jobs = claimed.Jobs;
-        if (jobs.Count == 1)
-        {
-            worker.Dispatch.Writer.TryWrite(new RunningJob(jobs[0], worker, _running, _interruptToken));
-            return;
-        }
-
-        var runs = new RunningJob[jobs.Count];
+        var runs = new RunningJob[claimed.Jobs.Count];
         for (var i = 0; i < runs.Length; i++)
         {
-            runs[i] = new RunningJob(jobs[i], worker, _running, _interruptToken);
+            runs[i] = new RunningJob(claimed.Jobs[i], worker, _running, _interruptToken);
         }
 
         foreach (var run in runs)
