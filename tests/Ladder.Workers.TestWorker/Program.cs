@@ -116,6 +116,19 @@ return await new WorkerHost()
 
         return retained.Count;
     })
+    .Map<int, int>("alloc-exit-blocked", (_, _) =>
+    {
+        // "alloc" from code that also hooked the process's exit and blocks there (a library flushing to a dead
+        // endpoint, say): a worker that ended through the runtime's orderly shutdown would wait for that hook for ever.
+        AppDomain.CurrentDomain.ProcessExit += static (_, _) => Thread.Sleep(Timeout.Infinite);
+        for (var i = 0; i < 1_000_000; i++)
+        {
+            retained.Add(GC.AllocateArray<byte>(4 * 1024 * 1024, pinned: false));
+            retained[^1].AsSpan().Fill(1);
+        }
+
+        return retained.Count;
+    })
     .Map<int, int>("retain", (megabytes, _) =>
     {
         // Keeps memory so the working set crosses the recycle threshold.

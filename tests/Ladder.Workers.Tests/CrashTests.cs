@@ -63,6 +63,23 @@ public sealed class CrashTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task Invoke_WhenAllocatingPastHeapCap_EndsTheWorkerAtOnce_EvenIfAnExitHandlerBlocks(CancellationToken ct)
+    {
+        // The runtime's orderly exit waits, without a bound, for the process's exit handlers (run by the finalizer
+        // thread): a worker that ended that way after its heap ran out sat silent until its deadline.
+        var options = Support.Options();
+        options.HeapHardLimitBytes = 64 * 1024 * 1024;
+        await using var pool = await Support.StartAsync(options, ct);
+
+        var call = () => pool.CallAsync("alloc-exit-blocked", 0, new WorkerCallOptions { Deadline = TimeSpan.FromSeconds(20) });
+
+        var error = (await call.Should().ThrowAsync<WorkerCrashedException>()).Which;
+        error.Reason.Should().Be(WorkerExitReason.OutOfMemory);
+        error.ExitCode.Should().Be(71);
+        error.StderrTail.Should().Contain("out of memory");
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task Invoke_WhenHandlerThrows_ThrowsRemoteExceptionAndKeepsTheWorker(CancellationToken ct)
     {
         await using var pool = await Support.StartAsync(Support.Options(), ct);

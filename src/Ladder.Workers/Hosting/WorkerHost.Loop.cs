@@ -208,6 +208,27 @@ public sealed partial class WorkerHost
         }
     }
 
+    /// <summary>
+    /// Ends the process at once with <see cref="ExitOutOfMemory"/>. Not <see cref="Environment.Exit(int)"/>: the runtime's
+    /// orderly exit waits, without a bound, for the finalizer thread to run the process's exit handlers, and code that
+    /// ran out of memory may have left that thread blocked (a finalizer or an exit hook of the handler's libraries);
+    /// the worker then sat silent until its deadline instead of reporting the heap cap.
+    /// </summary>
+    private static void EndOutOfMemory(string operation)
+    {
+        try
+        {
+            Console.Error.WriteLine($"ladder-worker: out of memory in '{operation}'");
+        }
+#pragma warning disable CA1031 // The line is a courtesy (the exit code says it); nothing may keep the process from ending.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        Processes.ProcessTree.ExitNow(ExitOutOfMemory);
+    }
+
     private async Task RunCallAsync(
         Stream output, Lock writeLock, long callId, string operation, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken token,
         Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>>? handler = null)
@@ -232,8 +253,7 @@ public sealed partial class WorkerHost
         catch (OutOfMemoryException)
         {
             // The heap cap was hit: this process's state can't be trusted; end it so the pool replaces it.
-            Console.Error.WriteLine($"ladder-worker: out of memory in '{operation}'");
-            Environment.Exit(ExitOutOfMemory);
+            EndOutOfMemory(operation);
             return;
         }
 #pragma warning disable CA1031 // Any handler exception is reported to the caller as a typed remote exception.

@@ -113,6 +113,23 @@ internal static partial class ProcessTree
         return members;
     }
 
+    /// <summary>
+    /// Ends this process now with <paramref name="exitCode"/>: _exit(2), without the runtime's shutdown (exit handlers,
+    /// the finalizer thread) or the C library's. Elsewhere than on Unix, <see cref="Environment.Exit(int)"/>.
+    /// </summary>
+    public static void ExitNow(int exitCode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            SysExit(exitCode);
+        }
+
+        Environment.Exit(exitCode);
+    }
+
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    private static partial void SysExit(int status);
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
 
