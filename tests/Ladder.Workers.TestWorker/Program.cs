@@ -12,6 +12,16 @@ if (Environment.GetEnvironmentVariable("TESTWORKER_START_DELAY_MS") is { } delay
     Thread.Sleep(int.Parse(delay, CultureInfo.InvariantCulture));
 }
 
+if (Environment.GetEnvironmentVariable("TESTWORKER_START_GATE") is { } gate)
+{
+    // Held start: a worker started while the gate file exists waits until the test removes it (see StartGate in the
+    // tests), so a replacement spawned during a test cannot join the pool before the test lets it.
+    while (File.Exists(gate))
+    {
+        Thread.Sleep(20);
+    }
+}
+
 if (Environment.GetEnvironmentVariable("TESTWORKER_EXIT_AT_START") is { } exitCode)
 {
     // A worker that dies before its handshake, every time: feeds the restart-storm breaker.

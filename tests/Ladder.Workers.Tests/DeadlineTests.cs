@@ -57,12 +57,13 @@ public sealed class DeadlineTests
     [Test, CancelAfter(60_000)]
     public async Task Invoke_WhenHandlerHonoursCancel_KeepsTheWorkerAlive(CancellationToken ct)
     {
-        await using var pool = await Support.StartPatientAsync(ct);
+        using var gate = new StartGate();
+        await using var pool = await Support.StartPatientAsync(gate, ct);
 
         var result = await pool.SleepAsync("sleep", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(500) }, ct);
 
         result.WasTimeout.Should().BeTrue();
-        await pool.WhenReadyAsync(ct);
+        await pool.WaitUntilAsync(s => s.Quarantined == 0, ct);
         var stats = pool.GetStats();
         stats.Kills.Should().Be(0, "the worker stopped within the grace after the cancel frame");
         Support.IsAlive(result.WorkerProcessId).Should().BeTrue();
@@ -73,12 +74,13 @@ public sealed class DeadlineTests
     public async Task Invoke_WhenSynchronousHandlerHonoursCancel_ReadsTheCancelFrameAndKeepsTheWorker(CancellationToken ct)
     {
         // The handler blocks the thread that read its call: the cancel frame must still be read (by the other thread).
-        await using var pool = await Support.StartPatientAsync(ct);
+        using var gate = new StartGate();
+        await using var pool = await Support.StartPatientAsync(gate, ct);
 
         var result = await pool.SleepAsync("block", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
 
         result.WasTimeout.Should().BeTrue();
-        await pool.WhenReadyAsync(ct);
+        await pool.WaitUntilAsync(s => s.Quarantined == 0, ct);
         pool.GetStats().Kills.Should().Be(0, "the synchronous handler saw its token cancelled and stopped within the grace");
         var next = await pool.SleepAsync("block", 0, Support.Generous, ct);
         next.Value.Should().Be(result.WorkerProcessId, "the same worker serves the next call");
@@ -89,7 +91,8 @@ public sealed class DeadlineTests
     {
         // The worker host cancels a call's token off its reading thread: a callback that throws must not take the
         // reading thread, and with it the worker, down.
-        await using var pool = await Support.StartPatientAsync(ct);
+        using var gate = new StartGate();
+        await using var pool = await Support.StartPatientAsync(gate, ct);
 
         var result = await pool.SleepAsync("cancel-throws", 30_000, new WorkerCallOptions { Deadline = TimeSpan.FromMilliseconds(300) }, ct);
 

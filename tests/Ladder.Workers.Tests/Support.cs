@@ -17,12 +17,20 @@ internal static class Support
     /// </summary>
     public static readonly TimeSpan GenerousGrace = TimeSpan.FromSeconds(10);
 
-    /// <summary>One warm worker (no spare) whose cancels get <see cref="GenerousGrace"/>.</summary>
-    public static Task<WorkerPool> StartPatientAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One warm worker (no spare) whose cancels get <see cref="GenerousGrace"/>, for tests about a worker that answers
+    /// its cancel and keeps its slot. <paramref name="gate"/> is closed once that worker is up: the replacement the pool
+    /// spawns when the call is quarantined waits at its start, so it cannot take the slot before the cancelled worker
+    /// is back (on a busy machine a spawn can beat a cold first cancel; the returning worker was then retired as surplus).
+    /// </summary>
+    public static async Task<WorkerPool> StartPatientAsync(StartGate gate, CancellationToken cancellationToken)
     {
         var options = Options(spare: false);
         options.CancelGrace = GenerousGrace;
-        return StartAsync(options, cancellationToken);
+        options.Environment[StartGate.Variable] = gate.Path;
+        var pool = await StartAsync(options, cancellationToken);
+        gate.Close();
+        return pool;
     }
 
     public static WorkerPoolOptions Options(int workers = 1, bool spare = true)
@@ -173,4 +181,21 @@ internal static class Support
         var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
         return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture), int.Parse(fields[2], CultureInfo.InvariantCulture));
     }
+}
+
+/// <summary>
+/// Holds back the start of test workers: one started while the gate is closed (its file exists) waits until it is
+/// opened. Disposing opens it; a pool disposed first kills a worker still waiting at it, as any worker still starting.
+/// </summary>
+internal sealed class StartGate : IDisposable
+{
+    public const string Variable = "TESTWORKER_START_GATE";
+
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ladder-start-gate-{Guid.NewGuid():N}");
+
+    public void Close() => File.WriteAllBytes(Path, []);
+
+    public void Open() => File.Delete(Path);
+
+    public void Dispose() => Open();
 }
