@@ -24,7 +24,7 @@ public sealed class ComposedLadderTests
         var ct = timeout.Token;
         _folder = new TempFolder();
         _host = await SampleHostProcess.StartAsync(_folder.Path, ct,
-            "--Ladder:ParseDeadline=00:00:01", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2",
+            "--Ladder:ParseDeadline=00:00:03", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2",
             "--Ladder:WorkerCount=2", "--Ladder:WorkerMemoryLimitMb=128");
         _client = _host.Client;
     }
