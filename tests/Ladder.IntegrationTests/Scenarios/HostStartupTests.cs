@@ -63,7 +63,7 @@ public sealed class HostStartupTests
     {
         using var folder = new TempFolder();
         await using var host = await SampleHostProcess.StartAsync(folder.Path, ct,
-            "--Ladder:DemoData=true", "--Ladder:ParseDeadline=00:00:01", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2");
+            "--Ladder:DemoData=true", "--Ladder:ParseDeadline=00:00:03", "--Ladder:ParseMaxAttempts=2", "--Ladder:ParseRetryDelay=00:00:00.2");
 
         // The demo's five uploads: three are rated, the corrupt and the hanging one end dead.
         await Eventually.WaitAsync(host.Client.GetJobCountsAsync, static c => c.ByState["succeeded"] == 3 && c.ByState["dead"] == 2,
