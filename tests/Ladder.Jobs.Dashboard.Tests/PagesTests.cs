@@ -109,6 +109,59 @@ public sealed class PagesTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task JobList_RefusesAPageCursorThatIsNotAJobId_InsteadOfShowingTheFirstPage(CancellationToken ct)
+    {
+        await using var host = await DashboardHost.StartAsync();
+        await host.ReadyJobAsync("one", ct);
+
+        foreach (var after in new[] { "abc", "-5", "0", "99999999999999999999" })
+        {
+            var page = await host.GetPageAsync($"/jobs/jobs?state=ready&after={after}", ct, HttpStatusCode.BadRequest);
+            page.Should().Contain("<h1>Bad page cursor</h1>").And.Contain("after", $"'{after}' is named as the problem");
+            using var json = JsonDocument.Parse(await host.GetPageAsync($"/jobs/api/jobs?state=ready&after={after}", ct, HttpStatusCode.BadRequest));
+            json.RootElement.GetProperty("error").GetString().Should().Contain("after");
+        }
+
+        using var state = JsonDocument.Parse(await host.GetPageAsync("/jobs/api/jobs?state=nonsense", ct, HttpStatusCode.BadRequest));
+        state.RootElement.GetProperty("error").GetString().Should().Be("unknown state");
+        (await host.GetPageAsync("/jobs/jobs?state=ready&after=", ct)).Should().Contain("data-job-id=", "an empty cursor is the first page");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task JobPage_ForAnIdThatIsNotANumber_IsTheDashboardsOwnNotFound_WithItsHeaders(CancellationToken ct)
+    {
+        await using var host = await DashboardHost.StartAsync();
+
+        foreach (var id in new[] { "abc", "99999999999999999999" })
+        {
+            using var page = await host.Client.GetAsync($"/jobs/jobs/{id}", ct);
+            page.StatusCode.Should().Be(HttpStatusCode.NotFound);
+            (await page.Content.ReadAsStringAsync(ct)).Should().Contain("<h1>No job").And.Contain("whole number");
+            page.Headers.CacheControl!.NoStore.Should().BeTrue("it is the dashboard's answer, not the app's bare 404");
+
+            using var json = await host.Client.GetAsync($"/jobs/api/jobs/{id}", ct);
+            json.StatusCode.Should().Be(HttpStatusCode.NotFound);
+            using var body = JsonDocument.Parse(await json.Content.ReadAsStringAsync(ct));
+            body.RootElement.GetProperty("error").GetString().Should().Contain("not a job id");
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task JobList_WhenSearching_SaysTheStateCountsAreNotNarrowedBySearch(CancellationToken ct)
+    {
+        await using var host = await DashboardHost.StartAsync();
+        await host.ReadyJobAsync("one", ct, uniqueKey: "player-1");
+        await host.ReadyJobAsync("two", ct, uniqueKey: "replay-1");
+
+        (await host.GetPageAsync("/jobs/jobs?state=ready&key=player-", ct)).Should().Contain("class=\"note counts-scope\"")
+            .And.Contain("not narrowed by the kind or unique-key search");
+        (await host.GetPageAsync("/jobs/jobs?state=ready&queue=idle", ct)).Should().NotContain("counts-scope", "the queue filter does narrow the counts");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task JobPage_ShowsThePayload_TheAttemptWithItsErrorAndStack_AndTiming(CancellationToken ct)
     {
         await using var host = await DashboardHost.StartAsync();

@@ -31,9 +31,9 @@ internal sealed partial class DashboardApp
 
     private async Task<IResult> JobListPageAsync(HttpContext context)
     {
-        if (JobListQuery.Parse(context.Request.Query) is not { } query)
+        if (JobListQuery.Parse(context.Request.Query, out var error) is not { } query)
         {
-            return BadState(context);
+            return BadQuery(context, error);
         }
 
         var queue = Queue(context);
@@ -45,42 +45,72 @@ internal sealed partial class DashboardApp
 
     private async Task<IResult> JobListJsonAsync(HttpContext context)
     {
-        if (JobListQuery.Parse(context.Request.Query) is not { } query)
+        if (JobListQuery.Parse(context.Request.Query, out var error) is not { } query)
         {
-            return Results.Json(new { error = "unknown state" }, Json, statusCode: StatusCodes.Status400BadRequest);
+            var message = error == JobListError.BadCursor ? BadCursorMessage : "unknown state";
+            return Results.Json(new { error = message }, Json, statusCode: StatusCodes.Status400BadRequest);
         }
 
         return Results.Json(await ListAsync(Queue(context), query, context.RequestAborted).ConfigureAwait(false), Json);
     }
 
-    private async Task<IResult> JobPageAsync(HttpContext context, long id)
+    private const string BadCursorMessage = "'after' must be the id of a job (a whole number above 0), or empty for the first page";
+
+    // The route takes any segment, so an id that is not a number gets the dashboard's answer (its headers, its page)
+    // rather than the app's bare 404.
+    private async Task<IResult> JobPageAsync(HttpContext context, string id)
     {
-        if (await Queue(context).GetJobAsync(id, context.RequestAborted).ConfigureAwait(false) is not { } details)
+        if (!TryParseId(id, out var jobId))
         {
             return Layout.Page(this, context, "jobs", "Not found", html =>
             {
-                html.Element("h1", $"No job #{id}");
+                html.Element("h1", $"No job '{id}'");
+                html.Element("p", "A job id is a whole number above 0.", "note");
+            }, StatusCodes.Status404NotFound);
+        }
+
+        if (await Queue(context).GetJobAsync(jobId, context.RequestAborted).ConfigureAwait(false) is not { } details)
+        {
+            return Layout.Page(this, context, "jobs", "Not found", html =>
+            {
+                html.Element("h1", $"No job #{jobId}");
                 html.Element("p", "It was never enqueued, or it finished and was purged (retention or a purge).", "note");
             }, StatusCodes.Status404NotFound);
         }
 
-        return Layout.Page(this, context, "jobs", $"Job #{id}", html => JobDetailsPage.Render(html, this, context, details));
+        return Layout.Page(this, context, "jobs", $"Job #{jobId}", html => JobDetailsPage.Render(html, this, context, details));
     }
 
-    private async Task<IResult> JobJsonAsync(HttpContext context, long id) =>
-        await Queue(context).GetJobAsync(id, context.RequestAborted).ConfigureAwait(false) is { } details
+    private async Task<IResult> JobJsonAsync(HttpContext context, string id)
+    {
+        if (!TryParseId(id, out var jobId))
+        {
+            return Results.Json(new { error = $"'{id}' is not a job id (a whole number above 0)" }, Json, statusCode: StatusCodes.Status404NotFound);
+        }
+
+        return await Queue(context).GetJobAsync(jobId, context.RequestAborted).ConfigureAwait(false) is { } details
             ? Results.Json(details, Json)
-            : Results.Json(new { error = $"no job {id}" }, Json, statusCode: StatusCodes.Status404NotFound);
+            : Results.Json(new { error = $"no job {jobId}" }, Json, statusCode: StatusCodes.Status404NotFound);
+    }
+
+    private static bool TryParseId(string text, out long id) =>
+        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out id) && id > 0;
 
     // The store filters by kind (exact) and unique-key prefix, so a search pages like any list.
     private Task<JobPage> ListAsync(JobQueue queue, JobListQuery query, CancellationToken cancellationToken) =>
         queue.GetJobsAsync(new JobQuery(query.State, query.Queue, query.Kind, query.UniqueKey, query.AfterId, Options.PageSize), cancellationToken);
 
-    private IResult BadState(HttpContext context) => Layout.Page(this, context, "jobs", "Unknown state", html =>
-    {
-        html.Element("h1", "Unknown state");
-        html.Element("p", "States: " + string.Join(", ", CountsHistory.AllStates.Select(Format.StateName)) + ".", "note");
-    }, StatusCodes.Status400BadRequest);
+    private IResult BadQuery(HttpContext context, JobListError error) => error == JobListError.BadCursor
+        ? Layout.Page(this, context, "jobs", "Bad page cursor", html =>
+        {
+            html.Element("h1", "Bad page cursor");
+            html.Element("p", char.ToUpperInvariant(BadCursorMessage[0]) + BadCursorMessage[1..] + ".", "note");
+        }, StatusCodes.Status400BadRequest)
+        : Layout.Page(this, context, "jobs", "Unknown state", html =>
+        {
+            html.Element("h1", "Unknown state");
+            html.Element("p", "States: " + string.Join(", ", CountsHistory.AllStates.Select(Format.StateName)) + ".", "note");
+        }, StatusCodes.Status400BadRequest);
 
     private static Dictionary<string, long> Totals(long[] totals)
     {

@@ -42,6 +42,10 @@ internal static class JobListPage
         html.Raw("<label>Kind <input type=\"search\" name=\"kind\" placeholder=\"exact kind\"").Attr("value", query.Kind).Raw("></label>");
         html.Raw("<label>Unique key <input type=\"search\" name=\"key\" placeholder=\"starts with\"").Attr("value", query.UniqueKey).Raw("></label>");
         html.Raw("<button type=\"submit\">Search</button></form>");
+        if (query.Searches)
+        {
+            html.Element("p", $"The counts by state are of {(query.Queue is null ? "every queue" : "queue " + query.Queue)}, not narrowed by the kind or unique-key search.", "note counts-scope");
+        }
 
         if (page.Jobs.Count == 0)
         {
@@ -110,17 +114,36 @@ internal static class JobListPage
 /// <summary>The job list's filters, read from and written to the query string.</summary>
 internal sealed record JobListQuery(JobState State, string? Queue, string? Kind, string? UniqueKey, long? AfterId)
 {
-    public static JobListQuery? Parse(IQueryCollection query)
+    /// <summary>The filters of a query string, or why it has none: an unknown state, or a page cursor that is not a job id.</summary>
+    public static JobListQuery? Parse(IQueryCollection query, out JobListError error)
     {
+        error = JobListError.None;
         var state = JobState.Ready;
         if (query["state"] is { Count: > 0 } given && !Format.TryParseState(given, out state))
         {
+            error = JobListError.UnknownState;
             return null;
         }
 
-        long? after = long.TryParse(query["after"], out var a) && a > 0 ? a : null;
+        // A cursor is the last job id of the page before; an empty one is the first page. Anything else is refused
+        // rather than read as the first page, which would look like paging that went back to the start.
+        long? after = null;
+        if (Blank(query["after"]) is { } cursor)
+        {
+            if (!long.TryParse(cursor, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) || id <= 0)
+            {
+                error = JobListError.BadCursor;
+                return null;
+            }
+
+            after = id;
+        }
+
         return new JobListQuery(state, Blank(query["queue"]), Blank(query["kind"]), Blank(query["key"]), after);
     }
+
+    /// <summary>Whether a search by kind or unique key narrows the list (the counts by state follow the queue only).</summary>
+    public bool Searches => Kind is not null || UniqueKey is not null;
 
     public string ToQueryString()
     {
@@ -141,4 +164,12 @@ internal sealed record JobListQuery(JobState State, string? Queue, string? Kind,
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}
+
+/// <summary>Why a job list's query string was refused.</summary>
+internal enum JobListError
+{
+    None,
+    UnknownState,
+    BadCursor,
 }
