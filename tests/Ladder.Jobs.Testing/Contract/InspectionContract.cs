@@ -136,4 +136,30 @@ public abstract class InspectionContract : JobStoreContract
         var purgeReady = () => queue.PurgeAsync(JobState.Ready, TimeSpan.Zero, ct);
         await purgeReady.Should().ThrowAsync<ArgumentException>();
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AJobId_IsNeverIssuedTwice_EvenAfterTheNewestJobsArePurged(CancellationToken ct)
+    {
+        // Callers keep job ids (a record that points at its job): an id that came back after a purge would point the
+        // old record at somebody else's job.
+        await using var queue = await Open();
+        var kept = (await queue.EnqueueAsync(new Echo(1), null, ct)).JobId;
+        var newest = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            var id = (await queue.EnqueueAsync(new Echo(10 + i), null, ct)).JobId;
+            (await queue.CancelAsync(id, ct)).Should().BeTrue();
+            newest.Add(id);
+        }
+
+        (await queue.PurgeAsync(JobState.Cancelled, TimeSpan.Zero, ct)).Should().Be(3, "the three newest jobs are gone");
+        var after = (await queue.EnqueueAsync(new Echo(20), null, ct)).JobId;
+        var batch = (await queue.EnqueueBatchAsync([JobRequest.For(new Echo(21)), JobRequest.For(new Echo(22))], ct)).Select(static r => r.JobId).ToList();
+
+        after.Should().BeGreaterThan(newest.Max(), "an id purged is not issued again");
+        batch.Should().OnlyContain(id => id > after);
+        kept.Should().BeLessThan(newest.Min());
+        (await queue.GetJobAsync(newest[0], ct)).Should().BeNull("the purged job stays gone, not replaced by a new one");
+    }
 }

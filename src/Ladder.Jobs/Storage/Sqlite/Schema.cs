@@ -6,7 +6,7 @@ namespace Ladder.Jobs.Storage.Sqlite;
 internal static class Schema
 {
     /// <summary>The schema version this library writes (<c>PRAGMA user_version</c>).</summary>
-    public const long Version = 4;
+    public const long Version = 5;
 
     /// <summary><c>PRAGMA application_id</c> of a Ladder.Jobs file: "LdJb".</summary>
     public const long ApplicationId = 0x4C644A62;
@@ -106,6 +106,52 @@ internal static class Schema
           name TEXT NOT NULL,
           at INTEGER NOT NULL);
         CREATE INDEX ladder_rate_starts_at ON ladder_rate_starts(scope, name, at);
+        """,
+
+        // Version 5: a job id is never issued twice. Without AUTOINCREMENT a new row takes the largest rowid + 1, so a
+        // purge (or retention) that deleted the newest jobs gave their ids to the next ones, and a caller that kept an
+        // id (a record pointing at its job) pointed at somebody else's job. SQLite cannot add AUTOINCREMENT to a table,
+        // so the table is rebuilt with the same columns, in the same order, and its indexes made again; the copy sets
+        // sqlite_sequence to the largest id in the file. One pass over the jobs, once, inside the migration's
+        // transaction; the cost per insert afterwards is one read and one write of sqlite_sequence's row per statement.
+        """
+        CREATE TABLE ladder_jobs_v5(
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          queue TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          payload TEXT NOT NULL,
+          state INTEGER NOT NULL,
+          priority INTEGER NOT NULL DEFAULT 0,
+          run_at INTEGER NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          max_attempts INTEGER NOT NULL,
+          rescues INTEGER NOT NULL DEFAULT 0,
+          timeout_ms INTEGER,
+          unique_key TEXT,
+          lease_token INTEGER,
+          lease_expires_at INTEGER,
+          created_at INTEGER NOT NULL,
+          started_at INTEGER,
+          finished_at INTEGER,
+          last_error TEXT,
+          trace_parent TEXT,
+          handler_started INTEGER NOT NULL DEFAULT 1,
+          rescues_unstarted INTEGER NOT NULL DEFAULT 0,
+          concurrency_key TEXT,
+          concurrency_limit INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO ladder_jobs_v5(id, queue, kind, payload, state, priority, run_at, attempts, max_attempts, rescues, timeout_ms,
+          unique_key, lease_token, lease_expires_at, created_at, started_at, finished_at, last_error, trace_parent,
+          handler_started, rescues_unstarted, concurrency_key, concurrency_limit)
+        SELECT id, queue, kind, payload, state, priority, run_at, attempts, max_attempts, rescues, timeout_ms,
+          unique_key, lease_token, lease_expires_at, created_at, started_at, finished_at, last_error, trace_parent,
+          handler_started, rescues_unstarted, concurrency_key, concurrency_limit FROM ladder_jobs ORDER BY id;
+        DROP TABLE ladder_jobs;
+        ALTER TABLE ladder_jobs_v5 RENAME TO ladder_jobs;
+        CREATE UNIQUE INDEX ladder_jobs_unique ON ladder_jobs(kind, unique_key) WHERE unique_key IS NOT NULL;
+        CREATE INDEX ladder_jobs_fetch ON ladder_jobs(queue, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NULL;
+        CREATE INDEX ladder_jobs_fetch_keyed ON ladder_jobs(queue, concurrency_key, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NOT NULL;
+        CREATE INDEX ladder_jobs_running_keys ON ladder_jobs(concurrency_key) WHERE state = 2 AND concurrency_key IS NOT NULL;
+        CREATE INDEX ladder_jobs_state ON ladder_jobs(state, id);
         """,
     ];
 
