@@ -40,7 +40,9 @@ internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IO
             UniqueKey = hash,
             MaxAttempts = options.Value.ParseMaxAttempts,
         }), ct);
-        if (stored)
+        // A new replay, or one whose job was purged (its unique key freed, so this upload queued a new job): the replay
+        // follows the job that parses it now. A duplicate of a replay whose job still exists keeps that job.
+        if (stored || job.Inserted)
         {
             await LadderDatabase.SetReplayJobAsync(connection, transaction, hash, job.JobId, ct);
         }

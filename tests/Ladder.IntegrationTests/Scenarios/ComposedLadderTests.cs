@@ -1,4 +1,5 @@
 using Ladder.IntegrationTests.Support;
+using Ladder.Jobs;
 using Ladder.Sample.Domain;
 using Ladder.Sample.Replays;
 using Ladder.Sample.Simulate;
@@ -196,6 +197,36 @@ public sealed class ComposedLadderTests
         var after = await _client.GetLeaderboardAsync(country: "ES", ct: ct);
         after.Load.Should().Be(board.Load, "nothing the leaderboard depends on changed");
         after.Rows.Should().BeEmpty();
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task ReplayUploadedAgain_AfterItsJobWasPurged_FollowsTheNewJob_AndNoOtherUploadTakesThePurgedId(CancellationToken ct)
+    {
+        var (a, b) = (await LadderWorld.PlayerAsync(_client, "AT", ct), await LadderWorld.PlayerAsync(_client, "AT", ct));
+        var (match, spec) = await LadderWorld.MatchAsync(_client, a, Race.Terran, b, Race.Zerg, winnerIndex: 0, ct);
+        var corrupt = ReplayGenerator.Corrupt(ReplayGenerator.Create(spec));
+        var first = await _client.UploadReplayAsync(match.Id, corrupt, ct);
+        (await LadderWorld.FinalAsync(_client, first.Hash, ct)).JobState.Should().Be("dead");
+
+        // The dashboard's purge, through the queue's API on the host's own file (the newest job is among the purged).
+        await using (var queue = JobQueue.Open(new LadderJobsOptions { Path = Path.Combine(_folder.Path, "ladder.db"), ShareExistingDatabase = true }))
+        {
+            (await queue.PurgeAsync(JobState.Dead, TimeSpan.Zero, ct)).Should().BeGreaterThan(0);
+        }
+
+        (await _client.GetReplayStatusAsync(first.Hash, ct)).JobState.Should().Be("purged");
+        var (other, otherSpec) = await LadderWorld.MatchAsync(_client, b, Race.Zerg, a, Race.Terran, winnerIndex: 1, ct);
+        var next = await _client.UploadReplayAsync(other.Id, ReplayGenerator.Create(otherSpec), ct);
+        next.JobId.Should().BeGreaterThan(first.JobId, "a purged job's id is not given to the next job");
+        (await _client.GetReplayStatusAsync(first.Hash, ct)).JobState.Should().Be("purged", "the purged replay does not show another upload's job");
+
+        var again = await _client.UploadReplayAsync(match.Id, corrupt, ct);
+        again.JobId.Should().BeGreaterThan(next.JobId, "its job was purged, so the upload queues a new one");
+        var status = await LadderWorld.FinalAsync(_client, first.Hash, ct);
+        status.JobId.Should().Be(again.JobId, "the replay follows the job that parses it now");
+        status.JobState.Should().Be("dead");
+        (await LadderWorld.FinalAsync(_client, next.Hash, ct)).JobState.Should().Be("succeeded");
     }
 
     [Test]
