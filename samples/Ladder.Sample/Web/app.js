@@ -35,6 +35,10 @@ function cell(content, className, label) {
   return td;
 }
 
+// A path is one long word to the browser: a line may break after each '/' (a <wbr>, which a copy leaves out).
+function breakAfterSlashes(text) {
+  return text.split('/').flatMap((part, i, parts) => i < parts.length - 1 ? [part + '/', el('wbr')] : [part]);
+}
 function raceSpan(race) { return el('span', { class: 'race ' + race, text: race }); }
 function playerLink(id, name) { return el('a', { href: '/players/' + encodeURIComponent(id), class: 'player', text: name }); }
 function signed(n) { return n === null || n === undefined ? '' : (n > 0 ? '+' + n : String(n)); }
@@ -227,8 +231,8 @@ async function loadCluster() {
     const key = cluster.hosts.map((h) => [h.name, h.alive, h.self, h.workers, h.busyWorkers, h.running.map((r) => r.jobId)]);
     if (!changed('cluster', [key, cluster.queue, cluster.database])) return;
     const alive = cluster.hosts.filter((h) => h.alive).length;
-    $('#cluster-note').textContent = alive + (alive === 1 ? ' host' : ' hosts') + ' on ' + cluster.database
-      + '. Every answer names the host that served it; open another host to see the same ladder.';
+    $('#cluster-note').replaceChildren(alive + (alive === 1 ? ' host' : ' hosts') + ' on ', ...breakAfterSlashes(cluster.database),
+      '. Every answer names the host that served it; open another host to see the same ladder.');
     $('#cluster-hosts').replaceChildren(...cluster.hosts.map((h) => el('li',
       { class: 'host' + (h.alive ? ' alive' : ' gone') + (h.self ? ' self' : ''), 'data-host': h.name },
       el('a', { href: h.url + '/', text: h.name }),

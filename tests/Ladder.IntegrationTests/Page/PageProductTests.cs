@@ -18,11 +18,14 @@ namespace Ladder.IntegrationTests.Page;
 [NonParallelizable]
 public sealed class PageProductTests
 {
-    // Mixed case on purpose: the name sort ignores case.
+    // Mixed case on purpose: the name sort ignores case. The last is the widest name a player may have (24 letters,
+    // PlayerName.MaxLength, all W): a heading, a link or a cell that cannot wrap it pushes the page past a phone's edge.
+    private const string WidestName = "WWWWWWWWWWWWWWWWWWWWWWWW";
+
     private static readonly (string Name, string Country)[] People =
     [
         ("alpha", "KR"), ("Bravo", "KR"), ("charlie", "SE"), ("Delta", "SE"),
-        ("echo", "PL"), ("Foxtrot", "PL"), ("golf", "KR"), ("Hotel", "SE"),
+        ("echo", "PL"), ("Foxtrot", "PL"), ("golf", "KR"), (WidestName, "SE"),
     ];
 
     private const int DeadJobs = 105;
@@ -42,7 +45,9 @@ public sealed class PageProductTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var ct = timeout.Token;
         _folder = new TempFolder();
-        _host = await SampleHostProcess.StartAsync(_folder.Path, ct, "--Ladder:ParseMaxAttempts=1");
+        // A data folder as deep as the sample's default (its path is shown on the page, in the cluster panel's note).
+        var data = Path.Combine(_folder.Path, "samples", "Ladder.Sample", "bin", "Debug", "net10.0", "data");
+        _host = await SampleHostProcess.StartAsync(data, ct, "--Ladder:ParseMaxAttempts=1");
         _client = _host.Client;
         _players = [];
         foreach (var (name, country) in People)
@@ -280,6 +285,12 @@ public sealed class PageProductTests
             && d.FindElements(By.CssSelector("#player-matches tbody tr")).Count > 0);
         PageLayout.Problems(Driver).Should().BeEmpty($"the player page at {width} px lays out cleanly");
         Screenshot($"player-{width}", width);
+
+        var widest = _players.Single(static p => p.Name == WidestName);
+        Open($"/players/{widest.Id}", width, height);
+        wait.Until(d => d.FindElement(By.Id("player-name")).Text == WidestName
+            && d.FindElements(By.CssSelector("#player-matches tbody tr")).Count > 0);
+        PageLayout.Problems(Driver).Should().BeEmpty($"the page of the player with the widest name at {width} px lays out cleanly");
     }
 
     [Test]

@@ -32,7 +32,9 @@ public static class PageLayout
             if (r.width > 0 && r.height > 0) items.push({ el: owner, r, what: 'text "' + node.textContent.trim().slice(0, 24) + '" in ' + name(owner) });
           }
           // A short word (letters and digits, no place to wrap in it) is never cut across two lines: 'pendin' over 'g'.
-          for (const word of node.textContent.matchAll(/[A-Za-z0-9]{2,16}/g)) {
+          // Whole words only: a longer one (a 24-letter name) may be broken where it must, and its first 16 letters
+          // are not a short word.
+          for (const word of node.textContent.matchAll(/(?<![A-Za-z0-9])[A-Za-z0-9]{2,16}(?![A-Za-z0-9])/g)) {
             const part = document.createRange();
             part.setStart(node, word.index);
             part.setEnd(node, word.index + word[0].length);
