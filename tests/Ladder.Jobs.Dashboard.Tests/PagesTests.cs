@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Ladder.Jobs.Dashboard.Tests.Support;
+using Microsoft.AspNetCore.Builder;
 
 namespace Ladder.Jobs.Dashboard.Tests;
 
@@ -145,6 +146,11 @@ public sealed class PagesTests
             using var body = JsonDocument.Parse(await json.Content.ReadAsStringAsync(ct));
             body.RootElement.GetProperty("error").GetString().Should().Contain("not a job id");
         }
+
+        // That answer comes last: an app route beside the dashboard still gets the paths that are not job ids.
+        await using var beside = await DashboardHost.StartAsync(beforeDashboard: static app => app.MapGet("/jobs/jobs/{slug}", static (string slug) => "app: " + slug));
+        (await beside.GetPageAsync("/jobs/jobs/abc", ct)).Should().Be("app: abc");
+        (await beside.GetPageAsync("/jobs/jobs/987654", ct, HttpStatusCode.NotFound)).Should().Contain("No job #987654", "a job id is still the dashboard's");
     }
 
     [Test]

@@ -54,47 +54,40 @@ internal sealed partial class DashboardApp
         return Results.Json(await ListAsync(Queue(context), query, context.RequestAborted).ConfigureAwait(false), Json);
     }
 
-    private const string BadCursorMessage = "'after' must be the id of a job (a whole number above 0), or empty for the first page";
+    private const string BadCursorMessage = "'after' must be the id of a job (a whole number, from 1 to 9223372036854775807), or empty for the first page";
 
-    // The route takes any segment, so an id that is not a number gets the dashboard's answer (its headers, its page)
-    // rather than the app's bare 404.
-    private async Task<IResult> JobPageAsync(HttpContext context, string id)
+    private async Task<IResult> JobPageAsync(HttpContext context, long id)
     {
-        if (!TryParseId(id, out var jobId))
+        if (await Queue(context).GetJobAsync(id, context.RequestAborted).ConfigureAwait(false) is not { } details)
         {
             return Layout.Page(this, context, "jobs", "Not found", html =>
             {
-                html.Element("h1", $"No job '{id}'");
-                html.Element("p", "A job id is a whole number above 0.", "note");
-            }, StatusCodes.Status404NotFound);
-        }
-
-        if (await Queue(context).GetJobAsync(jobId, context.RequestAborted).ConfigureAwait(false) is not { } details)
-        {
-            return Layout.Page(this, context, "jobs", "Not found", html =>
-            {
-                html.Element("h1", $"No job #{jobId}");
+                html.Element("h1", $"No job #{id}");
                 html.Element("p", "It was never enqueued, or it finished and was purged (retention or a purge).", "note");
             }, StatusCodes.Status404NotFound);
         }
 
-        return Layout.Page(this, context, "jobs", $"Job #{jobId}", html => JobDetailsPage.Render(html, this, context, details));
+        return Layout.Page(this, context, "jobs", $"Job #{id}", html => JobDetailsPage.Render(html, this, context, details));
     }
 
-    private async Task<IResult> JobJsonAsync(HttpContext context, string id)
-    {
-        if (!TryParseId(id, out var jobId))
-        {
-            return Results.Json(new { error = $"'{id}' is not a job id (a whole number above 0)" }, Json, statusCode: StatusCodes.Status404NotFound);
-        }
-
-        return await Queue(context).GetJobAsync(jobId, context.RequestAborted).ConfigureAwait(false) is { } details
+    private async Task<IResult> JobJsonAsync(HttpContext context, long id) =>
+        await Queue(context).GetJobAsync(id, context.RequestAborted).ConfigureAwait(false) is { } details
             ? Results.Json(details, Json)
-            : Results.Json(new { error = $"no job {jobId}" }, Json, statusCode: StatusCodes.Status404NotFound);
-    }
+            : Results.Json(new { error = $"no job {id}" }, Json, statusCode: StatusCodes.Status404NotFound);
 
-    private static bool TryParseId(string text, out long id) =>
-        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out id) && id > 0;
+    // A segment that is not a job id (the routes above take only a long): the dashboard's own 404, with its headers,
+    // rather than the app's bare one. Its route is tried after every other, so an app route beside a dashboard mounted
+    // at the root still gets its own paths.
+    private IResult NotAJobIdPage(HttpContext context, string id) => Layout.Page(this, context, "jobs", "Not found", html =>
+    {
+        html.Element("h1", $"No job '{id}'");
+        html.Element("p", NotAJobIdMessage + ".", "note");
+    }, StatusCodes.Status404NotFound);
+
+    private static IResult NotAJobIdJson(string id) =>
+        Results.Json(new { error = $"'{id}' is not a job id: {NotAJobIdMessage}" }, Json, statusCode: StatusCodes.Status404NotFound);
+
+    private const string NotAJobIdMessage = "a job id is a whole number, from 1 to 9223372036854775807";
 
     // The store filters by kind (exact) and unique-key prefix, so a search pages like any list.
     private Task<JobPage> ListAsync(JobQueue queue, JobListQuery query, CancellationToken cancellationToken) =>

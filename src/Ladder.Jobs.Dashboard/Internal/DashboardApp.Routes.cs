@@ -33,12 +33,14 @@ internal sealed partial class DashboardApp
 
         group.MapGet("/", (Func<HttpContext, Task<IResult>>)OverviewPageAsync);
         group.MapGet("/jobs", (Func<HttpContext, Task<IResult>>)JobListPageAsync);
-        group.MapGet("/jobs/{id}", (Func<HttpContext, string, Task<IResult>>)JobPageAsync);
+        group.MapGet("/jobs/{id:long}", (Func<HttpContext, long, Task<IResult>>)JobPageAsync);
+        group.MapGet("/jobs/{id}", (Func<HttpContext, string, IResult>)NotAJobIdPage).WithOrder(1);
         group.MapGet("/keys", (Func<HttpContext, Task<IResult>>)KeysPageAsync);
 
         group.MapGet("/api/overview", (Func<HttpContext, Task<IResult>>)OverviewJsonAsync);
         group.MapGet("/api/jobs", (Func<HttpContext, Task<IResult>>)JobListJsonAsync);
-        group.MapGet("/api/jobs/{id}", (Func<HttpContext, string, Task<IResult>>)JobJsonAsync);
+        group.MapGet("/api/jobs/{id:long}", (Func<HttpContext, long, Task<IResult>>)JobJsonAsync);
+        group.MapGet("/api/jobs/{id}", (Func<string, IResult>)NotAJobIdJson).WithOrder(1);
         group.MapGet("/api/keys", (Func<HttpContext, Task<IResult>>)KeysJsonAsync);
 
         group.MapGet("/assets/{name}", static (HttpContext context, string name) => ServeAsset(context, name));
