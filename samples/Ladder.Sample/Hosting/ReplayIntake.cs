@@ -40,12 +40,10 @@ internal sealed partial class ReplayIntake(LadderDatabase db, JobQueue queue, IO
             UniqueKey = hash,
             MaxAttempts = options.Value.ParseMaxAttempts,
         }), ct);
-        // A new replay, or one whose job was purged (its unique key freed, so this upload queued a new job): the replay
-        // follows the job that parses it now. A duplicate of a replay whose job still exists keeps that job.
-        if (stored || job.Inserted)
-        {
-            await LadderDatabase.SetReplayJobAsync(connection, transaction, hash, job.JobId, ct);
-        }
+        // The replay follows the job that holds its unique key: the new one, the existing one for a duplicate, or a new
+        // one when its job was purged (the key freed, so this upload queued a new parse). Set on every upload, so a
+        // replay left pointing at a purged job heals at its next upload.
+        await LadderDatabase.SetReplayJobAsync(connection, transaction, hash, job.JobId, ct);
 
         // Commit through the enlistment so the processor wakes right after the commit, not on its next poll.
         await jobs.CommitAsync(ct);
