@@ -73,6 +73,19 @@ if (!WorkerHost.IsWorkerInvocation(args))
 }
 
 var retained = new List<byte[]>();
+
+// Past the heap cap (DOTNET_GCHeapHardLimit) this throws OutOfMemoryException.
+int AllocatePastTheCap()
+{
+    for (var i = 0; i < 1_000_000; i++)
+    {
+        retained.Add(GC.AllocateArray<byte>(4 * 1024 * 1024, pinned: false));
+        retained[^1].AsSpan().Fill(1);
+    }
+
+    return retained.Count;
+}
+
 return await new WorkerHost()
     .Map<EchoRequest, EchoResponse>("echo", (request, _) => new EchoResponse(request.Text, Environment.ProcessId))
     .MapBytes("bytes", (payload, _) => Task.FromResult(payload.ToArray()))
@@ -115,29 +128,13 @@ return await new WorkerHost()
         return 0;
     })
     .Map<int, int>("overflow", (depth, _) => Recurse(depth))
-    .Map<int, int>("alloc", (_, _) =>
-    {
-        // Past the heap cap (DOTNET_GCHeapHardLimit) this throws OutOfMemoryException.
-        for (var i = 0; i < 1_000_000; i++)
-        {
-            retained.Add(GC.AllocateArray<byte>(4 * 1024 * 1024, pinned: false));
-            retained[^1].AsSpan().Fill(1);
-        }
-
-        return retained.Count;
-    })
+    .Map<int, int>("alloc", (_, _) => AllocatePastTheCap())
     .Map<int, int>("alloc-exit-blocked", (_, _) =>
     {
         // "alloc" from code that also hooked the process's exit and blocks there (a library flushing to a dead
         // endpoint, say): a worker that ended through the runtime's orderly shutdown would wait for that hook for ever.
         AppDomain.CurrentDomain.ProcessExit += static (_, _) => Thread.Sleep(Timeout.Infinite);
-        for (var i = 0; i < 1_000_000; i++)
-        {
-            retained.Add(GC.AllocateArray<byte>(4 * 1024 * 1024, pinned: false));
-            retained[^1].AsSpan().Fill(1);
-        }
-
-        return retained.Count;
+        return AllocatePastTheCap();
     })
     .Map<int, int>("retain", (megabytes, _) =>
     {

@@ -54,17 +54,15 @@ internal sealed partial class DashboardApp
         return Results.Json(await ListAsync(Queue(context), query, context.RequestAborted).ConfigureAwait(false), Json);
     }
 
-    private const string BadCursorMessage = "'after' must be the id of a job (a whole number, from 1 to 9223372036854775807), or empty for the first page";
+    private const string JobIdRule = "a whole number, from 1 to 9223372036854775807";
+
+    private const string BadCursorMessage = $"'after' must be the id of a job ({JobIdRule}), or empty for the first page";
 
     private async Task<IResult> JobPageAsync(HttpContext context, long id)
     {
         if (await Queue(context).GetJobAsync(id, context.RequestAborted).ConfigureAwait(false) is not { } details)
         {
-            return Layout.Page(this, context, "jobs", "Not found", html =>
-            {
-                html.Element("h1", $"No job #{id}");
-                html.Element("p", "It was never enqueued, or it finished and was purged (retention or a purge).", "note");
-            }, StatusCodes.Status404NotFound);
+            return NotePage(context, "Not found", $"No job #{id}", "It was never enqueued, or it finished and was purged (retention or a purge).", StatusCodes.Status404NotFound);
         }
 
         return Layout.Page(this, context, "jobs", $"Job #{id}", html => JobDetailsPage.Render(html, this, context, details));
@@ -78,32 +76,27 @@ internal sealed partial class DashboardApp
     // A segment that is not a job id (the routes above take only a long): the dashboard's own 404, with its headers,
     // rather than the app's bare one. Its route is tried after every other, so an app route beside a dashboard mounted
     // at the root still gets its own paths.
-    private IResult NotAJobIdPage(HttpContext context, string id) => Layout.Page(this, context, "jobs", "Not found", html =>
-    {
-        html.Element("h1", $"No job '{id}'");
-        html.Element("p", NotAJobIdMessage + ".", "note");
-    }, StatusCodes.Status404NotFound);
+    private IResult NotAJobIdPage(HttpContext context, string id) =>
+        NotePage(context, "Not found", $"No job '{id}'", $"A job id is {JobIdRule}.", StatusCodes.Status404NotFound);
 
     private static IResult NotAJobIdJson(string id) =>
-        Results.Json(new { error = $"'{id}' is not a job id: {NotAJobIdMessage}" }, Json, statusCode: StatusCodes.Status404NotFound);
-
-    private const string NotAJobIdMessage = "a job id is a whole number, from 1 to 9223372036854775807";
+        Results.Json(new { error = $"'{id}' is not a job id: a job id is {JobIdRule}" }, Json, statusCode: StatusCodes.Status404NotFound);
 
     // The store filters by kind (exact) and unique-key prefix, so a search pages like any list.
     private Task<JobPage> ListAsync(JobQueue queue, JobListQuery query, CancellationToken cancellationToken) =>
         queue.GetJobsAsync(new JobQuery(query.State, query.Queue, query.Kind, query.UniqueKey, query.AfterId, Options.PageSize), cancellationToken);
 
     private IResult BadQuery(HttpContext context, JobListError error) => error == JobListError.BadCursor
-        ? Layout.Page(this, context, "jobs", "Bad page cursor", html =>
+        ? NotePage(context, "Bad page cursor", "Bad page cursor", char.ToUpperInvariant(BadCursorMessage[0]) + BadCursorMessage[1..] + ".", StatusCodes.Status400BadRequest)
+        : NotePage(context, "Unknown state", "Unknown state", "States: " + string.Join(", ", CountsHistory.AllStates.Select(Format.StateName)) + ".", StatusCodes.Status400BadRequest);
+
+    /// <summary>A page of the jobs section that is only a heading and a note: a refusal or a job that is not there.</summary>
+    private IResult NotePage(HttpContext context, string title, string heading, string note, int statusCode) =>
+        Layout.Page(this, context, "jobs", title, html =>
         {
-            html.Element("h1", "Bad page cursor");
-            html.Element("p", char.ToUpperInvariant(BadCursorMessage[0]) + BadCursorMessage[1..] + ".", "note");
-        }, StatusCodes.Status400BadRequest)
-        : Layout.Page(this, context, "jobs", "Unknown state", html =>
-        {
-            html.Element("h1", "Unknown state");
-            html.Element("p", "States: " + string.Join(", ", CountsHistory.AllStates.Select(Format.StateName)) + ".", "note");
-        }, StatusCodes.Status400BadRequest);
+            html.Element("h1", heading);
+            html.Element("p", note, "note");
+        }, statusCode);
 
     private static Dictionary<string, long> Totals(long[] totals)
     {

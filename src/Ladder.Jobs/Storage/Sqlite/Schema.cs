@@ -111,10 +111,10 @@ internal static class Schema
         // Version 5: a job id is never issued twice. Without AUTOINCREMENT a new row takes the largest rowid + 1, so a
         // purge (or retention) that deleted the newest jobs gave their ids to the next ones, and a caller that kept an
         // id (a record pointing at its job) pointed at somebody else's job. SQLite cannot add AUTOINCREMENT to a table,
-        // so the table is rebuilt with the same columns, in the same order, and its indexes made again (RebuildJobs
-        // runs this step: foreign keys off, the rename in legacy mode, a shared file's own indexes and triggers on the
-        // table made again). The sequence starts past the largest id the file still knows of: a job's, an attempt's
-        // or a schedule's last job. One pass over the jobs, once, inside the migration's transaction; the cost per
+        // so the table is rebuilt with the same columns, in the same order (RebuildJobs runs this step: foreign keys
+        // off, the rename in legacy mode, and every index and trigger on the table, the library's and a shared file's
+        // own, made again from their definitions in sqlite_master). The sequence starts past the largest id the file
+        // still knows of: a job's, an attempt's or a schedule's last job. One pass over the jobs, once, inside the migration's transaction; the cost per
         // insert afterwards is one read and one write of sqlite_sequence's row per statement.
         """
         CREATE TABLE ladder_jobs_v5(
@@ -149,11 +149,6 @@ internal static class Schema
           handler_started, rescues_unstarted, concurrency_key, concurrency_limit FROM ladder_jobs ORDER BY id;
         DROP TABLE ladder_jobs;
         ALTER TABLE ladder_jobs_v5 RENAME TO ladder_jobs;
-        CREATE UNIQUE INDEX ladder_jobs_unique ON ladder_jobs(kind, unique_key) WHERE unique_key IS NOT NULL;
-        CREATE INDEX ladder_jobs_fetch ON ladder_jobs(queue, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NULL;
-        CREATE INDEX ladder_jobs_fetch_keyed ON ladder_jobs(queue, concurrency_key, priority DESC, run_at, id) WHERE state IN (0, 1, 4) AND concurrency_key IS NOT NULL;
-        CREATE INDEX ladder_jobs_running_keys ON ladder_jobs(concurrency_key) WHERE state = 2 AND concurrency_key IS NOT NULL;
-        CREATE INDEX ladder_jobs_state ON ladder_jobs(state, id);
         INSERT INTO sqlite_sequence(name, seq) SELECT 'ladder_jobs', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'ladder_jobs');
         UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(job_id) FROM ladder_job_attempts), 0), coalesce((SELECT max(last_job_id) FROM ladder_schedules), 0))
           WHERE name = 'ladder_jobs';
@@ -162,9 +157,6 @@ internal static class Schema
 
     /// <summary>The step of <see cref="Migrations"/> that rebuilds <c>ladder_jobs</c> (version 4 to 5).</summary>
     private const int RebuildStep = 4;
-
-    /// <summary>The indexes the library makes on <c>ladder_jobs</c>; any other is a shared file's own.</summary>
-    private static readonly string[] JobIndexes = ["ladder_jobs_unique", "ladder_jobs_fetch", "ladder_jobs_fetch_keyed", "ladder_jobs_running_keys", "ladder_jobs_state"];
 
     public static string ConnectionString(string path) => new SqliteConnectionStringBuilder
     {
@@ -263,8 +255,10 @@ internal static class Schema
         // shared file's own table that references it would have its rows deleted or nulled by the drop, or the drop
         // refused. The pragma does nothing inside a transaction, so it is set around it; foreign_key_check, before the
         // commit, says whether the rebuilt table still satisfies every reference.
-        var foreignKeys = Scalar<long>(connection, "PRAGMA foreign_keys;") != 0;
-        if (foreignKeys)
+        // Only when there is something to migrate (versions only rise, so a file read as current stays current): an open
+        // of a current file changes no setting.
+        var suspendForeignKeys = Scalar<long>(connection, "PRAGMA user_version;") < Version && Scalar<long>(connection, "PRAGMA foreign_keys;") != 0;
+        if (suspendForeignKeys)
         {
             Execute(connection, "PRAGMA foreign_keys = OFF;");
         }
@@ -291,7 +285,7 @@ internal static class Schema
 
                 if (version < Version)
                 {
-                    if (foreignKeys && Scalar<long>(connection, "SELECT count(*) FROM pragma_foreign_key_check;") > 0)
+                    if (suspendForeignKeys && Scalar<long>(connection, "SELECT count(*) FROM pragma_foreign_key_check;") > 0)
                     {
                         throw new JobStoreException(path, $"Migrating the job queue file to schema version {Version} would break a foreign key of another table in it (PRAGMA foreign_key_check); the file is unchanged: {path}");
                     }
@@ -309,7 +303,7 @@ internal static class Schema
         }
         finally
         {
-            if (foreignKeys)
+            if (suspendForeignKeys)
             {
                 Execute(connection, "PRAGMA foreign_keys = ON;");
             }
@@ -317,24 +311,23 @@ internal static class Schema
     }
 
     /// <summary>
-    /// Version 4 to 5: the jobs table rebuilt with AUTOINCREMENT. In a shared file, the user's own indexes and triggers
-    /// on it go with the old table, so they are read first and made again; the rename runs in legacy mode, which does
-    /// not re-check every view and trigger of the file (a view of the user's on ladder_jobs would fail that check
-    /// while the table is away, and keeps working once the new table has its name).
+    /// Version 4 to 5: the jobs table rebuilt with AUTOINCREMENT. Its indexes and triggers (the library's, and in a
+    /// shared file the user's own) go with the old table, so their definitions are read first and run again on the new
+    /// one; the rename runs in legacy mode, which does not re-check every view and trigger of the file (a view of the
+    /// user's on ladder_jobs would fail that check while the table is away, and keeps working once the new table has
+    /// its name).
     /// </summary>
     private static void RebuildJobs(SqliteConnection connection)
     {
-        var own = new List<string>();
+        var definitions = new List<string>();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'ladder_jobs' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name;";
+            // Indexes before triggers ('index' < 'trigger'); an index SQLite made for a constraint has no sql.
+            command.CommandText = "SELECT sql FROM sqlite_master WHERE tbl_name = 'ladder_jobs' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name;";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                if (!JobIndexes.Contains(reader.GetString(0), StringComparer.Ordinal))
-                {
-                    own.Add(reader.GetString(1));
-                }
+                definitions.Add(reader.GetString(0));
             }
         }
 
@@ -352,7 +345,7 @@ internal static class Schema
             }
         }
 
-        foreach (var sql in own)
+        foreach (var sql in definitions)
         {
             Execute(connection, sql);
         }
